@@ -1,0 +1,52 @@
+import { Redis, type RedisOptions } from 'ioredis';
+
+/**
+ * Producers fail fast: a request that cannot reach Redis gets a 503 at once instead of hanging
+ * in ioredis's offline queue. Consumers (workers) wait and retry for as long as Redis is away.
+ */
+export function createRedis(url: string, role: 'producer' | 'consumer', name: string): Redis {
+  const options: RedisOptions =
+    role === 'producer'
+      ? { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000 }
+      : { maxRetriesPerRequest: null };
+  return new Redis(url, {
+    ...options,
+    connectionName: `switchboard:${name}`,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+    lazyConnect: true,
+  });
+}
+
+/** Connects, waiting at most `timeoutMs`; a producer connection must be up before use. */
+export async function connectRedis(redis: Redis, timeoutMs = 5_000): Promise<Redis> {
+  if (redis.status === 'ready') return redis;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([redis.status === 'wait' ? redis.connect() : once(redis, 'ready'), timeout]);
+    return redis;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function once(redis: Redis, event: string): Promise<void> {
+  return new Promise((resolve) => redis.once(event, () => resolve()));
+}
+
+const UNAVAILABLE_PATTERNS = [
+  /Stream isn't writeable/,
+  /Connection is closed/,
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH/,
+  /Reached the max retries per request limit/,
+  /Redis did not answer/,
+];
+
+/** True for the errors ioredis raises while Redis is unreachable, as opposed to a command's own error. */
+export function isRedisUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const text = `${error.name} ${error.message} ${(error as NodeJS.ErrnoException).code ?? ''}`;
+  return UNAVAILABLE_PATTERNS.some((pattern) => pattern.test(text));
+}

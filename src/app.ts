@@ -1,0 +1,52 @@
+import Fastify, { type FastifyBaseLogger } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { errorHandlerPlugin } from './plugins/error-handler.js';
+import { swaggerPlugin } from './plugins/swagger.js';
+import { healthRoutes } from './routes/health.routes.js';
+import type { CallSchemaLimits } from './routes/queue/call.schemas.js';
+import { jobsRoutes } from './routes/queue/jobs.routes.js';
+import { queueRoutes } from './routes/queue/queue.routes.js';
+import { recurringRoutes } from './routes/queue/recurring.routes.js';
+import { scheduleRoutes } from './routes/queue/schedule.routes.js';
+import type { QueueAdminService } from './services/queue-admin-service.js';
+import type { SchedulingService } from './services/scheduling-service.js';
+
+export interface AppDeps {
+  scheduling: SchedulingService;
+  queueAdmin: QueueAdminService;
+  pingRedis: () => Promise<boolean>;
+  limits: CallSchemaLimits & { bodyLimitBytes: number };
+  carrier: string;
+  logger?: FastifyBaseLogger;
+}
+
+/** Builds the HTTP app from its parts. It never listens, reads the environment or traps signals. */
+export async function buildApp(deps: AppDeps) {
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    bodyLimit: deps.limits.bodyLimitBytes,
+    requestIdHeader: 'x-request-id',
+    return503OnClosing: true,
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  await app.register(errorHandlerPlugin);
+  await app.register(swaggerPlugin);
+
+  await app.register(healthRoutes, { pingRedis: deps.pingRedis, carrier: deps.carrier });
+  await app.register(
+    async (api) => {
+      await api.register(scheduleRoutes, { scheduling: deps.scheduling, limits: deps.limits });
+      await api.register(jobsRoutes, { queueAdmin: deps.queueAdmin });
+      await api.register(queueRoutes, { queueAdmin: deps.queueAdmin });
+      await api.register(recurringRoutes, { queueAdmin: deps.queueAdmin });
+    },
+    { prefix: '/api/queue' },
+  );
+
+  return app;
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>;

@@ -1,0 +1,98 @@
+import { z } from 'zod';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const url = z.url({ protocol: /^https?$/ });
+
+/** Every variable Switchboard reads. Defaults follow the outbound contract (seed 002). */
+const envSchema = z.object({
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** The API binds loopback unless told otherwise. */
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: port.default(3000),
+  /** Unset: use 127.0.0.1:6379, or start a private redis-server when nothing answers there. */
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  /** Prefix of every Redis key; use a hash tag such as `{switchboard}` on Redis Cluster. */
+  QUEUE_PREFIX: z.string().min(1).default('switchboard'),
+
+  CALL_WORKER_CONCURRENCY: positiveInt.default(5),
+  CALL_RATE_MAX: positiveInt.default(10),
+  CALL_RATE_WINDOW_MS: positiveInt.default(60_000),
+  CALL_ATTEMPTS: positiveInt.default(3),
+  CALL_BACKOFF_MS: positiveInt.default(2_000),
+
+  /** How far ahead a delayed call may be scheduled. */
+  MAX_SCHEDULE_AHEAD_MS: positiveInt.default(365 * DAY_MS),
+  /** Cron schedules that fire more often than this are refused. */
+  RECURRING_MIN_INTERVAL_SECONDS: positiveInt.default(60),
+  BULK_MAX_CALLS: positiveInt.max(100_000).default(10_000),
+  BODY_LIMIT_BYTES: positiveInt.default(8 * 1024 * 1024),
+  METADATA_MAX_BYTES: positiveInt.default(8 * 1024),
+  /** Finished jobs are trimmed after these ages so Redis stays bounded. */
+  KEEP_COMPLETED_JOBS_HOURS: positiveInt.default(7 * 24),
+  KEEP_FAILED_JOBS_HOURS: positiveInt.default(30 * 24),
+
+  TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must be AC followed by 32 hex digits').optional(),
+  TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
+  TWILIO_PHONE_NUMBER: z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number such as +14155550100').optional(),
+  /** Where the Twilio SDK sends requests: a proxy, or a stand-in in tests. */
+  TWILIO_API_BASE_URL: url.default('https://api.twilio.com'),
+  TWILIO_TIMEOUT_MS: positiveInt.default(15_000),
+  /** Public base URL of this API, for Twilio's status callbacks. */
+  PUBLIC_URL: url.optional(),
+  /** Caller id of the simulated carrier when a call names none. */
+  SIMULATED_FROM_NUMBER: z.string().regex(/^\+[1-9]\d{6,14}$/).default('+15005550006'),
+  SIMULATED_DIAL_LATENCY_MS: z.coerce.number().int().min(0).default(150),
+
+  SUPABASE_URL: url.optional(),
+  SUPABASE_SERVICE_ROLE_KEY: z.string().min(1).optional(),
+});
+
+type Env = z.infer<typeof envSchema>;
+
+export interface Config extends Env {
+  carrier: 'twilio' | 'simulated';
+  redisUrl: string;
+  /** True when REDIS_URL was not given, so a private Redis may be started. */
+  redisUrlDefaulted: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const TWILIO_CREDENTIALS = ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_PHONE_NUMBER'] as const;
+
+/** Parses the environment once; throws a ConfigError naming every bad variable. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  // An empty assignment in .env (`REDIS_URL=`) means "unset", not "invalid".
+  const env = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== ''));
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
+    );
+  }
+  const values = parsed.data;
+
+  const givenTwilio = TWILIO_CREDENTIALS.filter((name) => values[name] !== undefined);
+  if (givenTwilio.length > 0 && givenTwilio.length < TWILIO_CREDENTIALS.length) {
+    const missing = TWILIO_CREDENTIALS.filter((name) => values[name] === undefined);
+    throw new ConfigError(missing.map((name) => `${name}: required when any Twilio credential is set`));
+  }
+  if ((values.SUPABASE_URL === undefined) !== (values.SUPABASE_SERVICE_ROLE_KEY === undefined)) {
+    throw new ConfigError(['SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY: set both or neither']);
+  }
+
+  return Object.freeze({
+    ...values,
+    carrier: givenTwilio.length > 0 ? 'twilio' : 'simulated',
+    redisUrl: values.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    redisUrlDefaulted: values.REDIS_URL === undefined,
+  });
+}

@@ -1,0 +1,61 @@
+import { existsSync } from 'node:fs';
+import { ConfigError, loadConfig, type Config } from '../config.js';
+import { createLogger, type Logger } from '../logger.js';
+
+export interface Running {
+  close(): Promise<void>;
+}
+
+/** How long a drain may take before the process gives up and exits anyway. */
+const SHUTDOWN_TIMEOUT_MS = 30_000;
+
+/**
+ * The shared life of an entry file: read `.env` and the configuration once, start, and on SIGTERM
+ * or SIGINT close everything in order. A second signal exits at once.
+ */
+export async function runProcess(name: string, start: (config: Readonly<Config>, logger: Logger) => Promise<Running>) {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  let config: Readonly<Config>;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.LOG_LEVEL, { process: name });
+
+  let running: Running;
+  try {
+    running = await start(config, logger);
+  } catch (error) {
+    logger.fatal({ err: error }, `${name} could not start`);
+    process.exit(1);
+  }
+
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting without waiting');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, `${name} draining`);
+    const timer = setTimeout(() => {
+      logger.error(`${name} did not drain within ${SHUTDOWN_TIMEOUT_MS} ms; exiting`);
+      process.exit(1);
+    }, SHUTDOWN_TIMEOUT_MS);
+    timer.unref();
+    try {
+      await running.close();
+      logger.info(`${name} stopped`);
+      process.exit(0);
+    } catch (error) {
+      logger.error({ err: error }, `${name} failed while draining`);
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', stop).on('SIGINT', stop);
+}

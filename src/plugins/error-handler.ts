@@ -1,0 +1,68 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { isRedisUnavailable } from '../adapters/redis.js';
+import { AppError, serviceUnavailable, type ErrorDetail } from '../errors.js';
+
+/** Fastify's own client errors, renamed to the contract's codes. */
+const FASTIFY_CODES: Record<string, { status: number; code: string }> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'INVALID_BODY' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'PAYLOAD_TOO_LARGE' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'INVALID_BODY' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'INVALID_JSON' },
+};
+
+/** `/calls/3/to` becomes `calls[3].to`, with 3 as the bulk item's index. */
+function toDetail(instancePath: string, message: string): ErrorDetail {
+  const parts = instancePath.split('/').filter(Boolean);
+  const field = parts.reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part), '');
+  const index = parts[0] === 'calls' && parts[1] !== undefined && /^\d+$/.test(parts[1]) ? Number(parts[1]) : undefined;
+  return { field: field || '(body)', message, ...(index !== undefined && { index }) };
+}
+
+const MAX_DETAILS = 100;
+
+function toAppError(error: FastifyError): AppError {
+  if (error instanceof AppError) return error;
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const details = error.validation.slice(0, MAX_DETAILS).map((issue) => toDetail(issue.instancePath, issue.message ?? 'is invalid'));
+    const where = error.validationContext ?? 'request';
+    const more = error.validation.length > MAX_DETAILS ? ` (first ${MAX_DETAILS} of ${error.validation.length} problems shown)` : '';
+    return new AppError(400, 'VALIDATION_ERROR', `Invalid ${where}: ${details[0]?.field} ${details[0]?.message}${more}`, details);
+  }
+  const known = error.code ? FASTIFY_CODES[error.code] : undefined;
+  if (known) return new AppError(known.status, known.code, error.message);
+  if (isRedisUnavailable(error)) return serviceUnavailable();
+  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+    return new AppError(error.statusCode, 'BAD_REQUEST', error.message);
+  }
+  return new AppError(500, 'INTERNAL_ERROR', 'Internal server error');
+}
+
+/** One error shape for every route: `{success:false, error, message, details?}` plus the request id. */
+export const errorHandlerPlugin = fp(
+  async (app: FastifyInstance) => {
+    app.setErrorHandler((error: FastifyError, request, reply) => {
+      const appError = toAppError(error);
+      if (appError.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+      return reply.code(appError.statusCode).send({
+        success: false,
+        error: appError.code,
+        message: appError.message,
+        ...(appError.details && { details: appError.details }),
+        requestId: request.id,
+      });
+    });
+
+    app.setNotFoundHandler((request, reply) =>
+      reply.code(404).send({
+        success: false,
+        error: 'NOT_FOUND',
+        message: `Route ${request.method} ${request.url.split('?')[0]} not found`,
+        requestId: request.id,
+      }),
+    );
+  },
+  { name: 'error-handler' },
+);

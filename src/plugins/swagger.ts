@@ -1,0 +1,35 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+
+export const OPENAPI_INFO = {
+  title: 'Switchboard',
+  description:
+    'Schedules and queues phone calls: now, later, on a cron schedule or in bulk. Workers dial them through Twilio within the rate and concurrency limits.',
+  version: '0.1.0',
+};
+
+/** The OpenAPI document is generated from the routes' zod schemas and served at /docs. */
+export const swaggerPlugin = fp(
+  async (app: FastifyInstance) => {
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info: OPENAPI_INFO,
+        tags: [
+          { name: 'schedule', description: 'Place calls now, later, on a schedule or in bulk' },
+          { name: 'jobs', description: 'One call job' },
+          { name: 'queue', description: 'The call queue as a whole' },
+          { name: 'recurring', description: 'Cron schedules' },
+          { name: 'health', description: 'Liveness' },
+        ],
+      },
+      transform: jsonSchemaTransform,
+      transformObject: jsonSchemaTransformObject,
+    });
+    await app.register(swaggerUi, { routePrefix: '/docs' });
+  },
+  { name: 'swagger' },
+);

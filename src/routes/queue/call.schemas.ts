@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { PRIORITY_NAMES } from '../../jobs/call-jobs.js';
+import { toE164 } from '../../lib/phone-number.js';
+import { fitsInlineTwiml, MAX_INLINE_TWIML_LENGTH } from '../../services/twiml.js';
+
+export interface CallSchemaLimits {
+  bulkMaxCalls: number;
+  metadataMaxBytes: number;
+  maxScheduleAheadMs: number;
+}
+
+const phoneNumber = (description: string) =>
+  z
+    .string()
+    .max(32)
+    .transform((value, ctx) => {
+      const e164 = toE164(value);
+      if (e164 === undefined) {
+        ctx.addIssue({ code: 'custom', message: `"${value}" is not a possible phone number; use E.164 such as +14155550123` });
+        return z.NEVER;
+      }
+      return e164;
+    })
+    .meta({ description, example: '+14155550123' });
+
+/** The request bodies of the scheduling endpoints, sized by configuration. */
+export function createCallSchemas(limits: CallSchemaLimits) {
+  const call = z.strictObject({
+    to: phoneNumber('Number to call, E.164 (normalised: spaces and dashes are accepted)'),
+    message: z
+      .string()
+      .trim()
+      .min(1)
+      .max(MAX_INLINE_TWIML_LENGTH)
+      .refine(fitsInlineTwiml, `message is too long once written as TwiML (at most ${MAX_INLINE_TWIML_LENGTH} characters)`)
+      .meta({ description: 'What the call says', example: 'Hello from Switchboard' }),
+    from: phoneNumber('Caller id; defaults to TWILIO_PHONE_NUMBER').optional(),
+    lead_id: z
+      .union([z.string().trim().min(1).max(128), z.number().int()])
+      .transform(String)
+      .optional()
+      .meta({ description: 'Your CRM id for the person called', example: '123' }),
+    priority: z.enum(PRIORITY_NAMES).default('normal').meta({ description: 'high runs before normal before low; FIFO within a level' }),
+    metadata: z
+      .record(z.string(), z.unknown())
+      .refine((value) => Buffer.byteLength(JSON.stringify(value)) <= limits.metadataMaxBytes, `metadata must be at most ${limits.metadataMaxBytes} bytes of JSON`)
+      .optional()
+      .meta({ description: 'Anything you want back with the job', example: { campaign: 'Q4 Outreach' } }),
+  });
+
+  const delayedCall = call
+    .extend({
+      scheduleAt: z.iso.datetime({ offset: true }).optional().meta({ description: 'When to call: ISO-8601 with Z or an offset, in the future', example: '2030-11-20T14:00:00Z' }),
+      delayMs: z.number().int().min(0).max(limits.maxScheduleAheadMs).optional().meta({ description: 'Or: how long from now, in milliseconds', example: 3600000 }),
+    })
+    .superRefine((body, ctx) => {
+      if ((body.scheduleAt === undefined) === (body.delayMs === undefined)) {
+        ctx.addIssue({ code: 'custom', path: ['scheduleAt'], message: 'give exactly one of scheduleAt or delayMs' });
+      }
+    });
+
+  const recurringCall = call.extend({
+    cronExpression: z.string().trim().min(1).max(120).meta({ description: 'Cron pattern (5 fields, or 6 with seconds)', example: '0 9 * * 1-5' }),
+    timezone: z.string().min(1).max(64).optional().meta({ description: 'IANA time zone of the pattern; UTC when absent', example: 'America/New_York' }),
+  });
+
+  const bulkCalls = z.strictObject({
+    calls: z.array(call).min(1).max(limits.bulkMaxCalls).meta({ description: `1 to ${limits.bulkMaxCalls} calls; one invalid call rejects the whole request` }),
+  });
+
+  return { call, delayedCall, recurringCall, bulkCalls };
+}

@@ -1,0 +1,133 @@
+import { z } from 'zod';
+import { PRIORITY_NAMES } from '../../jobs/call-jobs.js';
+import { JOB_STATES } from '../../services/job-view.js';
+import { CLEANABLE_STATES } from '../../services/queue-admin-service.js';
+
+const isoTime = z.string().meta({ format: 'date-time' });
+
+export const callDataSchema = z
+  .object({
+    to: z.string(),
+    message: z.string(),
+    from: z.string().optional(),
+    lead_id: z.string().optional(),
+    priority: z.enum(PRIORITY_NAMES),
+    metadata: z.record(z.string(), z.unknown()).optional(),
+    scheduleAt: isoTime.optional(),
+    recurringId: z.string().optional(),
+  })
+  .meta({ id: 'CallData' });
+
+export const jobViewSchema = z
+  .object({
+    jobId: z.string(),
+    state: z.enum([...JOB_STATES, 'unknown']),
+    progress: z.union([z.number(), z.record(z.string(), z.unknown())]),
+    data: callDataSchema,
+    priority: z.enum(PRIORITY_NAMES),
+    attemptsMade: z.number().int(),
+    maxAttempts: z.number().int(),
+    failedReason: z.string().nullable(),
+    createdAt: isoTime,
+    scheduledFor: isoTime.nullable().describe('When a delayed call is due'),
+    processedAt: isoTime.nullable(),
+    finishedAt: isoTime.nullable(),
+    callSid: z.string().nullable().describe("Twilio's call SID, once the call was placed"),
+    callStatus: z.string().nullable(),
+  })
+  .meta({ id: 'Job' });
+
+const ok = <T extends z.ZodRawShape>(shape: T) => z.object({ success: z.literal(true), ...shape });
+
+export const jobIdParams = z.object({ jobId: z.string().min(1).max(256) });
+export const recurringIdParams = z.object({ id: z.string().min(1).max(256) });
+
+export const scheduledResponse = ok({
+  message: z.string(),
+  jobId: z.string(),
+  status: z.enum(['scheduled', 'delayed']),
+  scheduledFor: isoTime,
+  data: callDataSchema,
+});
+
+export const recurringScheduledResponse = ok({
+  message: z.string(),
+  jobId: z.string().describe('The first run, waiting as a delayed job'),
+  recurringId: z.string(),
+  status: z.literal('recurring'),
+  cronExpression: z.string(),
+  timezone: z.string().nullable(),
+  nextRunAt: isoTime,
+  data: callDataSchema,
+});
+
+export const bulkScheduledResponse = ok({
+  message: z.string(),
+  status: z.literal('scheduled'),
+  count: z.number().int(),
+  jobIds: z.array(z.string()).describe('In the order of the calls sent'),
+});
+
+export const jobResponse = ok(jobViewSchema.shape);
+export const jobActionResponse = ok({ message: z.string(), jobId: z.string() });
+
+export const statsResponse = ok({
+  stats: z.object({
+    waiting: z.number().int(),
+    active: z.number().int(),
+    completed: z.number().int(),
+    failed: z.number().int(),
+    delayed: z.number().int(),
+    total: z.number().int(),
+  }),
+  paused: z.boolean(),
+});
+
+export const MAX_PAGE = 1000;
+export const listQuery = z
+  .object({
+    start: z.coerce.number().int().min(0).default(0),
+    end: z.coerce.number().int().min(0).optional().describe('Inclusive; defaults to start + 49'),
+  })
+  .transform(({ start, end }) => ({ start, end: end ?? start + 49 }))
+  .refine(({ start, end }) => end >= start, { path: ['end'], message: 'end must not be before start' })
+  .refine(({ start, end }) => end - start < MAX_PAGE, { path: ['end'], message: `at most ${MAX_PAGE} jobs per page` });
+
+export const listResponse = ok({
+  state: z.enum(JOB_STATES),
+  start: z.number().int(),
+  end: z.number().int(),
+  total: z.number().int(),
+  jobs: z.array(jobViewSchema),
+});
+
+export const cleanBody = z
+  .strictObject({
+    grace: z.number().int().min(0).default(0).describe('Only jobs older than this many milliseconds'),
+    limit: z.number().int().min(1).max(100_000).default(1000).describe('At most this many jobs per state'),
+    status: z.enum(CLEANABLE_STATES).optional().describe('Which jobs; completed and failed when absent'),
+  })
+  .default({ grace: 0, limit: 1000 });
+
+export const cleanResponse = ok({
+  message: z.string(),
+  cleaned: z.record(z.string(), z.number().int()),
+  total: z.number().int(),
+});
+
+export const pauseResponse = ok({ message: z.string(), paused: z.boolean() });
+
+export const recurringListResponse = ok({
+  schedules: z.array(
+    z.object({
+      recurringId: z.string(),
+      cronExpression: z.string().nullable(),
+      timezone: z.string().nullable(),
+      nextRunAt: isoTime.nullable(),
+      iterationCount: z.number().int(),
+      data: callDataSchema.nullable(),
+    }),
+  ),
+});
+
+export const recurringRemovedResponse = ok({ message: z.string(), recurringId: z.string() });

@@ -1,0 +1,27 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { QueueAdminService } from '../../services/queue-admin-service.js';
+import { commonErrors, errorBodySchema } from '../shared/error.schemas.js';
+import { recurringIdParams, recurringListResponse, recurringRemovedResponse } from './queue.schemas.js';
+
+const tags = ['recurring'];
+
+export const recurringRoutes: FastifyPluginAsyncZod<{ queueAdmin: QueueAdminService }> = async (app, { queueAdmin }) => {
+  app.get('/recurring', {
+    schema: { operationId: 'listRecurring', summary: 'Every recurring call schedule', tags, response: { 200: recurringListResponse, ...commonErrors } },
+    handler: async () => ({ success: true as const, schedules: await queueAdmin.listRecurring() }),
+  });
+
+  app.delete('/recurring/:id', {
+    schema: {
+      operationId: 'deleteRecurring',
+      summary: 'Stop a recurring schedule; its pending run is removed too',
+      tags,
+      params: recurringIdParams,
+      response: { 200: recurringRemovedResponse, 404: errorBodySchema, ...commonErrors },
+    },
+    handler: async (request) => {
+      await queueAdmin.removeRecurring(request.params.id);
+      return { success: true as const, message: 'Recurring schedule deleted', recurringId: request.params.id };
+    },
+  });
+};

@@ -1,0 +1,54 @@
+import type { Job } from 'bullmq';
+import type { CallRecord } from '../adapters/call-record-store.js';
+import { PRIORITIES, type CallJobData, type PriorityName } from '../jobs/call-jobs.js';
+
+export const JOB_STATES = ['waiting', 'active', 'completed', 'failed', 'delayed'] as const;
+export type JobStateName = (typeof JOB_STATES)[number];
+
+/** A call job as the API shows it: the queue's view plus what is known of the phone call. */
+export interface JobView {
+  jobId: string;
+  state: JobStateName | 'unknown';
+  progress: number | Record<string, unknown>;
+  data: CallJobData;
+  priority: PriorityName;
+  attemptsMade: number;
+  maxAttempts: number;
+  failedReason: string | null;
+  createdAt: string;
+  scheduledFor: string | null;
+  processedAt: string | null;
+  finishedAt: string | null;
+  callSid: string | null;
+  callStatus: string | null;
+}
+
+/** BullMQ keeps prioritized jobs apart from plain waiting ones; to a caller both are waiting. */
+export function toStateName(state: string): JobStateName | 'unknown' {
+  if (state === 'prioritized' || state === 'waiting-children' || state === 'wait') return 'waiting';
+  return (JOB_STATES as readonly string[]).includes(state) ? (state as JobStateName) : 'unknown';
+}
+
+const iso = (millis: number | undefined) => (millis ? new Date(millis).toISOString() : null);
+
+const priorityName = (priority: number): PriorityName =>
+  (Object.keys(PRIORITIES) as PriorityName[]).find((name) => PRIORITIES[name] === priority) ?? 'normal';
+
+export function toJobView(job: Job<CallJobData>, state: string, record: CallRecord | undefined): JobView {
+  return {
+    jobId: job.id!,
+    state: toStateName(state),
+    progress: job.progress as number | Record<string, unknown>,
+    data: job.data,
+    priority: priorityName(job.opts.priority ?? PRIORITIES.normal),
+    attemptsMade: job.attemptsMade,
+    maxAttempts: job.opts.attempts ?? 1,
+    failedReason: job.failedReason || null,
+    createdAt: new Date(job.timestamp).toISOString(),
+    scheduledFor: job.delay ? iso(job.timestamp + job.delay) : null,
+    processedAt: iso(job.processedOn),
+    finishedAt: iso(job.finishedOn),
+    callSid: record?.callSid ?? null,
+    callStatus: record?.callStatus ?? null,
+  };
+}

@@ -1,0 +1,150 @@
+import type { Job, Queue } from 'bullmq';
+import type { CallRecordStore } from '../adapters/call-record-store.js';
+import { AppError, conflict, jobNotFound } from '../errors.js';
+import type { CallJobData } from '../jobs/call-jobs.js';
+import { toJobView, type JobStateName, type JobView } from './job-view.js';
+
+export type ListableState = JobStateName;
+export const CLEANABLE_STATES = ['completed', 'failed', 'delayed', 'waiting'] as const;
+export type CleanableState = (typeof CLEANABLE_STATES)[number];
+
+/** The BullMQ sets behind each state a caller can name. */
+const BULLMQ_TYPES = {
+  waiting: ['wait', 'prioritized', 'waiting-children'],
+  active: ['active'],
+  completed: ['completed'],
+  failed: ['failed'],
+  delayed: ['delayed'],
+} as const;
+
+export interface QueueStats {
+  waiting: number;
+  active: number;
+  completed: number;
+  failed: number;
+  delayed: number;
+  total: number;
+}
+
+export interface RecurringView {
+  recurringId: string;
+  cronExpression: string | null;
+  timezone: string | null;
+  nextRunAt: string | null;
+  iterationCount: number;
+  data: CallJobData | null;
+}
+
+export function createQueueAdminService({ callQueue, callRecords }: { callQueue: Queue<CallJobData>; callRecords: CallRecordStore }) {
+  const findJob = async (jobId: string): Promise<Job<CallJobData>> => {
+    const job = await callQueue.getJob(jobId);
+    if (!job) throw jobNotFound(jobId);
+    return job as Job<CallJobData>;
+  };
+
+  const viewAll = async (jobs: Job<CallJobData>[], stateOf: (job: Job<CallJobData>) => Promise<string>) => {
+    const present = jobs.filter(Boolean);
+    const [records, states] = await Promise.all([
+      callRecords.getMany(present.map((job) => job.id!)),
+      Promise.all(present.map(stateOf)),
+    ]);
+    return present.map((job, index) => toJobView(job, states[index]!, records[index]));
+  };
+
+  return {
+    async getJob(jobId: string): Promise<JobView> {
+      const job = await findJob(jobId);
+      const [state, record] = await Promise.all([job.getState(), callRecords.get(jobId)]);
+      return toJobView(job, state, record);
+    },
+
+    /** Removes a call that has not started. Recurring runs are stopped through their schedule. */
+    async cancel(jobId: string): Promise<void> {
+      const job = await findJob(jobId);
+      if (job.data.recurringId) {
+        throw conflict('RECURRING_JOB', `Job ${jobId} belongs to recurring schedule ${job.data.recurringId}; delete the schedule with DELETE /api/queue/recurring/${job.data.recurringId}`);
+      }
+      const state = await job.getState();
+      if (!['waiting', 'prioritized', 'delayed'].includes(state)) {
+        throw conflict('JOB_NOT_CANCELLABLE', `Job ${jobId} is ${state} and can no longer be cancelled`);
+      }
+      try {
+        await job.remove();
+      } catch {
+        // A worker took the job between the state check and the removal.
+        throw conflict('JOB_NOT_CANCELLABLE', `Job ${jobId} started while being cancelled`);
+      }
+      await callRecords.remove([jobId]);
+    },
+
+    async retry(jobId: string): Promise<void> {
+      const job = await findJob(jobId);
+      const state = await job.getState();
+      if (state !== 'failed') throw conflict('JOB_NOT_FAILED', `Job ${jobId} is ${state}; only failed jobs can be retried`);
+      await job.retry('failed');
+    },
+
+    async stats(): Promise<{ stats: QueueStats; paused: boolean }> {
+      const [counts, paused] = await Promise.all([
+        callQueue.getJobCounts('waiting', 'prioritized', 'waiting-children', 'active', 'completed', 'failed', 'delayed'),
+        callQueue.isPaused(),
+      ]);
+      const count = (type: string) => counts[type] ?? 0;
+      const stats = {
+        waiting: count('waiting') + count('prioritized') + count('waiting-children'),
+        active: count('active'),
+        completed: count('completed'),
+        failed: count('failed'),
+        delayed: count('delayed'),
+        total: 0,
+      };
+      stats.total = stats.waiting + stats.active + stats.completed + stats.failed + stats.delayed;
+      return { stats, paused };
+    },
+
+    async list(state: ListableState, start: number, end: number): Promise<{ jobs: JobView[]; total: number }> {
+      const types = [...BULLMQ_TYPES[state]];
+      const [jobs, total] = await Promise.all([
+        callQueue.getJobs(types, start, end, state !== 'completed' && state !== 'failed') as Promise<Job<CallJobData>[]>,
+        callQueue.getJobCountByTypes(...types),
+      ]);
+      return { jobs: await viewAll(jobs, async () => state), total };
+    },
+
+    /** Removes jobs older than `grace` ms; without a state, finished ones (completed and failed). */
+    async clean(grace: number, limit: number, state?: CleanableState): Promise<Record<string, number>> {
+      const states: CleanableState[] = state ? [state] : ['completed', 'failed'];
+      const cleaned: Record<string, number> = {};
+      for (const name of states) {
+        const types = name === 'waiting' ? (['wait', 'prioritized'] as const) : ([name] as const);
+        let removed: string[] = [];
+        for (const type of types) removed = removed.concat(await callQueue.clean(grace, limit - removed.length, type));
+        await callRecords.remove(removed);
+        cleaned[name] = removed.length;
+      }
+      return cleaned;
+    },
+
+    pause: () => callQueue.pause(),
+    resume: () => callQueue.resume(),
+
+    async listRecurring(): Promise<RecurringView[]> {
+      const schedulers = await callQueue.getJobSchedulers(0, -1, true);
+      return schedulers.map((scheduler) => ({
+        recurringId: scheduler.key,
+        cronExpression: scheduler.pattern ?? null,
+        timezone: scheduler.tz ?? null,
+        nextRunAt: scheduler.next ? new Date(scheduler.next).toISOString() : null,
+        iterationCount: scheduler.iterationCount ?? 0,
+        data: (scheduler.template?.data as CallJobData | undefined) ?? null,
+      }));
+    },
+
+    async removeRecurring(recurringId: string): Promise<void> {
+      const removed = await callQueue.removeJobScheduler(recurringId);
+      if (!removed) throw new AppError(404, 'RECURRING_NOT_FOUND', `No recurring schedule with id ${recurringId}`);
+    },
+  };
+}
+
+export type QueueAdminService = ReturnType<typeof createQueueAdminService>;

@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto';
+import type { Queue } from 'bullmq';
+import { validationError } from '../errors.js';
+import { CALL_JOB, callJobOptions, type CallJobData, type CallJobPolicy } from '../jobs/call-jobs.js';
+import { nextCronRun } from './cron-schedule.js';
+
+/** A validated call as the API received it. */
+export type NewCall = Omit<CallJobData, 'scheduleAt' | 'recurringId'>;
+
+export interface ScheduledCall {
+  jobId: string;
+  data: CallJobData;
+  /** When the call becomes due; now for immediate calls. */
+  runAt: Date;
+}
+
+export interface RecurringSchedule extends ScheduledCall {
+  recurringId: string;
+  cronExpression: string;
+  timezone?: string;
+}
+
+export interface SchedulingLimits {
+  maxScheduleAheadMs: number;
+  recurringMinIntervalSeconds: number;
+}
+
+export interface SchedulingDeps {
+  callQueue: Queue<CallJobData>;
+  policy: CallJobPolicy;
+  limits: SchedulingLimits;
+  clock?: () => Date;
+}
+
+export type DelayedTiming = { scheduleAt: string } | { delayMs: number };
+
+export function createSchedulingService({ callQueue, policy, limits, clock = () => new Date() }: SchedulingDeps) {
+  const add = async (data: CallJobData, delayMs = 0): Promise<ScheduledCall> => {
+    const job = await callQueue.add(CALL_JOB, data, { ...callJobOptions(policy, data.priority), delay: delayMs });
+    return { jobId: job.id!, data, runAt: new Date(job.timestamp + delayMs) };
+  };
+
+  const delayFor = (timing: DelayedTiming): { delayMs: number; field: string } => {
+    if ('delayMs' in timing) return { delayMs: timing.delayMs, field: 'delayMs' };
+    const delayMs = Date.parse(timing.scheduleAt) - clock().getTime();
+    if (delayMs <= 0) {
+      throw validationError('scheduleAt is in the past', [
+        { field: 'scheduleAt', message: `${timing.scheduleAt} is not in the future` },
+      ]);
+    }
+    return { delayMs, field: 'scheduleAt' };
+  };
+
+  return {
+    scheduleNow: (call: NewCall) => add(call),
+
+    async scheduleDelayed(call: NewCall, timing: DelayedTiming): Promise<ScheduledCall> {
+      const { delayMs, field } = delayFor(timing);
+      if (delayMs > limits.maxScheduleAheadMs) {
+        throw validationError(`${field} is too far ahead`, [
+          { field, message: `calls may be scheduled at most ${limits.maxScheduleAheadMs} ms ahead` },
+        ]);
+      }
+      const scheduleAt = new Date(clock().getTime() + delayMs).toISOString();
+      return add({ ...call, scheduleAt: 'scheduleAt' in timing ? timing.scheduleAt : scheduleAt }, delayMs);
+    },
+
+    async scheduleRecurring(call: NewCall, cronExpression: string, timezone?: string): Promise<RecurringSchedule> {
+      const nextRun = nextCronRun(cronExpression, timezone, limits.recurringMinIntervalSeconds, clock());
+      const recurringId = `rec-${randomUUID()}`;
+      const data: CallJobData = { ...call, recurringId };
+      const job = await callQueue.upsertJobScheduler(
+        recurringId,
+        { pattern: cronExpression, ...(timezone && { tz: timezone }) },
+        { name: CALL_JOB, data, opts: callJobOptions(policy, call.priority) },
+      );
+      return {
+        recurringId,
+        cronExpression,
+        ...(timezone && { timezone }),
+        jobId: job.id!,
+        data,
+        runAt: nextRun,
+      };
+    },
+
+    /** All or nothing: the caller has validated every call, and addBulk writes them in one transaction. */
+    async scheduleBulk(calls: NewCall[]): Promise<ScheduledCall[]> {
+      const jobs = await callQueue.addBulk(
+        calls.map((data) => ({ name: CALL_JOB, data, opts: callJobOptions(policy, data.priority) })),
+      );
+      return jobs.map((job, index) => ({ jobId: job.id!, data: calls[index]!, runAt: new Date(job.timestamp) }));
+    },
+  };
+}
+
+export type SchedulingService = ReturnType<typeof createSchedulingService>;
