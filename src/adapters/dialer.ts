@@ -17,6 +17,11 @@ export interface PlacedCall {
 export interface Dialer {
   readonly name: 'twilio' | 'simulated' | string;
   placeCall(request: PlaceCallRequest): Promise<PlacedCall>;
+  /**
+   * Checks the account before the first call (and opens the connection, so the first dial is as
+   * quick as the rest). Resolves with a line to log; throws a DialError when the carrier refuses.
+   */
+  verify?(): Promise<string>;
 }
 
 /**

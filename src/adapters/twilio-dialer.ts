@@ -72,5 +72,13 @@ export function createTwilioDialer(options: TwilioDialerOptions): Dialer {
         throw toDialError(error);
       }
     },
+    async verify() {
+      try {
+        const account = await client.api.v2010.accounts(options.accountSid).fetch();
+        return `Twilio account ${account.friendlyName ?? account.sid} is ${account.status}`;
+      } catch (error) {
+        throw toDialError(error);
+      }
+    },
   };
 }

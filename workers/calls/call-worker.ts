@@ -1,6 +1,6 @@
 import { Worker } from 'bullmq';
 import { createCallRecordStore } from '../../src/adapters/call-record-store.js';
-import type { Dialer } from '../../src/adapters/dialer.js';
+import { DialError, type Dialer } from '../../src/adapters/dialer.js';
 import { createRedis } from '../../src/adapters/redis.js';
 import { createSimulatedDialer } from '../../src/adapters/simulated-dialer.js';
 import { createTwilioDialer } from '../../src/adapters/twilio-dialer.js';
@@ -25,10 +25,27 @@ export function createDialer(config: Readonly<Config>, logger: Logger): Dialer {
   return createSimulatedDialer({ latencyMs: config.SIMULATED_DIAL_LATENCY_MS });
 }
 
+/**
+ * Refuses to start with credentials the carrier rejects: every call would fail. Any other problem
+ * (the carrier unreachable for now) is logged, and calls are retried as usual.
+ */
+async function verifyDialer(dialer: Dialer, logger: Logger) {
+  if (!dialer.verify) return;
+  try {
+    logger.info(await dialer.verify());
+  } catch (error) {
+    if (error instanceof DialError && (error.httpStatus === 401 || error.httpStatus === 403)) {
+      throw new Error(`The carrier rejected the credentials: ${error.message}`);
+    }
+    logger.warn({ err: error }, 'could not verify the carrier account; starting anyway');
+  }
+}
+
 /** Starts a call worker: it dials queued calls within the concurrency and the paced rate limit. */
 export async function startCallWorker(config: Readonly<Config>, logger: Logger, dialer = createDialer(config, logger)): Promise<Running & { worker: Worker }> {
-  const connection = createRedis(config.redisUrl, 'consumer', 'worker');
   const log = logger.child({ component: 'call-worker' });
+  await verifyDialer(dialer, log);
+  const connection = createRedis(config.redisUrl, 'consumer', 'worker');
   const deps = {
     dialer,
     callRecords: createCallRecordStore(connection, config.QUEUE_PREFIX, callRecordTtlSeconds(config)),

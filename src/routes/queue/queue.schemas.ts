@@ -101,13 +101,14 @@ export const listResponse = ok({
   jobs: z.array(jobViewSchema),
 });
 
-export const cleanBody = z
-  .strictObject({
-    grace: z.number().int().min(0).default(0).describe('Only jobs older than this many milliseconds'),
-    limit: z.number().int().min(1).max(100_000).default(1000).describe('At most this many jobs per state'),
-    status: z.enum(CLEANABLE_STATES).optional().describe('Which jobs; completed and failed when absent'),
-  })
-  .default({ grace: 0, limit: 1000 });
+const cleanOptions = z.strictObject({
+  grace: z.number().int().min(0).default(0).describe('Only jobs older than this many milliseconds'),
+  limit: z.number().int().min(1).max(100_000).default(1000).describe('At most this many jobs per state'),
+  status: z.enum(CLEANABLE_STATES).optional().describe('Which jobs; completed and failed when absent'),
+});
+
+/** A bodiless `POST /clean` (as curl -X POST sends it) cleans with the defaults. */
+export const cleanBody = cleanOptions.nullish().transform((body) => body ?? cleanOptions.parse({}));
 
 export const cleanResponse = ok({
   message: z.string(),

@@ -1,0 +1,159 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { aCall, nextJobs, startService, twilioEnv, type Service } from './helpers/harness.js';
+import { startTwilioStandIn, type TwilioStandIn } from './helpers/twilio-stand-in.js';
+
+let twilio: TwilioStandIn;
+let service: Service;
+const start = async (env: Record<string, string> = {}) => {
+  service = await startService({ ...twilioEnv(twilio), ...env });
+};
+beforeEach(async () => {
+  twilio = await startTwilioStandIn();
+});
+afterEach(async () => {
+  await service.stop();
+  await twilio.close();
+});
+
+const schedule = async (payload: object, url = 'schedule-call') => {
+  const response = await service.app.inject({ method: 'POST', url: `/api/queue/${url}`, payload });
+  expect(response.statusCode).toBe(201);
+  return response.json().jobId as string;
+};
+
+describe('dialing through Twilio', () => {
+  it('sends To, From and TwiML that speaks the message with every markup character escaped', async () => {
+    await start();
+    const worker = await service.startWorker();
+    const done = nextJobs(worker, 'completed', 1);
+    await schedule(aCall({ message: 'Hi <Play>http://evil</Play> & "bye"' }));
+    const [job] = await done;
+
+    expect(twilio.creates).toHaveLength(1);
+    const { params, authorized } = twilio.creates[0]!;
+    expect(authorized).toBe(true);
+    expect(params.To).toBe('+14155550123');
+    expect(params.From).toBe('+14155550100');
+    expect(params.Twiml).toBe('<?xml version="1.0" encoding="UTF-8"?><Response><Say>Hi &lt;Play&gt;http://evil&lt;/Play&gt; &amp; "bye"</Say></Response>');
+    expect(params.StatusCallback).toBeUndefined();
+    expect(job!.returnvalue).toMatchObject({ callSid: expect.stringMatching(/^CA/), callStatus: 'queued' });
+  });
+
+  it('uses the call\'s own caller id and asks for status callbacks when PUBLIC_URL is set', async () => {
+    await start({ PUBLIC_URL: 'https://switchboard.example.com' });
+    const worker = await service.startWorker();
+    const done = nextJobs(worker, 'completed', 1);
+    await schedule(aCall({ from: '+442079460958' }));
+    await done;
+    const { params } = twilio.creates[0]!;
+    expect(params.From).toBe('+442079460958');
+    expect(params.StatusCallback).toBe('https://switchboard.example.com/webhooks/twilio/status');
+    expect(params.StatusCallbackMethod).toBe('POST');
+    expect(params.StatusCallbackEvent).toEqual(['initiated', 'ringing', 'answered', 'completed']);
+  });
+});
+
+describe('order and timing', () => {
+  it('dials a high-priority call queued after normal ones first, and FIFO within a level', async () => {
+    await start({ CALL_WORKER_CONCURRENCY: '1' });
+    await service.queue.pause();
+    const numbers = ['+14155550101', '+14155550102', '+14155550103'];
+    for (const to of numbers) await schedule(aCall({ to }));
+    await schedule(aCall({ to: '+14155550199', priority: 'high' }));
+    await schedule(aCall({ to: '+14155550198', priority: 'low' }));
+    const worker = await service.startWorker({ CALL_WORKER_CONCURRENCY: '1' });
+    const done = nextJobs(worker, 'completed', 5);
+    await service.queue.resume();
+    await done;
+    expect(twilio.creates.map((create) => create.params.To)).toEqual(['+14155550199', ...numbers, '+14155550198']);
+  });
+
+  it('does not dial a delayed call before its time', async () => {
+    await start();
+    const worker = await service.startWorker();
+    const done = nextJobs(worker, 'completed', 1);
+    const jobId = await schedule(aCall({ delayMs: 700 }), 'schedule-delayed-call');
+    const job = await service.queue.getJob(jobId);
+    await done;
+    expect(twilio.creates[0]!.receivedAt).toBeGreaterThanOrEqual(job!.timestamp + 700);
+  });
+});
+
+describe('retries', () => {
+  it('retries a transient Twilio error with exponential backoff, then succeeds', async () => {
+    await start({ CALL_BACKOFF_MS: '200' });
+    twilio.failNext('+14155550123', { status: 503, code: 20503, message: 'Service unavailable' }, { status: 429, code: 20429, message: 'Too many requests' });
+    const worker = await service.startWorker();
+    const done = nextJobs(worker, 'completed', 1);
+    const jobId = await schedule(aCall());
+    const [job] = await done;
+
+    expect(job!.attemptsMade).toBe(3);
+    const times = twilio.creates.map((create) => create.receivedAt);
+    expect(times).toHaveLength(3);
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(200);
+    expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(400);
+    const view = (await service.app.inject({ method: 'GET', url: `/api/queue/job/${jobId}` })).json();
+    expect(view).toMatchObject({ state: 'completed', attemptsMade: 3, callSid: expect.stringMatching(/^CA/) });
+  });
+
+  it('fails after the last attempt when the error persists', async () => {
+    await start({ CALL_ATTEMPTS: '2', CALL_BACKOFF_MS: '50' });
+    twilio.failNext('+14155550123', { status: 500, code: 20500 }, { status: 500, code: 20500 });
+    const worker = await service.startWorker();
+    const failed = nextJobs(worker, 'failed', 2);
+    await schedule(aCall());
+    const [, last] = await failed;
+    expect(last!.attemptsMade).toBe(2);
+    expect(await last!.getState()).toBe('failed');
+    expect(twilio.creates).toHaveLength(2);
+  });
+
+  it('fails a permanent error at once with Twilio\'s code and message', async () => {
+    await start();
+    twilio.failNext('+14155550123', { status: 400, code: 21211, message: "The 'To' number +14155550123 is not a valid phone number." });
+    const worker = await service.startWorker();
+    const failed = nextJobs(worker, 'failed', 1);
+    const jobId = await schedule(aCall());
+    await failed;
+    const view = (await service.app.inject({ method: 'GET', url: `/api/queue/job/${jobId}` })).json();
+    expect(view).toMatchObject({ state: 'failed', attemptsMade: 1, failedReason: "Twilio 21211: The 'To' number +14155550123 is not a valid phone number." });
+    expect(twilio.creates).toHaveLength(1);
+  });
+
+  it('retries when Twilio cannot be reached at all', async () => {
+    await start({ TWILIO_API_BASE_URL: 'http://127.0.0.1:9', CALL_ATTEMPTS: '2', CALL_BACKOFF_MS: '50' });
+    const worker = await service.startWorker();
+    const failed = nextJobs(worker, 'failed', 2);
+    await schedule(aCall());
+    const [first, last] = await failed;
+    expect(first!.failedReason).toMatch(/Twilio unreachable: ECONNREFUSED/);
+    expect(last!.attemptsMade).toBe(2);
+  });
+});
+
+describe('rate limit', () => {
+  it('never starts more than CALL_RATE_MAX calls in any rolling window, pacing them evenly', async () => {
+    const max = 4;
+    const windowMs = 800;
+    await start({ CALL_RATE_MAX: String(max), CALL_RATE_WINDOW_MS: String(windowMs), CALL_WORKER_CONCURRENCY: '10' });
+    await service.queue.pause();
+    await service.app.inject({
+      method: 'POST',
+      url: '/api/queue/schedule-bulk-calls',
+      payload: { calls: Array.from({ length: 13 }, (_, index) => aCall({ to: `+1415555${String(index).padStart(4, '0')}` })) },
+    });
+    const worker = await service.startWorker({ CALL_RATE_MAX: String(max), CALL_RATE_WINDOW_MS: String(windowMs), CALL_WORKER_CONCURRENCY: '10' });
+    const done = nextJobs(worker, 'completed', 13);
+    await service.queue.resume();
+    await done;
+
+    const times = twilio.creates.map((create) => create.receivedAt).sort((a, b) => a - b);
+    // Every window that starts at a dial holds at most `max` dials: that covers every rolling window.
+    const busiest = Math.max(...times.map((from) => times.filter((t) => t >= from && t < from + windowMs).length));
+    expect(busiest).toBeLessThanOrEqual(max);
+    // Paced, not burst: no two calls arrive anywhere near together.
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    expect(Math.min(...gaps)).toBeGreaterThan(windowMs / max / 2);
+  });
+});

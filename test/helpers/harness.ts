@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto';
+import type { Job, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { inject } from 'vitest';
+import { createApi } from '../../src/api-runtime.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { startCallWorker } from '../../workers/calls/call-worker.js';
+import { TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, type TwilioStandIn } from './twilio-stand-in.js';
+
+export const silentLogger = createLogger('silent');
+
+/** Environment for one test: the harness's private Redis and a key prefix no other test uses. */
+export function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    REDIS_URL: inject('redisUrl'),
+    QUEUE_PREFIX: `test-${randomUUID().slice(0, 8)}`,
+    LOG_LEVEL: 'silent',
+    CALL_RATE_MAX: '1000',
+    CALL_RATE_WINDOW_MS: '1000',
+    CALL_BACKOFF_MS: '100',
+    SIMULATED_DIAL_LATENCY_MS: '0',
+    ...overrides,
+  };
+}
+
+export const twilioEnv = (standIn: TwilioStandIn) => ({
+  TWILIO_ACCOUNT_SID: TEST_ACCOUNT_SID,
+  TWILIO_AUTH_TOKEN: TEST_AUTH_TOKEN,
+  TWILIO_PHONE_NUMBER: '+14155550100',
+  TWILIO_API_BASE_URL: standIn.url,
+});
+
+/** The API as the service builds it, plus workers on demand, all torn down with their keys. */
+export async function startService(overrides: Record<string, string> = {}) {
+  const env = testEnv(overrides);
+  const config = loadConfig(env);
+  const api = await createApi(config, undefined);
+  const workers: Array<{ worker: Worker; close(): Promise<void> }> = [];
+
+  return {
+    config,
+    app: api.app,
+    queue: api.callQueue,
+    async startWorker(workerOverrides: Record<string, string> = {}) {
+      const running = await startCallWorker(loadConfig({ ...env, ...workerOverrides }), silentLogger);
+      workers.push(running);
+      return running.worker;
+    },
+    /** Keys of this service under its prefix, for checking what Redis holds. */
+    async redisKeys(pattern: string) {
+      const redis = new Redis(config.redisUrl);
+      try {
+        return await redis.keys(`${config.QUEUE_PREFIX}:${pattern}`);
+      } finally {
+        redis.disconnect();
+      }
+    },
+    async stop() {
+      await Promise.all(workers.map((worker) => worker.close()));
+      await api.close();
+      await deleteKeys(config);
+    },
+  };
+}
+
+async function deleteKeys(config: Readonly<Config>) {
+  const redis = new Redis(config.redisUrl);
+  try {
+    const stream = redis.scanStream({ match: `${config.QUEUE_PREFIX}:*`, count: 500 });
+    for await (const keys of stream as AsyncIterable<string[]>) if (keys.length) await redis.del(...keys);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export type Service = Awaited<ReturnType<typeof startService>>;
+
+/** Resolves with the first `count` jobs for which the worker emits `event`. */
+export function nextJobs(worker: Worker, event: 'completed' | 'failed' | 'active', count: number): Promise<Job[]> {
+  return new Promise((resolve) => {
+    const seen: Job[] = [];
+    const listener = (job: Job) => {
+      seen.push(job);
+      if (seen.length === count) {
+        worker.off(event, listener);
+        resolve(seen);
+      }
+    };
+    worker.on(event, listener);
+  });
+}
+
+export const aCall = (overrides: Record<string, unknown> = {}) => ({
+  to: '+14155550123',
+  message: 'Hello from Switchboard',
+  ...overrides,
+});
