@@ -1,0 +1,32 @@
+import { buildApp } from './app.js';
+import { loadConfig } from './config.js';
+import type { QueueAdminService } from './services/queue-admin-service.js';
+import type { SchedulingService } from './services/scheduling-service.js';
+
+/** Stands in for the services while the routes are only described, never called. */
+const notCalled = new Proxy({}, {
+  get: () => {
+    throw new Error('services are not called while the OpenAPI document is generated');
+  },
+});
+
+/** The OpenAPI document of the routes with their default limits, as `openapi.yaml` publishes it. */
+export async function generateOpenApiDocument(): Promise<Record<string, unknown>> {
+  const defaults = loadConfig({});
+  const app = await buildApp({
+    scheduling: notCalled as SchedulingService,
+    queueAdmin: notCalled as QueueAdminService,
+    pingRedis: async () => false,
+    limits: {
+      bulkMaxCalls: defaults.BULK_MAX_CALLS,
+      metadataMaxBytes: defaults.METADATA_MAX_BYTES,
+      maxScheduleAheadMs: defaults.MAX_SCHEDULE_AHEAD_MS,
+      bodyLimitBytes: defaults.BODY_LIMIT_BYTES,
+    },
+    carrier: defaults.carrier,
+  });
+  await app.ready();
+  const document = JSON.parse(JSON.stringify(app.swagger())) as Record<string, unknown>;
+  await app.close();
+  return document;
+}

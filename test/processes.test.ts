@@ -1,0 +1,116 @@
+import { QueueEvents } from 'bullmq';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CALL_QUEUE_NAME } from '../src/jobs/call-jobs.js';
+import { freePort } from './helpers/free-port.js';
+import { aCall, startService, testEnv, type Service } from './helpers/harness.js';
+import { spawnEntry, type SpawnedProcess } from './helpers/spawn-process.js';
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function spawned(file: string, env: Record<string, string>): SpawnedProcess {
+  const process = spawnEntry(file, env);
+  cleanups.push(async () => {
+    process.kill('SIGKILL');
+    await process.exited;
+  });
+  return process;
+}
+
+async function queueEvents(service: Service) {
+  const events = new QueueEvents(CALL_QUEUE_NAME, { connection: { url: service.config.redisUrl }, prefix: service.config.QUEUE_PREFIX });
+  await events.waitUntilReady();
+  cleanups.push(() => events.close());
+  return events;
+}
+
+const eventsFor = (events: QueueEvents, name: 'active' | 'completed', count: number) =>
+  new Promise<string[]>((resolve) => {
+    const ids: string[] = [];
+    events.on(name, ({ jobId }) => {
+      ids.push(jobId);
+      if (ids.length === count) resolve(ids);
+    });
+  });
+
+describe('npm run api and npm run worker, as separate processes', () => {
+  it('serve and dial together, and two workers share the queue', async () => {
+    const port = await freePort();
+    const env = { ...testEnv(), PORT: String(port), LOG_LEVEL: 'info' };
+    const api = spawned('src/server.ts', env);
+    const workers = [spawned('workers/calls/main.ts', env), spawned('workers/calls/main.ts', env)];
+    await api.waitForLog(/Server listening/);
+    await Promise.all(workers.map((worker) => worker.waitForLog(/call worker started/)));
+    expect(workers[0]!.lines.join('\n')).toContain('SIMULATED CARRIER');
+
+    const service = await startService({ QUEUE_PREFIX: env.QUEUE_PREFIX! });
+    cleanups.push(() => service.stop());
+    const events = await queueEvents(service);
+    const completed = eventsFor(events, 'completed', 4);
+
+    const jobIds: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const response = await fetch(`http://127.0.0.1:${port}/api/queue/schedule-call`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(aCall({ lead_id: String(i) })),
+      });
+      expect(response.status).toBe(201);
+      jobIds.push(((await response.json()) as { jobId: string }).jobId);
+    }
+    expect((await completed).sort()).toEqual([...jobIds].sort());
+
+    const job = (await (await fetch(`http://127.0.0.1:${port}/api/queue/job/${jobIds[0]}`)).json()) as Record<string, unknown>;
+    expect(job).toMatchObject({ state: 'completed', callSid: expect.stringMatching(/^CA[0-9a-f]{32}$/) });
+    const placedBy = await Promise.all(workers.map(async (worker) => worker.lines.filter((line) => line.includes('"call placed"')).length));
+    expect(placedBy.reduce((a, b) => a + b)).toBe(4);
+    const logLine = JSON.parse(workers.flatMap((worker) => worker.lines).find((line) => line.includes('"call placed"'))!);
+    expect(logLine).toMatchObject({ jobId: expect.any(String), attempt: 1, to: '+141******23', outcome: 'placed', durationMs: expect.any(Number) });
+  });
+
+  it('SIGTERM lets a worker finish the calls it is dialing, leaving nothing stalled', async () => {
+    const env = { ...testEnv({ SIMULATED_DIAL_LATENCY_MS: '1000', CALL_WORKER_CONCURRENCY: '2' }), LOG_LEVEL: 'info' };
+    const worker = spawned('workers/calls/main.ts', env);
+    await worker.waitForLog(/call worker started/);
+    const service = await startService({ QUEUE_PREFIX: env.QUEUE_PREFIX! });
+    cleanups.push(() => service.stop());
+    const events = await queueEvents(service);
+    const active = eventsFor(events, 'active', 2);
+    for (let i = 0; i < 3; i++) await service.queue.add('call', { ...aCall(), priority: 'normal' }, { priority: 2 });
+    await active;
+
+    worker.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+    const counts = await service.queue.getJobCounts('completed', 'active', 'waiting', 'prioritized', 'failed');
+    expect(counts).toEqual({ completed: 2, active: 0, waiting: 0, prioritized: 1, failed: 0 });
+    expect(worker.lines.join('\n')).toContain('worker stopped');
+  });
+
+  it('npm start runs the API and a worker in one process', async () => {
+    const port = await freePort();
+    const env = { ...testEnv(), PORT: String(port), LOG_LEVEL: 'info' };
+    const all = spawned('bin/start.ts', env);
+    await all.waitForLog(/Switchboard is listening/);
+    const service = await startService({ QUEUE_PREFIX: env.QUEUE_PREFIX! });
+    cleanups.push(() => service.stop());
+    const events = await queueEvents(service);
+    const completed = eventsFor(events, 'completed', 1);
+    const response = await fetch(`http://127.0.0.1:${port}/api/queue/schedule-call`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(aCall()),
+    });
+    const { jobId } = (await response.json()) as { jobId: string };
+    expect(await completed).toEqual([jobId]);
+    all.kill('SIGINT');
+    expect(await all.exited).toBe(0);
+  });
+
+  it('refuses to start with a bad variable, naming it', async () => {
+    const worker = spawned('workers/calls/main.ts', { ...testEnv(), CALL_RATE_MAX: 'lots' });
+    expect(await worker.exited).toBe(1);
+    expect(worker.lines.join('\n')).toMatch(/Invalid configuration:\n\s+- CALL_RATE_MAX: /);
+  });
+});

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { maskNumber } from '../src/lib/mask-number.js';
+import { toE164 } from '../src/lib/phone-number.js';
+import { fitsInlineTwiml, sayTwiml } from '../src/services/twiml.js';
+import { pacedRateLimit } from '../workers/calls/paced-rate-limit.js';
+
+describe('toE164', () => {
+  it.each([
+    ['+14155550123', '+14155550123'],
+    ['+1 (415) 555-0123', '+14155550123'],
+    ['+44 20 7946 0958', '+442079460958'],
+    ['+33 6 12 34 56 78', '+33612345678'],
+  ])('normalises %s', (input, expected) => expect(toE164(input)).toBe(expected));
+
+  it.each(['+1234567890', '+0987654321', '4155550123', '+1415555012', '+1-800-FLOWERS', '', '+'])('rejects %s', (input) =>
+    expect(toE164(input)).toBeUndefined(),
+  );
+});
+
+describe('sayTwiml', () => {
+  it('escapes markup so a message cannot add verbs', () => {
+    expect(sayTwiml('</Say><Dial>+15551234567</Dial><Say>')).toBe(
+      '<?xml version="1.0" encoding="UTF-8"?><Response><Say>&lt;/Say&gt;&lt;Dial&gt;+15551234567&lt;/Dial&gt;&lt;Say&gt;</Say></Response>',
+    );
+  });
+
+  it('measures the escaped length against Twilio\'s inline limit', () => {
+    expect(fitsInlineTwiml('a'.repeat(3000))).toBe(true);
+    expect(fitsInlineTwiml('&'.repeat(1000))).toBe(false);
+  });
+});
+
+describe('maskNumber', () => {
+  it('keeps the country code and the last two digits', () => expect(maskNumber('+14155550123')).toBe('+141******23'));
+});
+
+describe('pacedRateLimit', () => {
+  it('allows one call per interval, slightly longer than window / max', () => {
+    expect(pacedRateLimit(10, 60_000)).toEqual({ max: 1, duration: 6060 });
+    expect(pacedRateLimit(50, 1_000)).toEqual({ max: 1, duration: 21 });
+  });
+});
