@@ -53,6 +53,15 @@ describe('dialing through Twilio', () => {
   });
 });
 
+describe('starting a worker', () => {
+  it('checks the Twilio account first, and refuses credentials Twilio rejects', async () => {
+    await start();
+    await expect(service.startWorker({ TWILIO_AUTH_TOKEN: 'wrong-token' })).rejects.toThrow(/rejected the credentials: Twilio 20003/);
+    await service.startWorker();
+    expect(twilio.creates).toHaveLength(0);
+  });
+});
+
 describe('order and timing', () => {
   it('dials a high-priority call queued after normal ones first, and FIFO within a level', async () => {
     await start({ CALL_WORKER_CONCURRENCY: '1' });

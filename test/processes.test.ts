@@ -29,7 +29,7 @@ async function queueEvents(service: Service) {
 const eventsFor = (events: QueueEvents, name: 'active' | 'completed', count: number) =>
   new Promise<string[]>((resolve) => {
     const ids: string[] = [];
-    events.on(name, ({ jobId }) => {
+    events.on(name, ({ jobId }: { jobId: string }) => {
       ids.push(jobId);
       if (ids.length === count) resolve(ids);
     });
@@ -38,7 +38,7 @@ const eventsFor = (events: QueueEvents, name: 'active' | 'completed', count: num
 describe('npm run api and npm run worker, as separate processes', () => {
   it('serve and dial together, and two workers share the queue', async () => {
     const port = await freePort();
-    const env = { ...testEnv(), PORT: String(port), LOG_LEVEL: 'info' };
+    const env: Record<string, string> = { ...testEnv(), PORT: String(port), LOG_LEVEL: 'info' };
     const api = spawned('src/server.ts', env);
     const workers = [spawned('workers/calls/main.ts', env), spawned('workers/calls/main.ts', env)];
     await api.waitForLog(/Server listening/);
@@ -71,7 +71,7 @@ describe('npm run api and npm run worker, as separate processes', () => {
   });
 
   it('SIGTERM lets a worker finish the calls it is dialing, leaving nothing stalled', async () => {
-    const env = { ...testEnv({ SIMULATED_DIAL_LATENCY_MS: '1000', CALL_WORKER_CONCURRENCY: '2' }), LOG_LEVEL: 'info' };
+    const env: Record<string, string> = { ...testEnv({ SIMULATED_DIAL_LATENCY_MS: '1000', CALL_WORKER_CONCURRENCY: '2' }), LOG_LEVEL: 'info' };
     const worker = spawned('workers/calls/main.ts', env);
     await worker.waitForLog(/call worker started/);
     const service = await startService({ QUEUE_PREFIX: env.QUEUE_PREFIX! });
@@ -90,7 +90,7 @@ describe('npm run api and npm run worker, as separate processes', () => {
 
   it('npm start runs the API and a worker in one process', async () => {
     const port = await freePort();
-    const env = { ...testEnv(), PORT: String(port), LOG_LEVEL: 'info' };
+    const env: Record<string, string> = { ...testEnv(), PORT: String(port), LOG_LEVEL: 'info' };
     const all = spawned('bin/start.ts', env);
     await all.waitForLog(/Switchboard is listening/);
     const service = await startService({ QUEUE_PREFIX: env.QUEUE_PREFIX! });

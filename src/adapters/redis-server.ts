@@ -52,7 +52,11 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
     '--daemonize', 'no',
     '--loglevel', 'warning',
   ];
-  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Its own process group: a Ctrl-C in the terminal must not stop Redis while the service drains.
+  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'ignore'], detached: true });
+  const killOnExit = () => child.kill('SIGTERM');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
   const exited = new Promise<Error>((resolve) => {
     child.once('error', (error: NodeJS.ErrnoException) =>
       resolve(error.code === 'ENOENT' ? new RedisBinaryMissingError(binary) : error),

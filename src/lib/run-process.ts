@@ -8,10 +8,12 @@ export interface Running {
 
 /** How long a drain may take before the process gives up and exits anyway. */
 const SHUTDOWN_TIMEOUT_MS = 30_000;
+/** npm forwards the terminal's Ctrl-C, so one keypress can arrive twice: that is not a second request. */
+const DUPLICATE_SIGNAL_MS = 1_000;
 
 /**
  * The shared life of an entry file: read `.env` and the configuration once, start, and on SIGTERM
- * or SIGINT close everything in order. A second signal exits at once.
+ * or SIGINT close everything in order. A second signal, a moment later, exits at once.
  */
 export async function runProcess(name: string, start: (config: Readonly<Config>, logger: Logger) => Promise<Running>) {
   if (existsSync('.env')) process.loadEnvFile('.env');
@@ -35,13 +37,14 @@ export async function runProcess(name: string, start: (config: Readonly<Config>,
     process.exit(1);
   }
 
-  let stopping = false;
+  let stoppingSince: number | undefined;
   const stop = async (signal: NodeJS.Signals) => {
-    if (stopping) {
+    if (stoppingSince !== undefined) {
+      if (Date.now() - stoppingSince < DUPLICATE_SIGNAL_MS) return;
       logger.warn({ signal }, 'second signal: exiting without waiting');
       process.exit(1);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     logger.info({ signal }, `${name} draining`);
     const timer = setTimeout(() => {
       logger.error(`${name} did not drain within ${SHUTDOWN_TIMEOUT_MS} ms; exiting`);

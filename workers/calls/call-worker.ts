@@ -35,7 +35,7 @@ async function verifyDialer(dialer: Dialer, logger: Logger) {
     logger.info(await dialer.verify());
   } catch (error) {
     if (error instanceof DialError && (error.httpStatus === 401 || error.httpStatus === 403)) {
-      throw new Error(`The carrier rejected the credentials: ${error.message}`);
+      throw new Error(`The carrier rejected the credentials: ${error.message}`, { cause: error });
     }
     logger.warn({ err: error }, 'could not verify the carrier account; starting anyway');
   }

@@ -1,0 +1,43 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startRedisServer, type RedisServerHandle } from '../src/adapters/redis-server.js';
+import { freePort } from './helpers/free-port.js';
+import { aCall, startService, type Service } from './helpers/harness.js';
+
+describe('while Redis is unreachable', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'switchboard-outage-'));
+  let redis: RedisServerHandle | undefined;
+  let service: Service | undefined;
+  afterEach(async () => {
+    await service?.stop();
+    await redis?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the API answers 503 at once, and serves again when Redis returns', async () => {
+    const port = await freePort();
+    redis = await startRedisServer({ port, dir, persist: false });
+    service = await startService({ REDIS_URL: redis.url });
+    const schedule = () => service!.app.inject({ method: 'POST', url: '/api/queue/schedule-call', payload: aCall() });
+    expect((await schedule()).statusCode).toBe(201);
+
+    await redis.stop();
+    const refused = await schedule();
+    expect(refused.statusCode).toBe(503);
+    expect(refused.json()).toMatchObject({ success: false, error: 'SERVICE_UNAVAILABLE' });
+    expect((await service.app.inject({ method: 'GET', url: '/health' })).json()).toMatchObject({ status: 'degraded', redis: 'down' });
+    expect((await service.app.inject({ method: 'GET', url: '/api/queue/stats' })).statusCode).toBe(503);
+
+    redis = await startRedisServer({ port, dir, persist: false });
+    // ioredis reconnects on its own; /health turns 200 once it has.
+    const healthy = async (): Promise<void> => {
+      if ((await service!.app.inject({ method: 'GET', url: '/health' })).statusCode === 200) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return healthy();
+    };
+    await healthy();
+    expect((await schedule()).statusCode).toBe(201);
+  });
+});
