@@ -144,16 +144,16 @@ describe('retries', () => {
 describe('rate limit', () => {
   it('never starts more than CALL_RATE_MAX calls in any rolling window, pacing them evenly', async () => {
     const max = 4;
-    const windowMs = 800;
+    const windowMs = 1000;
     await start({ CALL_RATE_MAX: String(max), CALL_RATE_WINDOW_MS: String(windowMs), CALL_WORKER_CONCURRENCY: '10' });
     await service.queue.pause();
     await service.app.inject({
       method: 'POST',
       url: '/api/queue/schedule-bulk-calls',
-      payload: { calls: Array.from({ length: 13 }, (_, index) => aCall({ to: `+1415555${String(index).padStart(4, '0')}` })) },
+      payload: { calls: Array.from({ length: 10 }, (_, index) => aCall({ to: `+1415555${String(index).padStart(4, '0')}` })) },
     });
     const worker = await service.startWorker({ CALL_RATE_MAX: String(max), CALL_RATE_WINDOW_MS: String(windowMs), CALL_WORKER_CONCURRENCY: '10' });
-    const done = nextJobs(worker, 'completed', 13);
+    const done = nextJobs(worker, 'completed', 10);
     await service.queue.resume();
     await done;
 

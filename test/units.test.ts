@@ -37,6 +37,7 @@ describe('maskNumber', () => {
 describe('pacedRateLimit', () => {
   it('allows one call per interval, slightly longer than window / max', () => {
     expect(pacedRateLimit(10, 60_000)).toEqual({ max: 1, duration: 6060 });
+    expect(pacedRateLimit(4, 1_000)).toEqual({ max: 1, duration: 257 });
     expect(pacedRateLimit(50, 1_000)).toEqual({ max: 1, duration: 21 });
   });
 });
