@@ -1,6 +1,6 @@
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import { errorHandlerPlugin } from './plugins/error-handler.js';
+import { errorHandlerPlugin, sendError } from './plugins/error-handler.js';
 import { swaggerPlugin } from './plugins/swagger.js';
 import { healthRoutes } from './routes/health.routes.js';
 import type { CallSchemaLimits } from './routes/queue/call.schemas.js';
@@ -27,6 +27,7 @@ export async function buildApp(deps: AppDeps) {
     bodyLimit: deps.limits.bodyLimitBytes,
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
+    frameworkErrors: sendError,
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isRedisUnavailable } from '../adapters/redis.js';
@@ -11,6 +11,8 @@ const FASTIFY_CODES: Record<string, { status: number; code: string }> = {
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'PAYLOAD_TOO_LARGE' },
   FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'INVALID_BODY' },
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'INVALID_JSON' },
+  FST_ERR_BAD_URL: { status: 400, code: 'BAD_URL' },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, code: 'URI_TOO_LONG' },
 };
 
 /** `/calls/3/to` becomes `calls[3].to`, with 3 as the bulk item's index. */
@@ -40,20 +42,23 @@ function toAppError(error: FastifyError): AppError {
   return new AppError(500, 'INTERNAL_ERROR', 'Internal server error');
 }
 
-/** One error shape for every route: `{success:false, error, message, details?}` plus the request id. */
+/** Renders any error as the contract's body: `{success:false, error, message, details?}` plus the request id. */
+export function sendError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const appError = toAppError(error);
+  if (appError.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+  return reply.code(appError.statusCode).send({
+    success: false,
+    error: appError.code,
+    message: appError.message,
+    ...(appError.details && { details: appError.details }),
+    requestId: request.id,
+  });
+}
+
+/** One error shape for every route. Errors the router raises before routing go through `sendError` too. */
 export const errorHandlerPlugin = fp(
   async (app: FastifyInstance) => {
-    app.setErrorHandler((error: FastifyError, request, reply) => {
-      const appError = toAppError(error);
-      if (appError.statusCode >= 500) request.log.error({ err: error }, 'request failed');
-      return reply.code(appError.statusCode).send({
-        success: false,
-        error: appError.code,
-        message: appError.message,
-        ...(appError.details && { details: appError.details }),
-        requestId: request.id,
-      });
-    });
+    app.setErrorHandler(sendError);
 
     app.setNotFoundHandler((request, reply) =>
       reply.code(404).send({

@@ -10,6 +10,13 @@ export function sayTwiml(message: string): string {
   return response.toString();
 }
 
+/** Characters XML 1.0 cannot carry at all, escaped or not: most C0 controls, lone surrogates, U+FFFE/F. */
+const NOT_XML = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+
+export function isSpeakable(message: string): boolean {
+  return !NOT_XML.test(message);
+}
+
 export function fitsInlineTwiml(message: string): boolean {
-  return sayTwiml(message).length <= MAX_INLINE_TWIML_LENGTH;
+  return isSpeakable(message) && sayTwiml(message).length <= MAX_INLINE_TWIML_LENGTH;
 }

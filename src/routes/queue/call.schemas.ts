@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { PRIORITY_NAMES } from '../../jobs/call-jobs.js';
 import { toE164 } from '../../lib/phone-number.js';
-import { fitsInlineTwiml, MAX_INLINE_TWIML_LENGTH } from '../../services/twiml.js';
+import { fitsInlineTwiml, isSpeakable, MAX_INLINE_TWIML_LENGTH } from '../../services/twiml.js';
 
 export interface CallSchemaLimits {
   bulkMaxCalls: number;
@@ -32,6 +32,7 @@ export function createCallSchemas(limits: CallSchemaLimits) {
       .trim()
       .min(1)
       .max(MAX_INLINE_TWIML_LENGTH)
+      .refine(isSpeakable, { message: 'message contains control characters that cannot be spoken', abort: true })
       .refine(fitsInlineTwiml, `message is too long once written as TwiML (at most ${MAX_INLINE_TWIML_LENGTH} characters)`)
       .meta({ description: 'What the call says', example: 'Hello from Switchboard' }),
     from: phoneNumber('Caller id; defaults to TWILIO_PHONE_NUMBER').optional(),
