@@ -39,8 +39,9 @@ await runProcess('switchboard', async (config, logger) => {
   logger.info(`Switchboard is listening on http://${config.HOST}:${config.PORT} (API docs at /docs)`);
   return {
     async close() {
-      await api.close();
+      // The worker first: calls it is finishing still report their outcomes to this API.
       await worker.close();
+      await api.close();
       await redis.stop();
     },
   };

@@ -3,14 +3,16 @@ import { createCallRecordStore } from './adapters/call-record-store.js';
 import { connectRedis, createRedis } from './adapters/redis.js';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
-import { CALL_QUEUE_NAME, callJobPolicy, callRecordTtlSeconds, type CallJobData } from './jobs/call-jobs.js';
-import type { Logger } from './logger.js';
+import { CALL_QUEUE_NAME, callJobPolicy, callRecordTtlSeconds, redialPolicy, type CallJobData } from './jobs/call-jobs.js';
+import { createLogger, type Logger } from './logger.js';
 import type { Running } from './lib/run-process.js';
+import { createCallLifecycle } from './services/call-lifecycle.js';
 import { createQueueAdminService } from './services/queue-admin-service.js';
 import { createSchedulingService } from './services/scheduling-service.js';
 
 /** Wires the API's parts from configuration. Tests build the same parts with their own Redis. */
 export async function createApi(config: Readonly<Config>, logger: Logger | undefined) {
+  const log = logger ?? createLogger('silent');
   const redis = await connectRedis(createRedis(config.redisUrl, 'producer', 'api'));
   const callQueue = new Queue<CallJobData>(CALL_QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX });
   const callRecords = createCallRecordStore(redis, config.QUEUE_PREFIX, callRecordTtlSeconds(config));
@@ -23,6 +25,12 @@ export async function createApi(config: Readonly<Config>, logger: Logger | undef
     }),
     queueAdmin: createQueueAdminService({ callQueue, callRecords }),
     pingRedis: async () => redis.status === 'ready' && (await redis.ping().catch(() => '')) === 'PONG',
+    twilioWebhooks: {
+      lifecycle: createCallLifecycle({ callRecords, callQueue, jobPolicy: callJobPolicy(config), redialDefaults: redialPolicy(config), logger: log }),
+      callRecords,
+      authToken: config.webhookAuthToken,
+      publicBaseUrl: config.callbackBaseUrl ?? `http://127.0.0.1:${config.PORT}`,
+    },
     limits: {
       bulkMaxCalls: config.BULK_MAX_CALLS,
       metadataMaxBytes: config.METADATA_MAX_BYTES,

@@ -8,6 +8,7 @@ import { jobsRoutes } from './routes/queue/jobs.routes.js';
 import { queueRoutes } from './routes/queue/queue.routes.js';
 import { recurringRoutes } from './routes/queue/recurring.routes.js';
 import { scheduleRoutes } from './routes/queue/schedule.routes.js';
+import { twilioStatusRoutes, type TwilioWebhookOptions } from './routes/webhooks/twilio-status.routes.js';
 import type { QueueAdminService } from './services/queue-admin-service.js';
 import type { SchedulingService } from './services/scheduling-service.js';
 
@@ -15,6 +16,7 @@ export interface AppDeps {
   scheduling: SchedulingService;
   queueAdmin: QueueAdminService;
   pingRedis: () => Promise<boolean>;
+  twilioWebhooks: TwilioWebhookOptions;
   limits: CallSchemaLimits & { bodyLimitBytes: number };
   carrier: string;
   logger?: FastifyBaseLogger;
@@ -48,6 +50,7 @@ export async function buildApp(deps: AppDeps) {
     },
     { prefix: '/api/queue' },
   );
+  await app.register(twilioStatusRoutes, { ...deps.twilioWebhooks, prefix: '/webhooks/twilio' });
 
   return app;
 }

@@ -42,9 +42,25 @@ const envSchema = z.object({
   TWILIO_TIMEOUT_MS: positiveInt.default(15_000),
   /** Public base URL of this API, for Twilio's status callbacks. */
   PUBLIC_URL: url.optional(),
+  /** Call outcomes that are dialed again, comma-separated (busy, no-answer, failed). Empty: never. */
+  REDIAL_ON: z
+    .string()
+    .default('busy,no-answer')
+    .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(['busy', 'no-answer', 'failed']))),
+  REDIAL_MAX: z.coerce.number().int().min(0).max(10).default(2),
+  REDIAL_DELAY_MS: z.coerce.number().int().min(0).default(10 * 60_000),
+  /** Longest a call may last: Twilio's TimeLimit, and how long a call's status is polled. */
+  MAX_CALL_DURATION_SECONDS: positiveInt.max(86_400).default(4 * 3600),
+  /** First interval between status polls when no callbacks can arrive (no PUBLIC_URL); it grows. */
+  STATUS_POLL_INTERVAL_MS: positiveInt.default(5_000),
   /** Caller id of the simulated carrier when a call names none. */
   SIMULATED_FROM_NUMBER: z.string().regex(/^\+[1-9]\d{6,14}$/).default('+15005550006'),
   SIMULATED_DIAL_LATENCY_MS: z.coerce.number().int().min(0).default(150),
+  /** Speeds the simulated carrier's calls up (0.1: ten times faster) or slows them down. */
+  SIMULATED_TIME_SCALE: z.coerce.number().positive().max(100).default(1),
+  /** Signs the simulated carrier's callbacks (it stands in for TWILIO_AUTH_TOKEN). */
+  SIMULATED_AUTH_TOKEN: z.string().min(1).default('simulated-carrier-token'),
 
   SUPABASE_URL: url.optional(),
   SUPABASE_SERVICE_ROLE_KEY: z.string().min(1).optional(),
@@ -54,6 +70,13 @@ type Env = z.infer<typeof envSchema>;
 
 export interface Config extends Env {
   carrier: 'twilio' | 'simulated';
+  /**
+   * Where status callbacks go: PUBLIC_URL, or for the simulated carrier this API on loopback.
+   * Undefined when Twilio cannot reach this API, and call outcomes are polled instead.
+   */
+  callbackBaseUrl: string | undefined;
+  /** The token callbacks are signed with. */
+  webhookAuthToken: string;
   redisUrl: string;
   /** True when REDIS_URL was not given, so a private Redis may be started. */
   redisUrlDefaulted: boolean;
@@ -89,9 +112,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
     throw new ConfigError(['SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY: set both or neither']);
   }
 
+  const carrier = givenTwilio.length > 0 ? 'twilio' : 'simulated';
   return Object.freeze({
     ...values,
-    carrier: givenTwilio.length > 0 ? 'twilio' : 'simulated',
+    carrier,
+    callbackBaseUrl: values.PUBLIC_URL ?? (carrier === 'simulated' ? `http://127.0.0.1:${values.PORT}` : undefined),
+    webhookAuthToken: values.TWILIO_AUTH_TOKEN ?? values.SIMULATED_AUTH_TOKEN,
     redisUrl: values.REDIS_URL ?? 'redis://127.0.0.1:6379',
     redisUrlDefaulted: values.REDIS_URL === undefined,
   });

@@ -1,5 +1,7 @@
 import { buildApp } from './app.js';
 import { loadConfig } from './config.js';
+import type { CallRecordStore } from './adapters/call-record-store.js';
+import type { CallLifecycle } from './services/call-lifecycle.js';
 import type { QueueAdminService } from './services/queue-admin-service.js';
 import type { SchedulingService } from './services/scheduling-service.js';
 
@@ -17,6 +19,7 @@ export async function generateOpenApiDocument(): Promise<Record<string, unknown>
     scheduling: notCalled as SchedulingService,
     queueAdmin: notCalled as QueueAdminService,
     pingRedis: async () => false,
+    twilioWebhooks: { lifecycle: notCalled as CallLifecycle, callRecords: notCalled as CallRecordStore, authToken: 'unused', publicBaseUrl: 'http://127.0.0.1' },
     limits: {
       bulkMaxCalls: defaults.BULK_MAX_CALLS,
       metadataMaxBytes: defaults.METADATA_MAX_BYTES,

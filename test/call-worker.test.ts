@@ -43,11 +43,11 @@ describe('dialing through Twilio', () => {
     await start({ PUBLIC_URL: 'https://switchboard.example.com' });
     const worker = await service.startWorker();
     const done = nextJobs(worker, 'completed', 1);
-    await schedule(aCall({ from: '+442079460958' }));
+    const jobId = await schedule(aCall({ from: '+442079460958' }));
     await done;
     const { params } = twilio.creates[0]!;
     expect(params.From).toBe('+442079460958');
-    expect(params.StatusCallback).toBe('https://switchboard.example.com/webhooks/twilio/status');
+    expect(params.StatusCallback).toBe(`https://switchboard.example.com/webhooks/twilio/status?jobId=${jobId}`);
     expect(params.StatusCallbackMethod).toBe('POST');
     expect(params.StatusCallbackEvent).toEqual(['initiated', 'ringing', 'answered', 'completed']);
   });

@@ -11,7 +11,7 @@ describe('openapi.yaml', () => {
     expect(await generateOpenApiDocument()).toEqual(published);
   });
 
-  it('describes every endpoint of the outbound contract', () => {
+  it('describes every endpoint of the outbound contract and the webhooks', () => {
     const operations = Object.entries(published.paths).flatMap(([path, methods]) =>
       Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
     );
@@ -36,6 +36,7 @@ describe('openapi.yaml', () => {
         'GET /api/queue/recurring',
         'DELETE /api/queue/recurring/{id}',
         'GET /health',
+        'POST /webhooks/twilio/status',
       ].sort(),
     );
   });

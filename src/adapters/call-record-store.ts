@@ -1,34 +1,142 @@
 import type { Redis } from 'ioredis';
 import { CALL_QUEUE_NAME } from '../jobs/call-jobs.js';
+import { CALL_STATUS_RANK, isFinalCallStatus, type CallEvent } from '../jobs/call-status.js';
 
-/** What is known of a job's phone call, kept beside the job so both the API and workers can read it. */
+/** What is known of a job's phone call, kept beside the job so the API and workers can both write it. */
 export interface CallRecord {
   callSid?: string;
   callStatus?: string;
+  /** True once the call reached a final status. */
+  final: boolean;
+  timeline: Array<{ status: string; at: string }>;
+  /** When the last dial request was sent: a request that may have created a call. */
   dialedAt?: string;
+  placedAt?: string;
+  endedAt?: string;
+  durationSeconds?: number;
+  answeredBy?: string;
+  sipResponseCode?: number;
+  errorCode?: string;
+  errorMessage?: string;
+  /** The job that dials this call again, when its outcome asked for a redial. */
+  redialJobId?: string;
 }
 
+export type StatusChange = 'ignored' | 'applied' | 'final';
+
 export interface CallRecordStore {
-  save(jobId: string, fields: CallRecord): Promise<void>;
+  markDialing(jobId: string, at: Date): Promise<void>;
+  /** The last dial request certainly created no call (refused, rate limited): nothing to look up. */
+  clearDialing(jobId: string): Promise<void>;
+  /** Stores the SID the moment the carrier returns it, and claims it for this job. */
+  recordPlaced(jobId: string, callSid: string, event: CallEvent): Promise<void>;
+  /** Applies a status if it moves the call forward; repeats and stale events change nothing. */
+  applyStatus(jobId: string, event: CallEvent): Promise<StatusChange>;
+  setRedialJob(jobId: string, redialJobId: string): Promise<void>;
   get(jobId: string): Promise<CallRecord | undefined>;
   getMany(jobIds: string[]): Promise<Array<CallRecord | undefined>>;
+  jobIdForSid(callSid: string): Promise<string | undefined>;
   remove(jobIds: string[]): Promise<void>;
 }
 
 /**
- * A Redis hash per job rather than the job's own data: field writes are atomic, so the worker and
- * the API never overwrite each other's updates. Records expire with the longest job retention.
+ * KEYS[1] record hash. ARGV: status, rank, at, final (0/1), ttl, call SID or '', then field/value
+ * pairs. Returns 0 when the event is stale, repeated or about another call, 1 when applied, 2 when
+ * it made the call final.
+ */
+const APPLY_STATUS = `
+local current = tonumber(redis.call('HGET', KEYS[1], 'rank') or '-1')
+local rank = tonumber(ARGV[2])
+if rank <= current then return 0 end
+local sid = redis.call('HGET', KEYS[1], 'callSid')
+if ARGV[6] ~= '' and sid and sid ~= ARGV[6] then return 0 end
+local timeline = cjson.decode(redis.call('HGET', KEYS[1], 'timeline') or '[]')
+table.insert(timeline, { status = ARGV[1], at = ARGV[3] })
+redis.call('HSET', KEYS[1], 'callStatus', ARGV[1], 'rank', rank, 'timeline', cjson.encode(timeline))
+for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
+if ARGV[4] == '1' then
+  redis.call('HSET', KEYS[1], 'final', '1', 'endedAt', ARGV[3])
+  return 2
+end
+return 1
+`;
+
+const eventFields = (event: CallEvent): string[] =>
+  Object.entries({
+    durationSeconds: event.durationSeconds,
+    answeredBy: event.answeredBy,
+    sipResponseCode: event.sipResponseCode,
+    errorCode: event.errorCode,
+    errorMessage: event.errorMessage,
+  }).flatMap(([field, value]) => (value === undefined ? [] : [field, String(value)]));
+
+function toRecord(hash: Record<string, string>): CallRecord | undefined {
+  if (Object.keys(hash).length === 0) return undefined;
+  const number = (value: string | undefined) => (value === undefined ? undefined : Number(value));
+  return {
+    ...(hash.callSid && { callSid: hash.callSid }),
+    ...(hash.callStatus && { callStatus: hash.callStatus }),
+    final: hash.final === '1',
+    timeline: JSON.parse(hash.timeline ?? '[]') as CallRecord['timeline'],
+    ...(hash.dialedAt && { dialedAt: hash.dialedAt }),
+    ...(hash.placedAt && { placedAt: hash.placedAt }),
+    ...(hash.endedAt && { endedAt: hash.endedAt }),
+    ...(hash.durationSeconds && { durationSeconds: number(hash.durationSeconds) }),
+    ...(hash.answeredBy && { answeredBy: hash.answeredBy }),
+    ...(hash.sipResponseCode && { sipResponseCode: number(hash.sipResponseCode) }),
+    ...(hash.errorCode && { errorCode: hash.errorCode }),
+    ...(hash.errorMessage && { errorMessage: hash.errorMessage }),
+    ...(hash.redialJobId && { redialJobId: hash.redialJobId }),
+  };
+}
+
+/**
+ * A Redis hash per job rather than the job's own data: field writes and status transitions are
+ * atomic, so workers, callbacks and polls never overwrite each other. Records and the SID index
+ * expire with the longest job retention.
  */
 export function createCallRecordStore(redis: Redis, prefix: string, ttlSeconds: number): CallRecordStore {
-  const keyOf = (jobId: string) => `${prefix}:${CALL_QUEUE_NAME}:call-record:${jobId}`;
-  const toRecord = (hash: Record<string, string>): CallRecord | undefined =>
-    Object.keys(hash).length === 0 ? undefined : (hash as CallRecord);
+  const base = `${prefix}:${CALL_QUEUE_NAME}`;
+  const keyOf = (jobId: string) => `${base}:call-record:${jobId}`;
+  const sidKey = (callSid: string) => `${base}:call-sid:${callSid}`;
+  const applyStatus = (jobId: string, event: CallEvent) =>
+    redis.eval(
+      APPLY_STATUS,
+      1,
+      keyOf(jobId),
+      event.status,
+      CALL_STATUS_RANK[event.status] ?? -1,
+      event.at,
+      isFinalCallStatus(event.status) ? '1' : '0',
+      ttlSeconds,
+      event.callSid ?? '',
+      ...eventFields(event),
+    ) as Promise<number>;
 
   return {
-    async save(jobId, fields) {
-      const entries = Object.entries(fields).filter(([, value]) => value !== undefined);
-      if (entries.length === 0) return;
-      await redis.multi().hset(keyOf(jobId), Object.fromEntries(entries)).expire(keyOf(jobId), ttlSeconds).exec();
+    async markDialing(jobId, at) {
+      await redis.multi().hset(keyOf(jobId), 'dialedAt', at.toISOString()).expire(keyOf(jobId), ttlSeconds).exec();
+    },
+    async clearDialing(jobId) {
+      await redis.hdel(keyOf(jobId), 'dialedAt');
+    },
+    async recordPlaced(jobId, callSid, event) {
+      await redis
+        .multi()
+        .hset(keyOf(jobId), 'callSid', callSid, 'placedAt', event.at)
+        .expire(keyOf(jobId), ttlSeconds)
+        .set(sidKey(callSid), jobId, 'EX', ttlSeconds)
+        .exec();
+      await applyStatus(jobId, event);
+    },
+    async applyStatus(jobId, event) {
+      if (CALL_STATUS_RANK[event.status] === undefined) return 'ignored';
+      const result = await applyStatus(jobId, event);
+      return result === 2 ? 'final' : result === 1 ? 'applied' : 'ignored';
+    },
+    async setRedialJob(jobId, redialJobId) {
+      await redis.hset(keyOf(jobId), 'redialJobId', redialJobId);
     },
     async get(jobId) {
       return toRecord(await redis.hgetall(keyOf(jobId)));
@@ -43,8 +151,14 @@ export function createCallRecordStore(redis: Redis, prefix: string, ttlSeconds: 
         return toRecord(hash as Record<string, string>);
       });
     },
+    async jobIdForSid(callSid) {
+      return (await redis.get(sidKey(callSid))) ?? undefined;
+    },
     async remove(jobIds) {
-      if (jobIds.length > 0) await redis.del(...jobIds.map(keyOf));
+      if (jobIds.length === 0) return;
+      const sids = await redis.pipeline(jobIds.map((jobId) => ['hget', keyOf(jobId), 'callSid'])).exec();
+      const sidKeys = (sids ?? []).map(([, sid]) => sid).filter((sid): sid is string => typeof sid === 'string').map(sidKey);
+      await redis.del(...jobIds.map(keyOf), ...sidKeys);
     },
   };
 }

@@ -1,10 +1,19 @@
+import type { CallEvent } from '../jobs/call-status.js';
+
 /** A request to place one outbound call. */
 export interface PlaceCallRequest {
   to: string;
   from: string;
   message: string;
-  /** Where the carrier reports call progress, when this service is reachable from outside. */
+  /** Where the carrier reports call progress, when it can reach this service. */
   statusCallbackUrl?: string;
+  /** Answering-machine detection: `Enable`, or `DetectMessageEnd` to speak after the beep. */
+  machineDetection?: 'Enable' | 'DetectMessageEnd';
+  /** Seconds to let the phone ring before giving up as no-answer. */
+  timeoutSeconds?: number;
+  record?: boolean;
+  /** The longest the call may last, in seconds. */
+  timeLimitSeconds?: number;
 }
 
 export interface PlacedCall {
@@ -13,29 +22,58 @@ export interface PlacedCall {
   status: string;
 }
 
-/** The one seam between the worker and a telephone network. */
+/** A call the carrier already has, found when a dial's response was lost. */
+export interface FoundCall {
+  sid: string;
+  status: string;
+  createdAt: Date;
+}
+
+/** The one seam between the workers and a telephone network. */
 export interface Dialer {
-  readonly name: 'twilio' | 'simulated' | string;
+  readonly name: 'twilio' | 'simulated';
   placeCall(request: PlaceCallRequest): Promise<PlacedCall>;
+  /** The call's current state, for when no status callbacks can arrive. */
+  fetchCall?(sid: string): Promise<CallEvent>;
+  /** Calls to `to` from `from` created since `since`: finds a call whose dial response was lost. */
+  findCalls?(query: { to: string; from: string; since: Date }): Promise<FoundCall[]>;
+  /** Hangs up a call (one that outlived the longest allowed duration). */
+  endCall?(sid: string): Promise<void>;
   /**
    * Checks the account before the first call (and opens the connection, so the first dial is as
    * quick as the rest). Resolves with a line to log; throws a DialError when the carrier refuses.
    */
   verify?(): Promise<string>;
+  /** Lets calls in flight finish their reporting before the process exits. */
+  close?(): Promise<void>;
 }
 
-/**
- * A failed dial. `retryable` separates what may pass (rate limits, carrier outages, timeouts)
- * from what never will (an invalid number, a caller id the account may not use).
- */
+export interface DialErrorOptions {
+  /** May pass on a later attempt (rate limits, outages, timeouts). */
+  retryable: boolean;
+  /** The request may have reached the carrier and created a call despite the error. */
+  ambiguous?: boolean;
+  code?: string | number;
+  httpStatus?: number;
+  /** The carrier asked to wait this long before trying again. */
+  retryAfterMs?: number;
+}
+
+/** A failed dial, classified so the worker knows whether to retry, and whether to look first. */
 export class DialError extends Error {
-  constructor(
-    message: string,
-    readonly retryable: boolean,
-    readonly code?: string | number,
-    readonly httpStatus?: number,
-  ) {
+  readonly retryable: boolean;
+  readonly ambiguous: boolean;
+  readonly code?: string | number;
+  readonly httpStatus?: number;
+  readonly retryAfterMs?: number;
+
+  constructor(message: string, options: DialErrorOptions) {
     super(message);
     this.name = 'DialError';
+    this.retryable = options.retryable;
+    this.ambiguous = options.ambiguous ?? false;
+    this.code = options.code;
+    this.httpStatus = options.httpStatus;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }

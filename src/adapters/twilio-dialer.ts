@@ -1,8 +1,11 @@
 import twilio from 'twilio';
-import { DialError, type Dialer, type PlaceCallRequest } from './dialer.js';
+import type { CallInstance } from 'twilio/lib/rest/api/v2010/account/call.js';
+import type { CallEvent } from '../jobs/call-status.js';
 import { sayTwiml } from '../services/twiml.js';
+import { DialError, type Dialer, type PlaceCallRequest } from './dialer.js';
 
 type RequestOptions<TData> = import('twilio/lib/base/RequestClient.js').RequestOptions<TData>;
+type RestExceptionWithRetry = InstanceType<typeof twilio.RestException> & { retryAfterMs?: number };
 
 const TWILIO_ORIGIN = 'https://api.twilio.com';
 
@@ -14,8 +17,20 @@ export interface TwilioDialerOptions {
   timeoutMs: number;
 }
 
-/** The SDK has no base-URL option, so its HTTP client rewrites the origin of every request. */
-class RebasedRequestClient extends twilio.RequestClient {
+/** `Retry-After` in seconds or as an HTTP date. */
+export function parseRetryAfter(header: unknown, now = Date.now()): number | undefined {
+  if (typeof header !== 'string' || header.trim() === '') return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/**
+ * The SDK has no base-URL option, so its HTTP client rewrites the origin of every request. It also
+ * raises Twilio's errors itself, keeping the `Retry-After` header the SDK would drop.
+ */
+class TwilioHttpClient extends twilio.RequestClient {
   constructor(
     private readonly origin: string,
     options: ConstructorParameters<typeof twilio.RequestClient>[0],
@@ -23,40 +38,71 @@ class RebasedRequestClient extends twilio.RequestClient {
     super(options);
   }
 
-  override request<TData>(opts: RequestOptions<TData>) {
+  override async request<TData>(opts: RequestOptions<TData>) {
     const uri = opts.uri.startsWith(TWILIO_ORIGIN) ? this.origin + opts.uri.slice(TWILIO_ORIGIN.length) : opts.uri;
-    return super.request<TData>({ ...opts, uri });
+    const response = await super.request<TData>({ ...opts, uri });
+    if (response.statusCode >= 400) {
+      const error: RestExceptionWithRetry = new twilio.RestException(response);
+      error.retryAfterMs = parseRetryAfter(response.headers?.['retry-after']);
+      throw error;
+    }
+    return response;
   }
 }
 
 export function createTwilioClient(options: TwilioDialerOptions): twilio.Twilio {
   const origin = (options.apiBaseUrl ?? TWILIO_ORIGIN).replace(/\/+$/, '');
-  const httpClient = new RebasedRequestClient(origin, { timeout: options.timeoutMs, keepAlive: true });
+  const httpClient = new TwilioHttpClient(origin, { timeout: options.timeoutMs, keepAlive: true });
   return twilio(options.accountSid, options.authToken, { httpClient });
 }
 
-/** Twilio errors that may pass on a later attempt: rate limits and Twilio's own faults. */
-function isRetryableStatus(status: number, code: number | undefined): boolean {
-  return status === 429 || code === 20429 || status >= 500;
-}
+/** Errors raised before a request could reach Twilio: nothing was created. */
+const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_INVALID_URL']);
 
 export function toDialError(error: unknown): DialError {
+  if (error instanceof DialError) return error;
   if (error instanceof twilio.RestException) {
-    const retryable = isRetryableStatus(error.status, error.code);
-    const code = error.code ?? error.status;
-    return new DialError(`Twilio ${code}: ${error.message}`, retryable, code, error.status);
+    const { status, code, retryAfterMs } = error as RestExceptionWithRetry;
+    const rateLimited = status === 429 || code === 20429;
+    return new DialError(`Twilio ${code ?? status}: ${error.message}`, {
+      retryable: rateLimited || status >= 500,
+      // A 5xx may come after Twilio created the call; a 429 or a 4xx was never processed.
+      ambiguous: !rateLimited && status >= 500,
+      code: code ?? status,
+      httpStatus: status,
+      ...(retryAfterMs !== undefined && { retryAfterMs }),
+    });
   }
-  // No HTTP answer at all: a timeout, a reset or a refused connection. Worth another try.
   const cause = error as { code?: string; message?: string };
-  return new DialError(`Twilio unreachable: ${cause.code ?? cause.message ?? String(error)}`, true, cause.code);
+  const code = cause.code ?? 'UNKNOWN';
+  return new DialError(`Twilio unreachable: ${code} ${cause.message ?? ''}`.trim(), {
+    retryable: true,
+    ambiguous: !NEVER_SENT.has(code),
+    code,
+  });
 }
+
+const toEvent = (call: CallInstance): CallEvent => ({
+  status: call.status,
+  at: (call.endTime ?? call.startTime ?? call.dateUpdated ?? new Date()).toISOString(),
+  ...(call.duration != null && call.duration !== '' && { durationSeconds: Number(call.duration) }),
+  ...(call.answeredBy && { answeredBy: call.answeredBy }),
+});
 
 export function createTwilioDialer(options: TwilioDialerOptions): Dialer {
   const client = createTwilioClient(options);
+  const calling = async <T>(request: () => Promise<T>): Promise<T> => {
+    try {
+      return await request();
+    } catch (error) {
+      throw toDialError(error);
+    }
+  };
+
   return {
     name: 'twilio',
-    async placeCall(request: PlaceCallRequest) {
-      try {
+    placeCall: (request: PlaceCallRequest) =>
+      calling(async () => {
         const call = await client.calls.create({
           to: request.to,
           from: request.from,
@@ -66,19 +112,29 @@ export function createTwilioDialer(options: TwilioDialerOptions): Dialer {
             statusCallbackMethod: 'POST',
             statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
           }),
+          ...(request.machineDetection && { machineDetection: request.machineDetection }),
+          ...(request.timeoutSeconds !== undefined && { timeout: request.timeoutSeconds }),
+          ...(request.record !== undefined && { record: request.record }),
+          ...(request.timeLimitSeconds !== undefined && { timeLimit: request.timeLimitSeconds }),
         });
         return { sid: call.sid, status: call.status };
-      } catch (error) {
-        throw toDialError(error);
-      }
-    },
-    async verify() {
-      try {
+      }),
+    fetchCall: (sid) => calling(async () => toEvent(await client.calls(sid).fetch())),
+    findCalls: ({ to, from, since }) =>
+      calling(async () => {
+        const calls = await client.calls.list({ to, from, startTimeAfter: since, limit: 20 });
+        return calls
+          .filter((call) => call.dateCreated >= since)
+          .map((call) => ({ sid: call.sid, status: call.status, createdAt: call.dateCreated }));
+      }),
+    endCall: (sid) =>
+      calling(async () => {
+        await client.calls(sid).update({ status: 'completed' });
+      }),
+    verify: () =>
+      calling(async () => {
         const account = await client.api.v2010.accounts(options.accountSid).fetch();
         return `Twilio account ${account.friendlyName ?? account.sid} is ${account.status}`;
-      } catch (error) {
-        throw toDialError(error);
-      }
-    },
+      }),
   };
 }

@@ -6,10 +6,32 @@ export const CALL_QUEUE_NAME = 'calls';
 
 export const CALL_JOB = 'call';
 
+/** Follows placed calls' status by polling, when Twilio cannot send callbacks (no PUBLIC_URL). */
+export const CALL_STATUS_QUEUE_NAME = 'call-status';
+export const TRACK_CALL_JOB = 'track-call';
+
+export interface TrackCallData {
+  jobId: string;
+  callSid: string;
+  /** When tracking began, to bound it by the longest call. */
+  since: string;
+  polls: number;
+}
+
 /** BullMQ priorities: lower runs first; FIFO within one level. */
 export const PRIORITIES = { high: 1, normal: 2, low: 3 } as const;
 export type PriorityName = keyof typeof PRIORITIES;
 export const PRIORITY_NAMES = Object.keys(PRIORITIES) as [PriorityName, ...PriorityName[]];
+
+export const REDIAL_OUTCOMES = ['busy', 'no-answer', 'failed'] as const;
+export type RedialOutcome = (typeof REDIAL_OUTCOMES)[number];
+
+/** Which call outcomes are dialed again, how often, and after how long. */
+export interface RedialPolicy {
+  on: RedialOutcome[];
+  max: number;
+  delayMs: number;
+}
 
 /** What one call job carries. Numbers are E.164, already validated by the producer. */
 export interface CallJobData {
@@ -19,10 +41,20 @@ export interface CallJobData {
   lead_id?: string;
   priority: PriorityName;
   metadata?: Record<string, unknown>;
+  machineDetection?: 'Enable' | 'DetectMessageEnd';
+  /** Seconds to ring before the call counts as no-answer. */
+  timeout?: number;
+  record?: boolean;
+  /** Overrides the configured redial policy for this call. */
+  redial?: Partial<RedialPolicy>;
   /** ISO time the call was due, for delayed calls. */
   scheduleAt?: string;
   /** Id of the recurring schedule that produced this job. */
   recurringId?: string;
+  /** For a redial: the job whose outcome asked for it, the first job of the chain, and which redial this is. */
+  redialOf?: string;
+  rootJobId?: string;
+  redialNumber?: number;
 }
 
 /** What a completed call job returns. */
@@ -38,11 +70,17 @@ export interface CallJobPolicy {
   keepFailedHours: number;
 }
 
+/**
+ * Backoff type of call jobs: exponential from `backoffMs`, but never sooner than the carrier's
+ * `Retry-After`. The call worker implements it (see `carrierBackoff`).
+ */
+export const CARRIER_BACKOFF = 'carrier';
+
 export function callJobOptions(policy: CallJobPolicy, priority: PriorityName): JobsOptions {
   return {
     priority: PRIORITIES[priority],
     attempts: policy.attempts,
-    backoff: { type: 'exponential', delay: policy.backoffMs },
+    backoff: { type: CARRIER_BACKOFF, delay: policy.backoffMs },
     removeOnComplete: { age: policy.keepCompletedHours * 3600 },
     removeOnFail: { age: policy.keepFailedHours * 3600 },
   };
@@ -59,3 +97,9 @@ export const callJobPolicy = (config: Readonly<Config>): CallJobPolicy => ({
 /** Call records live as long as the longest-kept job they describe. */
 export const callRecordTtlSeconds = (config: Readonly<Config>) =>
   Math.max(config.KEEP_COMPLETED_JOBS_HOURS, config.KEEP_FAILED_JOBS_HOURS) * 3600;
+
+export const redialPolicy = (config: Readonly<Config>): RedialPolicy => ({
+  on: config.REDIAL_ON,
+  max: config.REDIAL_MAX,
+  delayMs: config.REDIAL_DELAY_MS,
+});

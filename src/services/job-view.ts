@@ -21,6 +21,42 @@ export interface JobView {
   finishedAt: string | null;
   callSid: string | null;
   callStatus: string | null;
+  call: CallView;
+}
+
+/** The phone call's own life, beside the job's: "job completed" only means the carrier accepted it. */
+export interface CallView {
+  sid: string | null;
+  status: string | null;
+  final: boolean;
+  timeline: Array<{ status: string; at: string }>;
+  dialedAt: string | null;
+  placedAt: string | null;
+  endedAt: string | null;
+  durationSeconds: number | null;
+  answeredBy: string | null;
+  sipResponseCode: number | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  redialJobId: string | null;
+}
+
+export function toCallView(record: CallRecord | undefined): CallView {
+  return {
+    sid: record?.callSid ?? null,
+    status: record?.callStatus ?? null,
+    final: record?.final ?? false,
+    timeline: record?.timeline ?? [],
+    dialedAt: record?.dialedAt ?? null,
+    placedAt: record?.placedAt ?? null,
+    endedAt: record?.endedAt ?? null,
+    durationSeconds: record?.durationSeconds ?? null,
+    answeredBy: record?.answeredBy ?? null,
+    sipResponseCode: record?.sipResponseCode ?? null,
+    errorCode: record?.errorCode ?? null,
+    errorMessage: record?.errorMessage ?? null,
+    redialJobId: record?.redialJobId ?? null,
+  };
 }
 
 /** BullMQ keeps prioritized jobs apart from plain waiting ones; to a caller both are waiting. */
@@ -50,5 +86,6 @@ export function toJobView(job: Job<CallJobData>, state: string, record: CallReco
     finishedAt: iso(job.finishedOn),
     callSid: record?.callSid ?? null,
     callStatus: record?.callStatus ?? null,
+    call: toCallView(record),
   };
 }

@@ -5,6 +5,7 @@ import { inject } from 'vitest';
 import { createApi } from '../../src/api-runtime.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
+import { freePort } from './free-port.js';
 import { startCallWorker } from '../../workers/calls/call-worker.js';
 import { TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, type TwilioStandIn } from './twilio-stand-in.js';
 
@@ -33,13 +34,17 @@ export const twilioEnv = (standIn: TwilioStandIn) => ({
 
 /** The API as the service builds it, plus workers on demand, all torn down with their keys. */
 export async function startService(overrides: Record<string, string> = {}) {
-  const env = testEnv(overrides);
+  // The API listens on a port of its own, so simulated status callbacks reach this test's API only.
+  const env = testEnv({ PORT: String(await freePort()), ...overrides });
   const config = loadConfig(env);
   const api = await createApi(config, undefined);
+  await api.app.listen({ host: '127.0.0.1', port: config.PORT });
   const workers: Array<{ worker: Worker; close(): Promise<void> }> = [];
 
   return {
     config,
+    env,
+    baseUrl: `http://127.0.0.1:${config.PORT}`,
     app: api.app,
     queue: api.callQueue,
     async startWorker(workerOverrides: Record<string, string> = {}) {

@@ -1,13 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadTwilioContract, type ContractViolation } from './twilio-contract.js';
 
 export const TEST_ACCOUNT_SID = `AC${'0'.repeat(31)}1`;
 export const TEST_AUTH_TOKEN = 'test-auth-token';
 
-export interface RecordedCreate {
+type Params = Record<string, string | string[]>;
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
   receivedAt: number;
-  params: Record<string, string | string[]>;
+  query: Params;
+  params: Params;
   authorized: boolean;
 }
 
@@ -15,88 +22,172 @@ export interface ScriptedFailure {
   status: number;
   code: number;
   message?: string;
+  /** Sent as the Retry-After header. */
+  retryAfter?: string;
+  /** Create the call anyway, then answer with the failure: a response lost after Twilio acted. */
+  createAnyway?: boolean;
 }
 
-function readForm(request: IncomingMessage): Promise<Record<string, string | string[]>> {
+export interface StandInCall {
+  sid: string;
+  to: string;
+  from: string;
+  status: string;
+  dateCreated: Date;
+  startTime?: Date;
+  endTime?: Date;
+  duration?: number;
+  answeredBy?: string;
+}
+
+const contract = loadTwilioContract();
+
+function readBody(request: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     let body = '';
     request.setEncoding('utf8');
     request.on('data', (chunk: string) => (body += chunk));
     request.on('error', reject);
-    request.on('end', () => {
-      const params: Record<string, string | string[]> = {};
-      for (const [key, value] of new URLSearchParams(body)) {
-        const previous = params[key];
-        params[key] = previous === undefined ? value : ([] as string[]).concat(previous, value);
-      }
-      resolve(params);
-    });
+    request.on('end', () => resolve(body));
   });
 }
 
+function toParams(search: URLSearchParams): Params {
+  const params: Params = {};
+  for (const [key, value] of search) {
+    const previous = params[key];
+    params[key] = previous === undefined ? value : ([] as string[]).concat(previous, value);
+  }
+  return params;
+}
+
+const rfc2822 = (date: Date | undefined) => (date ? date.toUTCString().replace('GMT', '+0000') : null);
+
+function callResource(call: StandInCall) {
+  return {
+    sid: call.sid,
+    account_sid: TEST_ACCOUNT_SID,
+    to: call.to,
+    from: call.from,
+    status: call.status,
+    direction: 'outbound-api',
+    api_version: '2010-04-01',
+    date_created: rfc2822(call.dateCreated),
+    date_updated: rfc2822(new Date()),
+    start_time: rfc2822(call.startTime),
+    end_time: rfc2822(call.endTime),
+    duration: call.duration === undefined ? null : String(call.duration),
+    answered_by: call.answeredBy ?? null,
+    uri: `/2010-04-01/Accounts/${TEST_ACCOUNT_SID}/Calls/${call.sid}.json`,
+  };
+}
+
 /**
- * Stands in for api.twilio.com at the HTTP boundary: the real SDK builds and sends every request.
- * It accepts `POST /2010-04-01/Accounts/{sid}/Calls.json`, records it, and answers like Twilio,
- * or with the failures scripted for a number.
+ * Stands in for api.twilio.com at the HTTP boundary, so the real SDK builds and sends every request.
+ * Every request is checked against Twilio's OpenAPI description first: one that does not match it
+ * is recorded as a violation and refused. Calls are kept in memory: created, fetched, listed and
+ * updated as Twilio would, or failed as a test scripts it.
  */
-export async function startTwilioStandIn() {
-  const creates: RecordedCreate[] = [];
+export async function startTwilioStandIn(options: { createLatencyMs?: number } = {}) {
+  const requests: RecordedRequest[] = [];
+  const violations: ContractViolation[] = [];
+  const calls = new Map<string, StandInCall>();
   const scripted = new Map<string, ScriptedFailure[]>();
   const expectedAuth = `Basic ${Buffer.from(`${TEST_ACCOUNT_SID}:${TEST_AUTH_TOKEN}`).toString('base64')}`;
+  const base = `/2010-04-01/Accounts/${TEST_ACCOUNT_SID}`;
+
+  const reply = (response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    response.writeHead(status, { 'content-type': 'application/json', ...headers });
+    response.end(JSON.stringify(body));
+  };
+  const twilioError = (code: number, message: string, status: number) => ({ code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status });
+
+  const createCall = (params: Params): StandInCall => {
+    const call: StandInCall = { sid: `CA${randomBytes(16).toString('hex')}`, to: String(params.To), from: String(params.From), status: 'queued', dateCreated: new Date() };
+    calls.set(call.sid, call);
+    return call;
+  };
 
   const server = createServer(async (request, response) => {
-    const reply = (status: number, body: unknown) => {
-      response.writeHead(status, { 'content-type': 'application/json' });
-      response.end(JSON.stringify(body));
-    };
+    const url = new URL(request.url ?? '/', 'http://stand-in');
+    const method = request.method ?? 'GET';
+    const query = toParams(url.searchParams);
+    const raw = method === 'POST' ? await readBody(request) : '';
+    const params = method === 'POST' ? toParams(new URLSearchParams(raw)) : {};
     const authorized = request.headers.authorization === expectedAuth;
-    const account = /^\/2010-04-01\/Accounts\/(AC\w+)\.json$/.exec(request.url ?? '');
-    if (request.method === 'GET' && account) {
-      if (!authorized) return reply(401, { code: 20003, message: 'Authenticate', status: 401 });
-      return reply(200, { sid: account[1], friendly_name: 'Stand-in account', status: 'active', type: 'Full' });
+    requests.push({ method, path: url.pathname, receivedAt: Date.now(), query, params, authorized });
+
+    const problems = contract.check(method, url.pathname, query, method === 'POST' ? params : undefined);
+    if (problems.length > 0) {
+      violations.push({ method, path: url.pathname, problems });
+      return reply(response, 400, twilioError(99999, `Request does not match Twilio's API description: ${problems.join('; ')}`, 400));
     }
-    const match = /^\/2010-04-01\/Accounts\/(AC\w+)\/Calls\.json$/.exec(request.url ?? '');
-    if (request.method !== 'POST' || !match) return reply(404, { code: 20404, message: 'Not found', status: 404 });
+    if (!authorized) return reply(response, 401, twilioError(20003, 'Authenticate', 401));
 
-    const params = await readForm(request);
-    creates.push({ receivedAt: Date.now(), params, authorized });
-    if (!authorized) return reply(401, { code: 20003, message: 'Authenticate', status: 401 });
-
-    const failure = scripted.get(String(params.To))?.shift();
-    if (failure) {
-      return reply(failure.status, {
-        code: failure.code,
-        message: failure.message ?? `Scripted failure ${failure.code}`,
-        more_info: `https://www.twilio.com/docs/errors/${failure.code}`,
-        status: failure.status,
+    if (method === 'GET' && url.pathname === `${base}.json`) {
+      return reply(response, 200, { sid: TEST_ACCOUNT_SID, friendly_name: 'Stand-in account', status: 'active', type: 'Full' });
+    }
+    if (url.pathname === `${base}/Calls.json`) {
+      if (method === 'POST') {
+        if (options.createLatencyMs) await sleep(options.createLatencyMs);
+        const failure = scripted.get(String(params.To))?.shift();
+        if (failure) {
+          if (failure.createAnyway) createCall(params);
+          return reply(response, failure.status, twilioError(failure.code, failure.message ?? `Scripted failure ${failure.code}`, failure.status), failure.retryAfter ? { 'retry-after': failure.retryAfter } : {});
+        }
+        return reply(response, 201, callResource(createCall(params)));
+      }
+      const listed = [...calls.values()]
+        .filter((call) => (query.To === undefined || call.to === query.To) && (query.From === undefined || call.from === query.From))
+        .sort((a, b) => b.dateCreated.getTime() - a.dateCreated.getTime())
+        .slice(0, Number(query.PageSize ?? 50));
+      return reply(response, 200, {
+        calls: listed.map(callResource),
+        page: 0,
+        page_size: listed.length,
+        start: 0,
+        end: Math.max(0, listed.length - 1),
+        uri: `${base}/Calls.json`,
+        first_page_uri: `${base}/Calls.json`,
+        next_page_uri: null,
+        previous_page_uri: null,
       });
     }
-    const now = new Date().toUTCString();
-    reply(201, {
-      sid: `CA${randomBytes(16).toString('hex')}`,
-      account_sid: match[1],
-      to: params.To,
-      from: params.From,
-      status: 'queued',
-      direction: 'outbound-api',
-      api_version: '2010-04-01',
-      date_created: now,
-      date_updated: now,
-      uri: `/2010-04-01/Accounts/${match[1]}/Calls/CA.json`,
-    });
+    const one = new RegExp(`^${base}/Calls/(CA[0-9a-f]{32})\\.json$`).exec(url.pathname);
+    const call = one ? calls.get(one[1]!) : undefined;
+    if (one && !call) return reply(response, 404, twilioError(20404, 'The requested resource was not found', 404));
+    if (call && method === 'GET') return reply(response, 200, callResource(call));
+    if (call && method === 'POST') {
+      if (params.Status) Object.assign(call, { status: String(params.Status), endTime: new Date() });
+      return reply(response, 200, callResource(call));
+    }
+    return reply(response, 404, twilioError(20404, 'The requested resource was not found', 404));
   });
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
+  const creates = () => requests.filter((entry) => entry.method === 'POST' && entry.path === `${base}/Calls.json`);
   return {
     url: `http://127.0.0.1:${port}`,
-    creates,
-    /** The next calls to `to` fail with these answers, in order. */
+    requests,
+    violations,
+    calls,
+    /** Every POST to the Calls list, whatever the answer. */
+    get creates() {
+      return creates();
+    },
+    createsTo: (to: string) => creates().filter((entry) => entry.params.To === to),
+    /** The next dials of `to` fail with these answers, in order. */
     failNext(to: string, ...failures: ScriptedFailure[]) {
       scripted.set(to, [...(scripted.get(to) ?? []), ...failures]);
     },
-    createsTo: (to: string) => creates.filter((create) => create.params.To === to),
+    /** Moves a call on, as the network would. */
+    setCallStatus(sid: string, status: string, extra: Partial<StandInCall> = {}) {
+      const call = calls.get(sid);
+      if (!call) throw new Error(`no call ${sid}`);
+      Object.assign(call, { status, ...extra });
+    },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -1,6 +1,6 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { CallRecordStore } from '../../src/adapters/call-record-store.js';
-import { DialError, type Dialer } from '../../src/adapters/dialer.js';
+import { DialError, type Dialer, type FoundCall } from '../../src/adapters/dialer.js';
 import type { CallJobData, CallJobResult } from '../../src/jobs/call-jobs.js';
 import { maskNumber } from '../../src/lib/mask-number.js';
 import type { Logger } from '../../src/logger.js';
@@ -9,49 +9,100 @@ export interface CallProcessorDeps {
   dialer: Dialer;
   callRecords: CallRecordStore;
   defaultFrom: string;
-  /** Set when PUBLIC_URL is: where Twilio reports the call's progress. */
-  statusCallbackUrl?: string;
+  /** Base URL of this API for status callbacks; without it, placed calls are polled instead. */
+  callbackBaseUrl?: string;
+  maxCallDurationSeconds: number;
+  /** Starts following a placed call's status when no callbacks can arrive. */
+  trackCall?: (jobId: string, callSid: string) => Promise<void>;
   logger: Logger;
 }
 
+/** Clocks differ and Twilio's DateCreated has whole seconds: look a little before the dial. */
+const LOOKUP_MARGIN_MS = 60_000;
+
+export const statusCallbackUrl = (base: string, jobId: string) =>
+  `${base.replace(/\/+$/, '')}/webhooks/twilio/status?jobId=${encodeURIComponent(jobId)}`;
+
 /**
- * One dial attempt. The call SID is stored the moment the carrier returns it, and a job that
- * already has one is never dialed again. Errors that cannot pass fail the job at once.
+ * One dial attempt: the job completes once the carrier accepts the call; the call's own life is
+ * followed beside it. Never dials twice for one job: the SID is stored the moment it is known, and
+ * when an earlier request may have created a call (the worker died, or the answer was lost) the
+ * carrier is asked first.
  */
 export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps): Promise<CallJobResult> {
   const jobId = job.id!;
+  const { to } = job.data;
+  const from = job.data.from ?? deps.defaultFrom;
   const attempt = job.attemptsMade + 1;
-  const maxAttempts = job.opts.attempts ?? 1;
-  const log = deps.logger.child({ jobId, attempt, to: maskNumber(job.data.to) });
-
-  const existing = await deps.callRecords.get(jobId);
-  if (existing?.callSid) {
-    log.warn({ outcome: 'already-placed', callSid: existing.callSid }, 'call was already placed; not dialing again');
-    return { callSid: existing.callSid, callStatus: existing.callStatus ?? 'queued' };
-  }
-
+  const log = deps.logger.child({ jobId, attempt, to: maskNumber(to) });
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
-  await deps.callRecords.save(jobId, { dialedAt: new Date().toISOString() });
+
+  const adopt = async (call: FoundCall | { sid: string; status: string }, outcome: 'placed' | 'recovered' | 'already-placed') => {
+    if (outcome !== 'already-placed') {
+      await deps.callRecords.recordPlaced(jobId, call.sid, { status: call.status, at: new Date().toISOString(), callSid: call.sid });
+    }
+    await deps.trackCall?.(jobId, call.sid);
+    await job.updateProgress(100);
+    log.info({ outcome, callSid: call.sid, durationMs: elapsed() }, outcome === 'placed' ? 'call placed' : 'call already placed; not dialing again');
+    return { callSid: call.sid, callStatus: call.status };
+  };
+
+  /** A call to this number from this caller id, created since the dial, that no other job claims. */
+  const findEarlierCall = async (dialedAt: Date): Promise<FoundCall | undefined> => {
+    if (!deps.dialer.findCalls) return undefined;
+    const calls = await deps.dialer.findCalls({ to, from, since: new Date(dialedAt.getTime() - LOOKUP_MARGIN_MS) });
+    for (const call of calls) {
+      const owner = await deps.callRecords.jobIdForSid(call.sid);
+      if (owner === undefined || owner === jobId) return call;
+    }
+    return undefined;
+  };
+
+  const record = await deps.callRecords.get(jobId);
+  if (record?.callSid) return adopt({ sid: record.callSid, status: record.callStatus ?? 'queued' }, 'already-placed');
+  if (record?.dialedAt) {
+    const earlier = await findEarlierCall(new Date(record.dialedAt));
+    if (earlier) return adopt(earlier, 'recovered');
+  }
+
+  const dialedAt = new Date();
+  await deps.callRecords.markDialing(jobId, dialedAt);
   try {
     const placed = await deps.dialer.placeCall({
-      to: job.data.to,
-      from: job.data.from ?? deps.defaultFrom,
+      to,
+      from,
       message: job.data.message,
-      ...(deps.statusCallbackUrl && { statusCallbackUrl: deps.statusCallbackUrl }),
+      ...(deps.callbackBaseUrl && { statusCallbackUrl: statusCallbackUrl(deps.callbackBaseUrl, jobId) }),
+      ...(job.data.machineDetection && { machineDetection: job.data.machineDetection }),
+      ...(job.data.timeout !== undefined && { timeoutSeconds: job.data.timeout }),
+      ...(job.data.record !== undefined && { record: job.data.record }),
+      timeLimitSeconds: deps.maxCallDurationSeconds,
     });
-    await deps.callRecords.save(jobId, { callSid: placed.sid, callStatus: placed.status });
-    await job.updateProgress(100);
-    log.info({ outcome: 'placed', callSid: placed.sid, durationMs: elapsed() }, 'call placed');
-    return { callSid: placed.sid, callStatus: placed.status };
+    return await adopt(placed, 'placed');
   } catch (error) {
-    const dialError = error instanceof DialError ? error : new DialError(String((error as Error)?.message ?? error), true);
-    const willRetry = dialError.retryable && attempt < maxAttempts;
+    if (error instanceof UnrecoverableError) throw error;
+    const dialError = error instanceof DialError ? error : new DialError(String((error as Error)?.message ?? error), { retryable: true, ambiguous: true });
+    if (!dialError.ambiguous) {
+      await deps.callRecords.clearDialing(jobId);
+    } else if (dialError.retryable) {
+      // Twilio has no idempotency key: a 5xx or a timeout may hide a call it created.
+      const earlier = await findEarlierCall(dialedAt);
+      if (earlier) return adopt(earlier, 'recovered');
+    }
+    const willRetry = dialError.retryable && attempt < (job.opts.attempts ?? 1);
     log[willRetry ? 'warn' : 'error'](
-      { outcome: willRetry ? 'retrying' : 'failed', code: dialError.code, error: dialError.message, durationMs: elapsed() },
+      { outcome: willRetry ? 'retrying' : 'failed', code: dialError.code, error: dialError.message, retryAfterMs: dialError.retryAfterMs, durationMs: elapsed() },
       willRetry ? 'dial failed; will retry' : 'dial failed',
     );
     if (!dialError.retryable) throw new UnrecoverableError(dialError.message);
     throw dialError;
   }
+}
+
+/** Exponential backoff from the job's delay, never sooner than the carrier's `Retry-After`. */
+export function carrierBackoff(attemptsMade: number, delayMs: number, error: Error | undefined): number {
+  const exponential = delayMs * 2 ** Math.max(0, attemptsMade - 1);
+  const retryAfter = error instanceof DialError ? (error.retryAfterMs ?? 0) : 0;
+  return Math.max(exponential, retryAfter);
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PRIORITY_NAMES } from '../../jobs/call-jobs.js';
+import { PRIORITY_NAMES, REDIAL_OUTCOMES } from '../../jobs/call-jobs.js';
 import { toE164 } from '../../lib/phone-number.js';
 import { fitsInlineTwiml, isSpeakable, MAX_INLINE_TWIML_LENGTH } from '../../services/twiml.js';
 
@@ -47,6 +47,20 @@ export function createCallSchemas(limits: CallSchemaLimits) {
       .refine((value) => Buffer.byteLength(JSON.stringify(value)) <= limits.metadataMaxBytes, `metadata must be at most ${limits.metadataMaxBytes} bytes of JSON`)
       .optional()
       .meta({ description: 'Anything you want back with the job', example: { campaign: 'Q4 Outreach' } }),
+    machineDetection: z
+      .enum(['Enable', 'DetectMessageEnd'])
+      .optional()
+      .meta({ description: 'Answering-machine detection: Enable reports AnsweredBy at once; DetectMessageEnd waits for the beep' }),
+    timeout: z.number().int().min(5).max(600).optional().meta({ description: 'Seconds to let the phone ring before giving up (Twilio: 60 by default)' }),
+    record: z.boolean().optional().meta({ description: 'Record the call' }),
+    redial: z
+      .strictObject({
+        on: z.array(z.enum(REDIAL_OUTCOMES)).max(REDIAL_OUTCOMES.length).optional().describe('Outcomes to dial again after; [] for never'),
+        max: z.number().int().min(0).max(10).optional().describe('How many redials at most'),
+        delayMs: z.number().int().min(0).max(7 * 24 * 3600 * 1000).optional().describe('Wait before each redial'),
+      })
+      .optional()
+      .meta({ description: 'Overrides the configured redial policy (REDIAL_ON, REDIAL_MAX, REDIAL_DELAY_MS) for this call' }),
   });
 
   const delayedCall = call

@@ -13,10 +13,37 @@ export const callDataSchema = z
     lead_id: z.string().optional(),
     priority: z.enum(PRIORITY_NAMES),
     metadata: z.record(z.string(), z.unknown()).optional(),
+    machineDetection: z.enum(['Enable', 'DetectMessageEnd']).optional(),
+    timeout: z.number().int().optional(),
+    record: z.boolean().optional(),
+    redial: z
+      .object({ on: z.array(z.string()).optional(), max: z.number().int().optional(), delayMs: z.number().int().optional() })
+      .optional(),
     scheduleAt: isoTime.optional(),
     recurringId: z.string().optional(),
+    redialOf: z.string().optional().describe('The job whose outcome asked for this redial'),
+    rootJobId: z.string().optional().describe('The first job of a chain of redials'),
+    redialNumber: z.number().int().optional(),
   })
   .meta({ id: 'CallData' });
+
+export const callRecordSchema = z
+  .object({
+    sid: z.string().nullable(),
+    status: z.string().nullable().describe('queued, initiated, ringing, in-progress, then completed, busy, no-answer, failed or canceled'),
+    final: z.boolean().describe('True once the call ended; the job itself completes when the carrier accepts the call'),
+    timeline: z.array(z.object({ status: z.string(), at: isoTime })),
+    dialedAt: isoTime.nullable(),
+    placedAt: isoTime.nullable(),
+    endedAt: isoTime.nullable(),
+    durationSeconds: z.number().nullable(),
+    answeredBy: z.string().nullable().describe('human, machine_start, fax… with machineDetection'),
+    sipResponseCode: z.number().nullable(),
+    errorCode: z.string().nullable(),
+    errorMessage: z.string().nullable(),
+    redialJobId: z.string().nullable().describe('The job that dials this call again'),
+  })
+  .meta({ id: 'Call' });
 
 export const jobViewSchema = z
   .object({
@@ -33,7 +60,8 @@ export const jobViewSchema = z
     processedAt: isoTime.nullable(),
     finishedAt: isoTime.nullable(),
     callSid: z.string().nullable().describe("Twilio's call SID, once the call was placed"),
-    callStatus: z.string().nullable(),
+    callStatus: z.string().nullable().describe("The call's own latest status"),
+    call: callRecordSchema,
   })
   .meta({ id: 'Job' });
 

@@ -1,0 +1,65 @@
+import type { Queue } from 'bullmq';
+import type { CallRecordStore, StatusChange } from '../adapters/call-record-store.js';
+import { CALL_JOB, callJobOptions, type CallJobData, type CallJobPolicy, type RedialPolicy } from '../jobs/call-jobs.js';
+import type { CallEvent } from '../jobs/call-status.js';
+import { maskNumber } from '../lib/mask-number.js';
+import type { Logger } from '../logger.js';
+
+export interface CallLifecycleDeps {
+  callRecords: CallRecordStore;
+  callQueue: Queue<CallJobData>;
+  jobPolicy: CallJobPolicy;
+  redialDefaults: RedialPolicy;
+  logger: Logger;
+}
+
+/** BullMQ refuses custom ids with a colon (those of scheduled runs have them). */
+const redialJobIdFor = (rootJobId: string, redialNumber: number) => `redial-${rootJobId.replaceAll(':', '_')}-${redialNumber}`;
+
+/**
+ * Where a call's progress lands, whoever reports it (a status callback, a poll): the record moves
+ * forward only, and a call that ended busy, unanswered or failed is dialed again per its policy.
+ */
+export function createCallLifecycle({ callRecords, callQueue, jobPolicy, redialDefaults, logger }: CallLifecycleDeps) {
+  const redialIfAsked = async (jobId: string, status: string) => {
+    const job = await callQueue.getJob(jobId);
+    if (!job) {
+      logger.warn({ jobId, callStatus: status }, 'call ended but its job is gone; no redial considered');
+      return;
+    }
+    const data = job.data as CallJobData;
+    const policy: RedialPolicy = { ...redialDefaults, ...data.redial };
+    const redialNumber = (data.redialNumber ?? 0) + 1;
+    if (!(policy.on as string[]).includes(status) || redialNumber > policy.max) return;
+
+    const rootJobId = data.rootJobId ?? jobId;
+    const redialJobId = redialJobIdFor(rootJobId, redialNumber);
+    const { recurringId: _recurring, scheduleAt: _due, ...call } = data;
+    const redial: CallJobData = {
+      ...call,
+      redialOf: jobId,
+      rootJobId,
+      redialNumber,
+      scheduleAt: new Date(Date.now() + policy.delayMs).toISOString(),
+    };
+    // The id is derived from the chain, so a repeated final status cannot add a second redial.
+    await callQueue.add(CALL_JOB, redial, { ...callJobOptions(jobPolicy, data.priority), delay: policy.delayMs, jobId: redialJobId });
+    await callRecords.setRedialJob(jobId, redialJobId);
+    logger.info({ jobId, redialJobId, redialNumber, callStatus: status, delayMs: policy.delayMs, to: maskNumber(data.to) }, 'call will be redialed');
+  };
+
+  return {
+    async report(jobId: string, event: CallEvent): Promise<StatusChange> {
+      const change = await callRecords.applyStatus(jobId, event);
+      if (change === 'ignored') return change;
+      logger.info(
+        { jobId, callStatus: event.status, durationSeconds: event.durationSeconds, answeredBy: event.answeredBy, sipResponseCode: event.sipResponseCode, errorCode: event.errorCode },
+        change === 'final' ? 'call ended' : 'call progressed',
+      );
+      if (change === 'final') await redialIfAsked(jobId, event.status);
+      return change;
+    },
+  };
+}
+
+export type CallLifecycle = ReturnType<typeof createCallLifecycle>;
