@@ -22,6 +22,8 @@ const envSchema = z.object({
   CALL_RATE_WINDOW_MS: positiveInt.default(60_000),
   CALL_ATTEMPTS: positiveInt.default(3),
   CALL_BACKOFF_MS: positiveInt.default(2_000),
+  /** How long a worker holds a call it is dialing; a crashed worker's calls are taken over after about this long. */
+  CALL_LOCK_DURATION_MS: positiveInt.min(1_000).default(30_000),
 
   /** How far ahead a delayed call may be scheduled. */
   MAX_SCHEDULE_AHEAD_MS: positiveInt.default(365 * DAY_MS),

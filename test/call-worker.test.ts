@@ -13,6 +13,7 @@ beforeEach(async () => {
 afterEach(async () => {
   await service.stop();
   await twilio.close();
+  expect(twilio.violations).toEqual([]);
 });
 
 const schedule = async (payload: object, url = 'schedule-call') => {
@@ -138,6 +139,101 @@ describe('retries', () => {
     const [first, last] = await failed;
     expect(first!.failedReason).toMatch(/Twilio unreachable: ECONNREFUSED/);
     expect(last!.attemptsMade).toBe(2);
+  });
+});
+
+describe('per-call options', () => {
+  it('passes machine detection, ring timeout and recording to Twilio, with the call time limit', async () => {
+    await start({ MAX_CALL_DURATION_SECONDS: '3600' });
+    const worker = await service.startWorker();
+    const done = nextJobs(worker, 'completed', 1);
+    await schedule(aCall({ machineDetection: 'DetectMessageEnd', timeout: 25, record: true }));
+    await done;
+    expect(twilio.creates[0]!.params).toMatchObject({ MachineDetection: 'DetectMessageEnd', Timeout: '25', Record: 'true', TimeLimit: '3600' });
+  });
+
+  it.each([
+    ['an unknown machine detection mode', { machineDetection: 'Yes' }, 'machineDetection'],
+    ['a ring timeout under 5 s', { timeout: 2 }, 'timeout'],
+    ['a ring timeout over 600 s', { timeout: 601 }, 'timeout'],
+    ['record as a string', { record: 'yes' }, 'record'],
+  ])('refuses %s', async (_name, change, field) => {
+    await start();
+    const response = await service.app.inject({ method: 'POST', url: '/api/queue/schedule-call', payload: aCall(change) });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().details[0].field).toBe(field);
+  });
+});
+
+describe('never dialing one job twice', () => {
+  it('looks up the call before retrying a 5xx that Twilio answered after creating it', async () => {
+    await start({ CALL_BACKOFF_MS: '50' });
+    twilio.failNext('+14155550123', { status: 500, code: 20500, message: 'Internal error', createAnyway: true });
+    const worker = await service.startWorker();
+    const done = nextJobs(worker, 'completed', 1);
+    const jobId = await schedule(aCall());
+    const [job] = await done;
+
+    expect(twilio.createsTo('+14155550123')).toHaveLength(1);
+    const [created] = [...twilio.calls.values()];
+    expect(job!.returnvalue.callSid).toBe(created!.sid);
+    expect(twilio.requests.some((request) => request.method === 'GET' && request.path.endsWith('/Calls.json'))).toBe(true);
+    expect((await service.app.inject({ method: 'GET', url: `/api/queue/job/${jobId}` })).json().callSid).toBe(created!.sid);
+  });
+
+  it('dials again after a 5xx when the look-up finds no call', async () => {
+    await start({ CALL_BACKOFF_MS: '50' });
+    twilio.failNext('+14155550123', { status: 503, code: 20503 });
+    const worker = await service.startWorker();
+    const done = nextJobs(worker, 'completed', 1);
+    await schedule(aCall());
+    await done;
+    expect(twilio.createsTo('+14155550123')).toHaveLength(2);
+    expect(twilio.calls.size).toBe(1);
+  });
+
+  it('does not adopt a call that another job owns', async () => {
+    await start({ CALL_BACKOFF_MS: '50', CALL_WORKER_CONCURRENCY: '1' });
+    const worker = await service.startWorker({ CALL_WORKER_CONCURRENCY: '1' });
+    const first = nextJobs(worker, 'completed', 1);
+    await schedule(aCall());
+    await first;
+    twilio.failNext('+14155550123', { status: 500, code: 20500 });
+    const second = nextJobs(worker, 'completed', 1);
+    await schedule(aCall());
+    const [job] = await second;
+    expect(twilio.calls.size).toBe(2);
+    expect(twilio.calls.has(job!.returnvalue.callSid)).toBe(true);
+    expect([...twilio.calls.values()].map((call) => call.sid)).toContain(job!.returnvalue.callSid);
+  });
+
+  it('retries a 429 directly, no sooner than its Retry-After, without a look-up', async () => {
+    await start({ CALL_BACKOFF_MS: '50' });
+    twilio.failNext('+14155550123', { status: 429, code: 20429, message: 'Too Many Requests', retryAfter: '1' });
+    const worker = await service.startWorker();
+    const done = nextJobs(worker, 'completed', 1);
+    await schedule(aCall());
+    await done;
+    const [first, second] = twilio.createsTo('+14155550123');
+    expect(second!.receivedAt - first!.receivedAt).toBeGreaterThanOrEqual(1000);
+    expect(twilio.requests.filter((request) => request.method === 'GET' && request.path.endsWith('/Calls.json'))).toHaveLength(0);
+  });
+
+  it.each([
+    [21211, "The 'To' number is not a valid phone number."],
+    [21214, "'To' phone number cannot be reached"],
+    [21215, 'Geo permission configuration is not permitting call'],
+    [21210, "'From' phone number not verified"],
+  ])('fails Twilio %i at once, with its code and message', async (code, message) => {
+    await start();
+    twilio.failNext('+14155550123', { status: 400, code, message });
+    const worker = await service.startWorker();
+    const failed = nextJobs(worker, 'failed', 1);
+    await schedule(aCall());
+    const [job] = await failed;
+    expect(job!.failedReason).toBe(`Twilio ${code}: ${message}`);
+    expect(job!.attemptsMade).toBe(1);
+    expect(twilio.creates).toHaveLength(1);
   });
 });
 

@@ -15,8 +15,6 @@ export interface CallStatusDeps {
 }
 
 const MAX_POLL_INTERVAL_MS = 60_000;
-/** Twilio ends a call at its TimeLimit; past this much more, hang it up ourselves. */
-const OVERRUN_GRACE_MS = 60_000;
 
 export const nextPollDelay = (pollIntervalMs: number, polls: number) => Math.min(pollIntervalMs * 1.5 ** polls, MAX_POLL_INTERVAL_MS);
 
@@ -33,7 +31,9 @@ export async function trackCallStatus(job: Job<TrackCallData>, token: string | u
   const change = await deps.lifecycle.report(jobId, { ...event, callSid });
   if (change === 'final' || (change === 'ignored' && record?.final)) return event.status;
 
-  const overrun = Date.now() - Date.parse(since) > deps.maxCallDurationSeconds * 1000 + OVERRUN_GRACE_MS;
+  // Twilio ends a call at its TimeLimit; one that outlives it by as long again (at most a minute) is hung up.
+  const limitMs = deps.maxCallDurationSeconds * 1000;
+  const overrun = Date.now() - Date.parse(since) > limitMs + Math.min(limitMs, 60_000);
   if (overrun && deps.dialer.endCall) {
     deps.logger.warn({ jobId, callSid }, 'call outlived the longest allowed duration; hanging up');
     await deps.dialer.endCall(callSid);

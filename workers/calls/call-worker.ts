@@ -103,6 +103,8 @@ export async function startCallWorker(
   const worker = new Worker<CallJobData, CallJobResult>(CALL_QUEUE_NAME, (job) => processCall(job, callDeps), {
     ...queueOptions,
     concurrency: config.CALL_WORKER_CONCURRENCY,
+    lockDuration: config.CALL_LOCK_DURATION_MS,
+    stalledInterval: config.CALL_LOCK_DURATION_MS,
     limiter: pacedRateLimit(config.CALL_RATE_MAX, config.CALL_RATE_WINDOW_MS),
     settings: {
       backoffStrategy: (attemptsMade, _type, error, job) =>

@@ -77,7 +77,7 @@ export const twilioStatusRoutes: FastifyPluginAsyncZod<TwilioWebhookOptions> = a
         return reply.code(403).send({ success: false, error: 'INVALID_SIGNATURE', message: 'X-Twilio-Signature does not match this request', requestId: request.id });
       }
       const callSid = one(request.body.CallSid);
-      const jobId = request.query.jobId ?? (callSid ? await options.callRecords.jobIdForSid(callSid) : undefined);
+      const jobId = request.query.jobId || (callSid ? await options.callRecords.jobIdForSid(callSid) : undefined);
       const event = callEventFromCallback(request.body);
       if (!jobId || !event) {
         request.log.warn({ callSid, jobId }, 'status callback for no known job');

@@ -1,0 +1,71 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTwilioDialer } from '../src/adapters/twilio-dialer.js';
+import { startTwilioStandIn, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, type TwilioStandIn } from './helpers/twilio-stand-in.js';
+
+let twilio: TwilioStandIn;
+beforeEach(async () => {
+  twilio = await startTwilioStandIn();
+});
+afterEach(() => twilio.close());
+
+const dialer = () => createTwilioDialer({ accountSid: TEST_ACCOUNT_SID, authToken: TEST_AUTH_TOKEN, apiBaseUrl: twilio.url, timeoutMs: 5000 });
+
+describe("every request the Twilio dialer makes matches Twilio's OpenAPI description", () => {
+  it('creates, fetches, lists and updates calls, and fetches the account', async () => {
+    const twilioDialer = dialer();
+    await twilioDialer.verify!();
+    const placed = await twilioDialer.placeCall({
+      to: '+14155550123',
+      from: '+14155550100',
+      message: 'Hello & welcome <3',
+      statusCallbackUrl: 'https://switchboard.example.com/webhooks/twilio/status?jobId=1',
+      machineDetection: 'Enable',
+      timeoutSeconds: 30,
+      record: false,
+      timeLimitSeconds: 14_400,
+    });
+    await twilioDialer.placeCall({ to: '+442079460958', from: '+14155550100', message: 'Minimal' });
+    twilio.setCallStatus(placed.sid, 'completed', { duration: 42, answeredBy: 'human', endTime: new Date() });
+    expect(await twilioDialer.fetchCall!(placed.sid)).toMatchObject({ status: 'completed', durationSeconds: 42, answeredBy: 'human' });
+    const found = await twilioDialer.findCalls!({ to: '+14155550123', from: '+14155550100', since: new Date(Date.now() - 60_000) });
+    expect(found.map((call) => call.sid)).toEqual([placed.sid]);
+    await twilioDialer.endCall!(placed.sid);
+
+    expect(twilio.violations).toEqual([]);
+    const seen = twilio.requests.map((request) => `${request.method} ${request.path.replace(/CA[0-9a-f]{32}/, '{Sid}').replace(TEST_ACCOUNT_SID, '{AccountSid}')}`);
+    expect(new Set(seen)).toEqual(
+      new Set([
+        'GET /2010-04-01/Accounts/{AccountSid}.json',
+        'POST /2010-04-01/Accounts/{AccountSid}/Calls.json',
+        'GET /2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json',
+        'GET /2010-04-01/Accounts/{AccountSid}/Calls.json',
+        'POST /2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json',
+      ]),
+    );
+    expect(twilio.creates[0]!.params).toMatchObject({
+      StatusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
+      StatusCallbackMethod: 'POST',
+      MachineDetection: 'Enable',
+    });
+  });
+});
+
+describe('the contract check itself', () => {
+  const post = (body: string) =>
+    fetch(`${twilio.url}/2010-04-01/Accounts/${TEST_ACCOUNT_SID}/Calls.json`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${TEST_ACCOUNT_SID}:${TEST_AUTH_TOKEN}`).toString('base64')}` },
+      body,
+    });
+
+  it.each([
+    ['a misnamed parameter', 'To=%2B14155550123&From=%2B14155550100&Twiml=%3CResponse%2F%3E&StatusCallbak=https%3A%2F%2Fx.example', /unknown parameter StatusCallbak/],
+    ['a missing required parameter', 'From=%2B14155550100&Twiml=%3CResponse%2F%3E', /required property 'To'/],
+    ['a wrongly typed parameter', 'To=%2B14155550123&From=%2B14155550100&Timeout=soon', /Timeout: must be integer/],
+  ])('refuses %s, and records it', async (_name, body, problem) => {
+    const response = await post(body);
+    expect(response.status).toBe(400);
+    expect(twilio.violations).toHaveLength(1);
+    expect(twilio.violations[0]!.problems.join('\n')).toMatch(problem);
+  });
+});
