@@ -29,6 +29,7 @@ export async function createApi(config: Readonly<Config>, logger: Logger | undef
       lifecycle: createCallLifecycle({ callRecords, callQueue, jobPolicy: callJobPolicy(config), redialDefaults: redialPolicy(config), logger: log }),
       callRecords,
       authToken: config.webhookAuthToken,
+      // Without PUBLIC_URL nothing from outside can be verified; loopback callers still can be.
       publicBaseUrl: config.callbackBaseUrl ?? `http://127.0.0.1:${config.PORT}`,
     },
     limits: {

@@ -91,6 +91,9 @@ export class ConfigError extends Error {
   }
 }
 
+/** The address this machine's own processes reach the API at. */
+const reachableHost = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host);
+
 const TWILIO_CREDENTIALS = ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_PHONE_NUMBER'] as const;
 
 /** Parses the environment once; throws a ConfigError naming every bad variable. */
@@ -118,7 +121,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
   return Object.freeze({
     ...values,
     carrier,
-    callbackBaseUrl: values.PUBLIC_URL ?? (carrier === 'simulated' ? `http://127.0.0.1:${values.PORT}` : undefined),
+    callbackBaseUrl: values.PUBLIC_URL ?? (carrier === 'simulated' ? `http://${reachableHost(values.HOST)}:${values.PORT}` : undefined),
     webhookAuthToken: values.TWILIO_AUTH_TOKEN ?? values.SIMULATED_AUTH_TOKEN,
     redisUrl: values.REDIS_URL ?? 'redis://127.0.0.1:6379',
     redisUrlDefaulted: values.REDIS_URL === undefined,

@@ -1,0 +1,68 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { until } from './helpers/callbacks.js';
+import { startService, twilioEnv, type Service } from './helpers/harness.js';
+import { spawnEntry, type SpawnedProcess } from './helpers/spawn-process.js';
+import { startTwilioStandIn, type TwilioStandIn } from './helpers/twilio-stand-in.js';
+
+let twilio: TwilioStandIn;
+let service: Service;
+const processes: SpawnedProcess[] = [];
+afterEach(async () => {
+  for (const process of processes.splice(0)) {
+    process.kill('SIGKILL');
+    await process.exited;
+  }
+  await service.stop();
+  await twilio.close();
+});
+
+describe('a worker killed with SIGKILL in the middle of a burst', () => {
+  it('leaves no job lost and no number dialed twice for one job', async () => {
+    twilio = await startTwilioStandIn({ createLatencyMs: 100 });
+    const env = {
+      ...twilioEnv(twilio),
+      CALL_LOCK_DURATION_MS: '2000',
+      CALL_WORKER_CONCURRENCY: '20',
+      CALL_RATE_MAX: '1000',
+      CALL_RATE_WINDOW_MS: '1000',
+      STATUS_POLL_INTERVAL_MS: '600000',
+      LOG_LEVEL: 'warn',
+    };
+    service = await startService(env);
+    const numbers = Array.from({ length: 200 }, (_, index) => `+1415555${1000 + index}`);
+    const response = await service.app.inject({
+      method: 'POST',
+      url: '/api/queue/schedule-bulk-calls',
+      payload: { calls: numbers.map((to) => ({ to, message: 'Burst' })) },
+    });
+    const jobIds = response.json().jobIds as string[];
+
+    const first = spawnEntry('workers/calls/main.ts', service.env);
+    processes.push(first);
+    await until(async () => twilio.creates.length, (count) => count >= 60, 30_000);
+    first.kill('SIGKILL');
+    await first.exited;
+    const dialedBeforeKill = twilio.creates.length;
+
+    const second = spawnEntry('workers/calls/main.ts', { ...service.env, LOG_LEVEL: 'info' });
+    processes.push(second);
+    await until(() => service.queue.getCompletedCount(), (count) => count === 200, 60_000);
+
+    expect(dialedBeforeKill).toBeLessThan(200);
+    // The kill caught calls mid-dial: the second worker found them at Twilio instead of dialing again.
+    const recovered = second.lines.filter((line) => line.includes('"outcome":"recovered"') || line.includes('"outcome":"already-placed"'));
+    expect(recovered.length).toBeGreaterThan(0);
+    expect(await service.queue.getJobCounts('failed', 'active', 'waiting', 'prioritized', 'delayed')).toEqual({
+      failed: 0,
+      active: 0,
+      waiting: 0,
+      prioritized: 0,
+      delayed: 0,
+    });
+    for (const to of numbers) expect(twilio.createsTo(to), to).toHaveLength(1);
+    const sidByNumber = new Map([...twilio.calls.values()].map((call) => [call.to, call.sid]));
+    const jobs = await Promise.all(jobIds.map((jobId) => service.app.inject({ method: 'GET', url: `/api/queue/job/${jobId}` })));
+    for (const [index, job] of jobs.entries()) expect(job.json().callSid).toBe(sidByNumber.get(numbers[index]!));
+    expect(twilio.violations).toEqual([]);
+  }, 120_000);
+});
