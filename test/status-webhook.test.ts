@@ -32,7 +32,7 @@ describe('POST /webhooks/twilio/status', () => {
     const before = await getJob();
     expect(before).toMatchObject({ state: 'completed', callSid, callStatus: 'queued', call: { final: false, timeline: [{ status: 'queued' }] } });
 
-    for (const params of [
+    for (const params of <Array<Record<string, string>>>[
       { CallStatus: 'initiated', Timestamp: 'Fri, 20 Nov 2026 10:00:00 +0000' },
       { CallStatus: 'ringing', Timestamp: 'Fri, 20 Nov 2026 10:00:01 +0000' },
       { CallStatus: 'in-progress', AnsweredBy: 'human', Timestamp: 'Fri, 20 Nov 2026 10:00:05 +0000' },
