@@ -3,8 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 
-/** Twilio's own OpenAPI description of its 2010-04-01 API, beside the project. */
-const SPEC_PATH = fileURLToPath(new URL('../../../shared/twilio-oai/twilio_api_v2010.json', import.meta.url));
+/** Twilio's own OpenAPI description of its 2010-04-01 API (see test/fixtures/twilio-oai/README.md). */
+const SPEC_PATH = fileURLToPath(new URL('../fixtures/twilio-oai/twilio_api_v2010.json', import.meta.url));
 
 type Schema = Record<string, unknown>;
 interface Parameter {
