@@ -4,7 +4,7 @@ import { startApi } from '../src/api-runtime.js';
 import type { Config } from '../src/config.js';
 import { runProcess } from '../src/lib/run-process.js';
 import type { Logger } from '../src/logger.js';
-import { startCallWorker } from '../workers/calls/call-worker.js';
+import { startWorkers } from '../workers/start-workers.js';
 
 const DEFAULT_REDIS_PORT = 6379;
 
@@ -34,7 +34,7 @@ async function ensureRedis(config: Readonly<Config>, logger: Logger) {
 await runProcess('switchboard', async (config, logger) => {
   const redis = await ensureRedis(config, logger);
   const runtimeConfig = Object.freeze({ ...config, redisUrl: redis.url });
-  const worker = await startCallWorker(runtimeConfig, logger);
+  const worker = await startWorkers(runtimeConfig, logger);
   const api = await startApi(runtimeConfig, logger);
   logger.info(`Switchboard is listening on http://${config.HOST}:${config.PORT} (API docs at /docs)`);
   return {

@@ -1,4 +1,6 @@
 import { Queue } from 'bullmq';
+import { openCallLog } from './adapters/call-log-outbox.js';
+import { createSupabaseCallLog } from './adapters/supabase-call-log.js';
 import { createCallRecordStore } from './adapters/call-record-store.js';
 import { connectRedis, createRedis } from './adapters/redis.js';
 import { buildApp } from './app.js';
@@ -16,17 +18,19 @@ export async function createApi(config: Readonly<Config>, logger: Logger | undef
   const redis = await connectRedis(createRedis(config.redisUrl, 'producer', 'api'));
   const callQueue = new Queue<CallJobData>(CALL_QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX });
   const callRecords = createCallRecordStore(redis, config.QUEUE_PREFIX, callRecordTtlSeconds(config));
+  const { callLog, close: closeCallLog } = openCallLog(config, redis, callRecords);
 
   const app = await buildApp({
     scheduling: createSchedulingService({
       callQueue,
       policy: callJobPolicy(config),
       limits: { maxScheduleAheadMs: config.MAX_SCHEDULE_AHEAD_MS, recurringMinIntervalSeconds: config.RECURRING_MIN_INTERVAL_SECONDS },
+      callLog,
     }),
     queueAdmin: createQueueAdminService({ callQueue, callRecords }),
     pingRedis: async () => redis.status === 'ready' && (await redis.ping().catch(() => '')) === 'PONG',
     twilioWebhooks: {
-      lifecycle: createCallLifecycle({ callRecords, callQueue, jobPolicy: callJobPolicy(config), redialDefaults: redialPolicy(config), logger: log }),
+      lifecycle: createCallLifecycle({ callRecords, callQueue, jobPolicy: callJobPolicy(config), redialDefaults: redialPolicy(config), callLog, logger: log }),
       callRecords,
       authToken: config.webhookAuthToken,
       // Without PUBLIC_URL nothing from outside can be verified; loopback callers still can be.
@@ -39,6 +43,8 @@ export async function createApi(config: Readonly<Config>, logger: Logger | undef
       bodyLimitBytes: config.BODY_LIMIT_BYTES,
     },
     carrier: config.carrier,
+    ...(config.SUPABASE_URL &&
+      config.SUPABASE_SERVICE_ROLE_KEY && { callHistory: createSupabaseCallLog({ url: config.SUPABASE_URL, serviceRoleKey: config.SUPABASE_SERVICE_ROLE_KEY }) }),
     ...(logger && { logger }),
   });
 
@@ -47,7 +53,7 @@ export async function createApi(config: Readonly<Config>, logger: Logger | undef
     callQueue,
     async close() {
       await app.close();
-      await callQueue.close();
+      await Promise.all([callQueue.close(), closeCallLog()]);
       await redis.quit().catch(() => redis.disconnect());
     },
   };

@@ -2,6 +2,8 @@ import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { errorHandlerPlugin, sendError } from './plugins/error-handler.js';
 import { swaggerPlugin } from './plugins/swagger.js';
+import type { SupabaseCallLog } from './adapters/supabase-call-log.js';
+import { callsRoutes } from './routes/calls/calls.routes.js';
 import { healthRoutes } from './routes/health.routes.js';
 import type { CallSchemaLimits } from './routes/queue/call.schemas.js';
 import { jobsRoutes } from './routes/queue/jobs.routes.js';
@@ -17,6 +19,8 @@ export interface AppDeps {
   queueAdmin: QueueAdminService;
   pingRedis: () => Promise<boolean>;
   twilioWebhooks: TwilioWebhookOptions;
+  /** The Supabase call log, when logging is on. */
+  callHistory?: SupabaseCallLog;
   limits: CallSchemaLimits & { bodyLimitBytes: number };
   carrier: string;
   logger?: FastifyBaseLogger;
@@ -50,6 +54,7 @@ export async function buildApp(deps: AppDeps) {
     },
     { prefix: '/api/queue' },
   );
+  await app.register(callsRoutes, { callHistory: deps.callHistory, prefix: '/api' });
   await app.register(twilioStatusRoutes, { ...deps.twilioWebhooks, prefix: '/webhooks/twilio' });
 
   return app;

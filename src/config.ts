@@ -44,11 +44,11 @@ const envSchema = z.object({
   TWILIO_TIMEOUT_MS: positiveInt.default(15_000),
   /** Public base URL of this API, for Twilio's status callbacks. */
   PUBLIC_URL: url.optional(),
-  /** Call outcomes that are dialed again, comma-separated (busy, no-answer, failed). Empty: never. */
+  /** Call outcomes that are dialed again, comma-separated (busy, no-answer, failed), or `none`. */
   REDIAL_ON: z
     .string()
     .default('busy,no-answer')
-    .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean))
+    .transform((value) => (value.trim() === 'none' ? [] : value.split(',').map((item) => item.trim()).filter(Boolean)))
     .pipe(z.array(z.enum(['busy', 'no-answer', 'failed']))),
   REDIAL_MAX: z.coerce.number().int().min(0).max(10).default(2),
   REDIAL_DELAY_MS: z.coerce.number().int().min(0).default(10 * 60_000),
@@ -65,6 +65,8 @@ const envSchema = z.object({
   SIMULATED_AUTH_TOKEN: z.string().min(1).default('simulated-carrier-token'),
 
   SUPABASE_URL: url.optional(),
+  /** While Supabase is away, the outbox retries each chunk of rows, backing off to at most this. */
+  CALL_LOG_RETRY_MAX_MS: positiveInt.default(60_000),
   SUPABASE_SERVICE_ROLE_KEY: z.string().min(1).optional(),
 });
 

@@ -11,7 +11,7 @@ describe('openapi.yaml', () => {
     expect(await generateOpenApiDocument()).toEqual(published);
   });
 
-  it('describes every endpoint of the outbound contract and the webhooks', () => {
+  it('describes every endpoint: the outbound contract, call history and webhooks', () => {
     const operations = Object.entries(published.paths).flatMap(([path, methods]) =>
       Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
     );
@@ -37,6 +37,7 @@ describe('openapi.yaml', () => {
         'DELETE /api/queue/recurring/{id}',
         'GET /health',
         'POST /webhooks/twilio/status',
+        'GET /api/calls',
       ].sort(),
     );
   });

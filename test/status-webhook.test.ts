@@ -14,7 +14,7 @@ const callback = (params: Record<string, string>, options?: Parameters<typeof se
 
 beforeEach(async () => {
   twilio = await startTwilioStandIn();
-  service = await startService({ ...twilioEnv(twilio), PUBLIC_URL: 'https://switchboard.example.com', REDIAL_ON: '' });
+  service = await startService({ ...twilioEnv(twilio), PUBLIC_URL: 'https://switchboard.example.com', REDIAL_ON: 'none' });
   const worker = await service.startWorker();
   const done = nextJobs(worker, 'completed', 1);
   jobId = (await service.app.inject({ method: 'POST', url: '/api/queue/schedule-call', payload: aCall({ machineDetection: 'Enable' }) })).json().jobId;

@@ -20,6 +20,8 @@ export interface CallRecord {
   errorMessage?: string;
   /** The job that dials this call again, when its outcome asked for a redial. */
   redialJobId?: string;
+  /** Which attempt of the job placed the call. */
+  placedAttempt?: number;
 }
 
 export type StatusChange = 'ignored' | 'applied' | 'final';
@@ -29,10 +31,12 @@ export interface CallRecordStore {
   /** The last dial request certainly created no call (refused, rate limited): nothing to look up. */
   clearDialing(jobId: string): Promise<void>;
   /** Stores the SID the moment the carrier returns it, and claims it for this job. */
-  recordPlaced(jobId: string, callSid: string, event: CallEvent): Promise<void>;
+  recordPlaced(jobId: string, callSid: string, attempt: number, event: CallEvent): Promise<void>;
   /** Applies a status if it moves the call forward; repeats and stale events change nothing. */
   applyStatus(jobId: string, event: CallEvent): Promise<StatusChange>;
   setRedialJob(jobId: string, redialJobId: string): Promise<void>;
+  /** A counter per job that orders its call log writes. */
+  nextLogVersion(jobId: string): Promise<number>;
   get(jobId: string): Promise<CallRecord | undefined>;
   getMany(jobIds: string[]): Promise<Array<CallRecord | undefined>>;
   jobIdForSid(callSid: string): Promise<string | undefined>;
@@ -88,6 +92,7 @@ function toRecord(hash: Record<string, string>): CallRecord | undefined {
     ...(hash.errorCode && { errorCode: hash.errorCode }),
     ...(hash.errorMessage && { errorMessage: hash.errorMessage }),
     ...(hash.redialJobId && { redialJobId: hash.redialJobId }),
+    ...(hash.placedAttempt && { placedAttempt: number(hash.placedAttempt) }),
   };
 }
 
@@ -121,10 +126,10 @@ export function createCallRecordStore(redis: Redis, prefix: string, ttlSeconds: 
     async clearDialing(jobId) {
       await redis.hdel(keyOf(jobId), 'dialedAt');
     },
-    async recordPlaced(jobId, callSid, event) {
+    async recordPlaced(jobId, callSid, attempt, event) {
       await redis
         .multi()
-        .hset(keyOf(jobId), 'callSid', callSid, 'placedAt', event.at)
+        .hset(keyOf(jobId), 'callSid', callSid, 'placedAt', event.at, 'placedAttempt', attempt)
         .expire(keyOf(jobId), ttlSeconds)
         .set(sidKey(callSid), jobId, 'EX', ttlSeconds)
         .exec();
@@ -137,6 +142,11 @@ export function createCallRecordStore(redis: Redis, prefix: string, ttlSeconds: 
     },
     async setRedialJob(jobId, redialJobId) {
       await redis.hset(keyOf(jobId), 'redialJobId', redialJobId);
+    },
+    async nextLogVersion(jobId) {
+      const [[error, version] = []] = (await redis.multi().hincrby(keyOf(jobId), 'logVersion', 1).expire(keyOf(jobId), ttlSeconds).exec()) ?? [];
+      if (error) throw error;
+      return Number(version);
     },
     async get(jobId) {
       return toRecord(await redis.hgetall(keyOf(jobId)));

@@ -6,6 +6,14 @@ export const CALL_QUEUE_NAME = 'calls';
 
 export const CALL_JOB = 'call';
 
+/**
+ * The call log's outbox: rows wait here until Supabase takes them, so an outage delays rows but
+ * loses none, and never slows a call.
+ */
+export const CALL_LOG_QUEUE_NAME = 'call-log';
+export const CALL_LOG_JOB = 'upsert';
+export const OUTBOX_BACKOFF = 'outbox';
+
 /** Follows placed calls' status by polling, when Twilio cannot send callbacks (no PUBLIC_URL). */
 export const CALL_STATUS_QUEUE_NAME = 'call-status';
 export const TRACK_CALL_JOB = 'track-call';

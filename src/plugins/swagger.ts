@@ -23,6 +23,7 @@ export const swaggerPlugin = fp(
           { name: 'jobs', description: 'One call job' },
           { name: 'queue', description: 'The call queue as a whole' },
           { name: 'recurring', description: 'Cron schedules' },
+          { name: 'calls', description: 'Call history from the Supabase call log' },
           { name: 'webhooks', description: 'Callbacks from Twilio, verified by signature' },
           { name: 'health', description: 'Liveness' },
         ],

@@ -4,12 +4,14 @@ import { CALL_JOB, callJobOptions, type CallJobData, type CallJobPolicy, type Re
 import type { CallEvent } from '../jobs/call-status.js';
 import { maskNumber } from '../lib/mask-number.js';
 import type { Logger } from '../logger.js';
+import type { CallLog } from './call-log.js';
 
 export interface CallLifecycleDeps {
   callRecords: CallRecordStore;
   callQueue: Queue<CallJobData>;
   jobPolicy: CallJobPolicy;
   redialDefaults: RedialPolicy;
+  callLog: CallLog;
   logger: Logger;
 }
 
@@ -20,14 +22,8 @@ const redialJobIdFor = (rootJobId: string, redialNumber: number) => `redial-${ro
  * Where a call's progress lands, whoever reports it (a status callback, a poll): the record moves
  * forward only, and a call that ended busy, unanswered or failed is dialed again per its policy.
  */
-export function createCallLifecycle({ callRecords, callQueue, jobPolicy, redialDefaults, logger }: CallLifecycleDeps) {
-  const redialIfAsked = async (jobId: string, status: string) => {
-    const job = await callQueue.getJob(jobId);
-    if (!job) {
-      logger.warn({ jobId, callStatus: status }, 'call ended but its job is gone; no redial considered');
-      return;
-    }
-    const data = job.data as CallJobData;
+export function createCallLifecycle({ callRecords, callQueue, jobPolicy, redialDefaults, callLog, logger }: CallLifecycleDeps) {
+  const redialIfAsked = async (jobId: string, data: CallJobData, status: string) => {
     const policy: RedialPolicy = { ...redialDefaults, ...data.redial };
     const redialNumber = (data.redialNumber ?? 0) + 1;
     if (!(policy.on as string[]).includes(status) || redialNumber > policy.max) return;
@@ -45,6 +41,7 @@ export function createCallLifecycle({ callRecords, callQueue, jobPolicy, redialD
     // The id is derived from the chain, so a repeated final status cannot add a second redial.
     await callQueue.add(CALL_JOB, redial, { ...callJobOptions(jobPolicy, data.priority), delay: policy.delayMs, jobId: redialJobId });
     await callRecords.setRedialJob(jobId, redialJobId);
+    await callLog.scheduled([{ jobId: redialJobId, data: redial }]);
     logger.info({ jobId, redialJobId, redialNumber, callStatus: status, delayMs: policy.delayMs, to: maskNumber(data.to) }, 'call will be redialed');
   };
 
@@ -56,7 +53,14 @@ export function createCallLifecycle({ callRecords, callQueue, jobPolicy, redialD
         { jobId, callStatus: event.status, durationSeconds: event.durationSeconds, answeredBy: event.answeredBy, sipResponseCode: event.sipResponseCode, errorCode: event.errorCode },
         change === 'final' ? 'call ended' : 'call progressed',
       );
-      if (change === 'final') await redialIfAsked(jobId, event.status);
+      if (!callLog.enabled && change !== 'final') return change;
+      const job = await callQueue.getJob(jobId);
+      if (!job) {
+        logger.warn({ jobId, callStatus: event.status }, 'call progressed but its job is gone: not logged, no redial considered');
+        return change;
+      }
+      await callLog.call(jobId, job.data);
+      if (change === 'final') await redialIfAsked(jobId, job.data, event.status);
       return change;
     },
   };

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import { validationError } from '../errors.js';
 import { CALL_JOB, callJobOptions, type CallJobData, type CallJobPolicy } from '../jobs/call-jobs.js';
+import type { CallLog } from './call-log.js';
 import { nextCronRun } from './cron-schedule.js';
 
 /** A validated call as the API received it. */
@@ -29,14 +30,16 @@ export interface SchedulingDeps {
   callQueue: Queue<CallJobData>;
   policy: CallJobPolicy;
   limits: SchedulingLimits;
+  callLog: CallLog;
   clock?: () => Date;
 }
 
 export type DelayedTiming = { scheduleAt: string } | { delayMs: number };
 
-export function createSchedulingService({ callQueue, policy, limits, clock = () => new Date() }: SchedulingDeps) {
+export function createSchedulingService({ callQueue, policy, limits, callLog, clock = () => new Date() }: SchedulingDeps) {
   const add = async (data: CallJobData, delayMs = 0): Promise<ScheduledCall> => {
     const job = await callQueue.add(CALL_JOB, data, { ...callJobOptions(policy, data.priority), delay: delayMs });
+    await callLog.scheduled([{ jobId: job.id!, data }]);
     return { jobId: job.id!, data, runAt: new Date(job.timestamp + delayMs) };
   };
 
@@ -89,7 +92,9 @@ export function createSchedulingService({ callQueue, policy, limits, clock = () 
       const jobs = await callQueue.addBulk(
         calls.map((data) => ({ name: CALL_JOB, data, opts: callJobOptions(policy, data.priority) })),
       );
-      return jobs.map((job, index) => ({ jobId: job.id!, data: calls[index]!, runAt: new Date(job.timestamp) }));
+      const scheduled = jobs.map((job, index) => ({ jobId: job.id!, data: calls[index]!, runAt: new Date(job.timestamp) }));
+      await callLog.scheduled(scheduled);
+      return scheduled;
     },
   };
 }

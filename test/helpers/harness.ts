@@ -6,6 +6,7 @@ import { createApi } from '../../src/api-runtime.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { freePort } from './free-port.js';
+import { startCallLogWorker } from '../../workers/call-log/call-log-worker.js';
 import { startCallWorker } from '../../workers/calls/call-worker.js';
 import { TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, type TwilioStandIn } from './twilio-stand-in.js';
 
@@ -39,7 +40,7 @@ export async function startService(overrides: Record<string, string> = {}) {
   const config = loadConfig(env);
   const api = await createApi(config, undefined);
   await api.app.listen({ host: '127.0.0.1', port: config.PORT });
-  const workers: Array<{ worker: Worker; close(): Promise<void> }> = [];
+  const workers: Array<{ close(): Promise<void> }> = [];
 
   return {
     config,
@@ -51,6 +52,9 @@ export async function startService(overrides: Record<string, string> = {}) {
       const running = await startCallWorker(loadConfig({ ...env, ...workerOverrides }), silentLogger);
       workers.push(running);
       return running.worker;
+    },
+    async startCallLogWorker() {
+      workers.push(await startCallLogWorker(config, silentLogger));
     },
     /** Keys of this service under its prefix, for checking what Redis holds. */
     async redisKeys(pattern: string) {
@@ -100,4 +104,10 @@ export const aCall = (overrides: Record<string, unknown> = {}) => ({
   to: '+14155550123',
   message: 'Hello from Switchboard',
   ...overrides,
+});
+
+export const supabaseEnv = (supabase: { url: string; serviceRoleKey: string }) => ({
+  SUPABASE_URL: supabase.url,
+  SUPABASE_SERVICE_ROLE_KEY: supabase.serviceRoleKey,
+  CALL_LOG_RETRY_MAX_MS: '300',
 });

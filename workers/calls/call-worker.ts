@@ -1,4 +1,5 @@
 import { Queue, Worker } from 'bullmq';
+import { openCallLog } from '../../src/adapters/call-log-outbox.js';
 import { createCallRecordStore } from '../../src/adapters/call-record-store.js';
 import { DialError, type Dialer } from '../../src/adapters/dialer.js';
 import { createRedis } from '../../src/adapters/redis.js';
@@ -73,7 +74,8 @@ export async function startCallWorker(
   const queueOptions = { connection, prefix: config.QUEUE_PREFIX };
   const callRecords = createCallRecordStore(connection, config.QUEUE_PREFIX, callRecordTtlSeconds(config));
   const callQueue = new Queue<CallJobData>(CALL_QUEUE_NAME, queueOptions);
-  const lifecycle = createCallLifecycle({ callRecords, callQueue, jobPolicy: callJobPolicy(config), redialDefaults: redialPolicy(config), logger: log });
+  const { callLog, close: closeCallLog } = openCallLog(config, connection, callRecords);
+  const lifecycle = createCallLifecycle({ callRecords, callQueue, jobPolicy: callJobPolicy(config), redialDefaults: redialPolicy(config), callLog, logger: log });
 
   const polling = config.callbackBaseUrl === undefined && dialer.fetchCall !== undefined;
   const statusQueue = polling ? new Queue<TrackCallData>(CALL_STATUS_QUEUE_NAME, queueOptions) : undefined;
@@ -98,6 +100,7 @@ export async function startCallWorker(
     ...(config.callbackBaseUrl && { callbackBaseUrl: config.callbackBaseUrl }),
     maxCallDurationSeconds: config.MAX_CALL_DURATION_SECONDS,
     ...(trackCall && { trackCall }),
+    callLog,
     logger: log,
   };
   const worker = new Worker<CallJobData, CallJobResult>(CALL_QUEUE_NAME, (job) => processCall(job, callDeps), {
@@ -136,7 +139,7 @@ export async function startCallWorker(
       await worker.close();
       await statusWorker?.close();
       await dialer.close?.();
-      await Promise.all([callQueue.close(), statusQueue?.close()]);
+      await Promise.all([callQueue.close(), statusQueue?.close(), closeCallLog()]);
       await connection.quit().catch(() => connection.disconnect());
     },
   };

@@ -4,6 +4,7 @@ import { DialError, type Dialer, type FoundCall } from '../../src/adapters/diale
 import type { CallJobData, CallJobResult } from '../../src/jobs/call-jobs.js';
 import { maskNumber } from '../../src/lib/mask-number.js';
 import type { Logger } from '../../src/logger.js';
+import type { CallLog } from '../../src/services/call-log.js';
 
 export interface CallProcessorDeps {
   dialer: Dialer;
@@ -14,6 +15,7 @@ export interface CallProcessorDeps {
   maxCallDurationSeconds: number;
   /** Starts following a placed call's status when no callbacks can arrive. */
   trackCall?: (jobId: string, callSid: string) => Promise<void>;
+  callLog: CallLog;
   logger: Logger;
 }
 
@@ -40,7 +42,8 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
 
   const adopt = async (call: FoundCall | { sid: string; status: string }, outcome: 'placed' | 'recovered' | 'already-placed') => {
     if (outcome !== 'already-placed') {
-      await deps.callRecords.recordPlaced(jobId, call.sid, { status: call.status, at: new Date().toISOString(), callSid: call.sid });
+      await deps.callRecords.recordPlaced(jobId, call.sid, attempt, { status: call.status, at: new Date().toISOString(), callSid: call.sid });
+      await deps.callLog.call(jobId, job.data);
     }
     await deps.trackCall?.(jobId, call.sid);
     await job.updateProgress(100);
@@ -68,6 +71,7 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
 
   const dialedAt = new Date();
   await deps.callRecords.markDialing(jobId, dialedAt);
+  await deps.callLog.attempt(jobId, job.data, attempt, { status: 'dialing', dialedAt: dialedAt.toISOString() });
   try {
     const placed = await deps.dialer.placeCall({
       to,
@@ -91,6 +95,12 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
       if (earlier) return adopt(earlier, 'recovered');
     }
     const willRetry = dialError.retryable && attempt < (job.opts.attempts ?? 1);
+    await deps.callLog.attempt(jobId, job.data, attempt, {
+      status: willRetry ? 'dial-failed' : 'error',
+      dialedAt: dialedAt.toISOString(),
+      ...(dialError.code !== undefined && { errorCode: String(dialError.code) }),
+      errorMessage: dialError.message,
+    });
     log[willRetry ? 'warn' : 'error'](
       { outcome: willRetry ? 'retrying' : 'failed', code: dialError.code, error: dialError.message, retryAfterMs: dialError.retryAfterMs, durationMs: elapsed() },
       willRetry ? 'dial failed; will retry' : 'dial failed',

@@ -1,4 +1,4 @@
 import { runProcess } from '../../src/lib/run-process.js';
-import { startCallWorker } from './call-worker.js';
+import { startWorkers } from '../start-workers.js';
 
-await runProcess('worker', startCallWorker);
+await runProcess('worker', startWorkers);

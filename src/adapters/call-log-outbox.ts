@@ -1,0 +1,53 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import { CALL_LOG_JOB, CALL_LOG_QUEUE_NAME, OUTBOX_BACKOFF } from '../jobs/call-jobs.js';
+import { createCallLog, disabledCallLog, type CallLog, type CallLogRow, type CallLogWriter } from '../services/call-log.js';
+import type { CallRecordStore } from './call-record-store.js';
+
+/** Rows per outbox job: one upsert request each. */
+const CHUNK = 500;
+
+export interface OutboxJob {
+  rows: CallLogRow[];
+}
+
+/**
+ * Writes rows to the outbox queue, in the same Redis as the calls. The outbox worker retries each
+ * chunk until Supabase accepts it: about a month at one try a minute.
+ */
+export function createOutboxWriter(outbox: Queue<OutboxJob>): CallLogWriter {
+  const options = {
+    attempts: 50_000,
+    backoff: { type: OUTBOX_BACKOFF, delay: 1_000 },
+    removeOnComplete: true,
+    removeOnFail: { age: 30 * 24 * 3600 },
+  };
+  return {
+    async write(rows) {
+      if (rows.length === 0) return;
+      if (rows.length <= CHUNK) {
+        await outbox.add(CALL_LOG_JOB, { rows }, options);
+        return;
+      }
+      const chunks: Array<{ name: typeof CALL_LOG_JOB; data: OutboxJob; opts: typeof options }> = [];
+      for (let start = 0; start < rows.length; start += CHUNK) {
+        chunks.push({ name: CALL_LOG_JOB, data: { rows: rows.slice(start, start + CHUNK) }, opts: options });
+      }
+      await outbox.addBulk(chunks);
+    },
+  };
+}
+
+/** From one second (or less, when the cap is lower), doubling, to at most `maxMs` between tries. */
+export const outboxBackoff = (attemptsMade: number, maxMs: number) => Math.min(Math.min(1_000, maxMs) * 2 ** Math.max(0, attemptsMade - 1), maxMs);
+
+/** The call log a process writes to: through the outbox when Supabase is configured, nowhere otherwise. */
+export function openCallLog(config: Readonly<Config>, connection: Redis, callRecords: CallRecordStore): { callLog: CallLog; close(): Promise<void> } {
+  if (!config.SUPABASE_URL) return { callLog: disabledCallLog, close: async () => {} };
+  const outbox = new Queue<OutboxJob>(CALL_LOG_QUEUE_NAME, { connection, prefix: config.QUEUE_PREFIX });
+  return {
+    callLog: createCallLog({ writer: createOutboxWriter(outbox), records: callRecords }),
+    close: () => outbox.close(),
+  };
+}

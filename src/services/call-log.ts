@@ -1,0 +1,147 @@
+import type { CallRecord } from '../adapters/call-record-store.js';
+import type { CallJobData } from '../jobs/call-jobs.js';
+
+/** One row of `call_logs`: one dial attempt of one job, as it stands at `version`. */
+export interface CallLogRow {
+  job_id: string;
+  attempt: number;
+  redial_number: number;
+  redial_of: string | null;
+  root_job_id: string | null;
+  recurring_id: string | null;
+  lead_id: string | null;
+  to_number: string;
+  from_number: string | null;
+  priority: string;
+  status: string;
+  final: boolean;
+  call_sid: string | null;
+  timeline: Array<{ status: string; at: string }>;
+  duration_seconds: number | null;
+  answered_by: string | null;
+  sip_response_code: number | null;
+  error_code: string | null;
+  error_message: string | null;
+  message: string;
+  metadata: Record<string, unknown> | null;
+  scheduled_at: string | null;
+  dialed_at: string | null;
+  placed_at: string | null;
+  ended_at: string | null;
+  version: number;
+}
+
+/** Where rows go: the outbox in production, so a Supabase outage never slows or fails a call. */
+export interface CallLogWriter {
+  write(rows: CallLogRow[]): Promise<void>;
+}
+
+/** The state of one attempt that did not (yet) place a call. */
+export type AttemptStatus =
+  | { status: 'scheduled' }
+  | { status: 'dialing'; dialedAt: string }
+  | { status: 'dial-failed' | 'error'; dialedAt?: string; errorCode?: string; errorMessage: string };
+
+function baseRow(jobId: string, data: CallJobData, attempt: number, version: number): CallLogRow {
+  return {
+    job_id: jobId,
+    attempt,
+    redial_number: data.redialNumber ?? 0,
+    redial_of: data.redialOf ?? null,
+    root_job_id: data.rootJobId ?? null,
+    recurring_id: data.recurringId ?? null,
+    lead_id: data.lead_id ?? null,
+    to_number: data.to,
+    from_number: data.from ?? null,
+    priority: data.priority,
+    status: 'scheduled',
+    final: false,
+    call_sid: null,
+    timeline: [],
+    duration_seconds: null,
+    answered_by: null,
+    sip_response_code: null,
+    error_code: null,
+    error_message: null,
+    message: data.message,
+    metadata: data.metadata ?? null,
+    scheduled_at: data.scheduleAt ?? null,
+    dialed_at: null,
+    placed_at: null,
+    ended_at: null,
+    version,
+  };
+}
+
+/** A row for an attempt that has no call (yet): scheduled, dialing, or failed to dial. */
+export function attemptRow(jobId: string, data: CallJobData, attempt: number, version: number, state: AttemptStatus): CallLogRow {
+  const row = baseRow(jobId, data, attempt, version);
+  row.status = state.status;
+  if (state.status === 'scheduled') return row;
+  row.dialed_at = state.dialedAt ?? null;
+  if (state.status === 'dialing') return row;
+  row.final = state.status === 'error';
+  row.error_code = state.errorCode ?? null;
+  row.error_message = state.errorMessage;
+  return row;
+}
+
+/** A row for the attempt that placed the call, from what is known of the call. */
+export function callRow(jobId: string, data: CallJobData, version: number, record: CallRecord): CallLogRow {
+  const row = baseRow(jobId, data, record.placedAttempt ?? 1, version);
+  return {
+    ...row,
+    status: record.callStatus ?? 'queued',
+    final: record.final,
+    call_sid: record.callSid ?? null,
+    timeline: record.timeline,
+    duration_seconds: record.durationSeconds ?? null,
+    answered_by: record.answeredBy ?? null,
+    sip_response_code: record.sipResponseCode ?? null,
+    error_code: record.errorCode ?? null,
+    error_message: record.errorMessage ?? null,
+    dialed_at: record.dialedAt ?? null,
+    placed_at: record.placedAt ?? null,
+    ended_at: record.endedAt ?? null,
+  };
+}
+
+/** What the scheduler, the worker and the call lifecycle tell the log. Every method is cheap: rows go to an outbox. */
+export interface CallLog {
+  readonly enabled: boolean;
+  scheduled(jobs: Array<{ jobId: string; data: CallJobData }>): Promise<void>;
+  attempt(jobId: string, data: CallJobData, attempt: number, state: Exclude<AttemptStatus, { status: 'scheduled' }>): Promise<void>;
+  /** The attempt that placed the call, as its record now stands. */
+  call(jobId: string, data: CallJobData): Promise<void>;
+}
+
+export interface CallLogDeps {
+  writer: CallLogWriter;
+  /** Versions and records come from the call records: one counter per job orders all its writes. */
+  records: { nextLogVersion(jobId: string): Promise<number>; get(jobId: string): Promise<CallRecord | undefined> };
+}
+
+export function createCallLog({ writer, records }: CallLogDeps): CallLog {
+  return {
+    enabled: true,
+    // Version 0: anything the worker writes later wins.
+    scheduled: (jobs) => writer.write(jobs.map(({ jobId, data }) => attemptRow(jobId, data, 1, 0, { status: 'scheduled' }))),
+    async attempt(jobId, data, attempt, state) {
+      await writer.write([attemptRow(jobId, data, attempt, await records.nextLogVersion(jobId), state)]);
+    },
+    async call(jobId, data) {
+      // The version is taken after the change it reports, and the record read after that: the row
+      // with the highest version always holds every change before it.
+      const version = await records.nextLogVersion(jobId);
+      const record = await records.get(jobId);
+      if (record?.callSid) await writer.write([callRow(jobId, data, version, record)]);
+    },
+  };
+}
+
+export const disabledCallLog: CallLog = {
+  enabled: false,
+  scheduled: async () => {},
+  attempt: async () => {},
+  call: async () => {},
+};

@@ -1,0 +1,18 @@
+import type { Config } from '../src/config.js';
+import type { Running } from '../src/lib/run-process.js';
+import type { Logger } from '../src/logger.js';
+import { startCallLogWorker } from './call-log/call-log-worker.js';
+import { startCallWorker } from './calls/call-worker.js';
+
+/** Every worker a worker process runs: the call worker, and the call log's outbox when logging is on. */
+export async function startWorkers(config: Readonly<Config>, logger: Logger): Promise<Running> {
+  const calls = await startCallWorker(config, logger);
+  const callLog = await startCallLogWorker(config, logger);
+  return {
+    async close() {
+      // Calls first: the ones finishing still write their rows to the outbox.
+      await calls.close();
+      await callLog.close();
+    },
+  };
+}
