@@ -77,10 +77,21 @@ describe('the call log in Supabase', () => {
     await sendStatusCallback(service, delayed, { CallSid: sidOf(delayed), CallStatus: 'no-answer', CallDuration: '0' });
     await sendStatusCallback(service, retried, { CallSid: sidOf(retried), CallStatus: 'completed', CallDuration: '5' });
     await sendStatusCallback(service, busy, { CallSid: sidOf(busy), CallStatus: 'busy', CallDuration: '0' });
-    const redial = (await service.app.inject({ method: 'GET', url: `/api/queue/job/${busy}` })).json().call.redialJobId as string;
+    const redial = await until(
+      async () => (await service.app.inject({ method: 'GET', url: `/api/queue/job/${busy}` })).json().call.redialJobId as string | null,
+      (id) => id !== null,
+    );
+    const scheduledRedial = await until(rowsOf, (all) => all.some((row) => row.job_id === redial));
+    expect(scheduledRedial.find((row) => row.job_id === redial)).toMatchObject({ status: 'scheduled', final: false, redial_number: 1 });
 
-    // 5 jobs, one of them dialed twice, plus the scheduled redial.
-    const rows = await until(rowsOf, (all) => all.length === 7 && all.filter((row) => row.final).length === 5);
+    // The redial's time comes: it is dialed, and this time the call is answered.
+    const redialed = nextJobs(worker, 'completed', 1);
+    await (await service.queue.getJob(redial!))!.promote();
+    const [redialJob] = await redialed;
+    await sendStatusCallback(service, redial!, { CallSid: redialJob!.returnvalue.callSid, CallStatus: 'completed', CallDuration: '12' });
+
+    // 6 jobs (one of them dialed twice): 7 attempts, each with its final outcome.
+    const rows = await until(rowsOf, (all) => all.length === 7 && all.filter((row) => row.final).length === 6);
     const row = (jobId: string, attempt = 1) => rows.find((entry) => entry.job_id === jobId && entry.attempt === attempt)!;
 
     expect(row(answered)).toMatchObject({
@@ -104,7 +115,17 @@ describe('the call log in Supabase', () => {
     expect(row(retried, 1)).toMatchObject({ status: 'dial-failed', final: false, error_code: '20503', call_sid: null });
     expect(row(retried, 2)).toMatchObject({ status: 'completed', final: true, call_sid: sidOf(retried), duration_seconds: 5 });
     expect(row(busy)).toMatchObject({ status: 'busy', final: true, lead_id: 'lead-e' });
-    expect(row(redial)).toMatchObject({ status: 'scheduled', final: false, redial_number: 1, redial_of: busy, root_job_id: busy, lead_id: 'lead-e' });
+    expect(row(redial!)).toMatchObject({
+      status: 'completed',
+      final: true,
+      duration_seconds: 12,
+      call_sid: redialJob!.returnvalue.callSid,
+      redial_number: 1,
+      redial_of: busy,
+      root_job_id: busy,
+      lead_id: 'lead-e',
+      to_number: '+14155550105',
+    });
   });
 
   it('reads nothing with the anon key', async () => {

@@ -21,9 +21,13 @@ export function findPostgresBin(): string {
 /** initdb refuses to run as root: run the server as the `postgres` user the package creates. */
 function serverUser(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
-  const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
-  const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
-  return { uid, gid };
+  try {
+    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+    return { uid, gid };
+  } catch (error) {
+    throw new Error('Running as root, the tests start PostgreSQL as the `postgres` user, and there is none: install postgresql or run as another user', { cause: error });
+  }
 }
 
 export interface PostgresHandle {
