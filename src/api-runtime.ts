@@ -8,7 +8,11 @@ import type { Config } from './config.js';
 import { CALL_QUEUE_NAME, callJobPolicy, callRecordTtlSeconds, redialPolicy, type CallJobData } from './jobs/call-jobs.js';
 import { createLogger, type Logger } from './logger.js';
 import type { Running } from './lib/run-process.js';
+import { createDialer } from './adapters/dialers.js';
+import { createPriorityNumbers } from './adapters/priority-numbers.js';
 import { createCallLifecycle } from './services/call-lifecycle.js';
+import { capacityFor } from './services/capacity-service.js';
+import { createInboundService } from './services/inbound-service.js';
 import { createQueueAdminService } from './services/queue-admin-service.js';
 import { createSchedulingService } from './services/scheduling-service.js';
 
@@ -19,6 +23,9 @@ export async function createApi(config: Readonly<Config>, logger: Logger | undef
   const callQueue = new Queue<CallJobData>(CALL_QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX });
   const callRecords = createCallRecordStore(redis, config.QUEUE_PREFIX, callRecordTtlSeconds(config));
   const { callLog, close: closeCallLog } = openCallLog(config, redis, callRecords);
+  const dialer = createDialer(config, log, false);
+  const capacity = capacityFor(config, redis, { callQueue, callRecords, dialer, logger: log });
+  const priorities = createPriorityNumbers(redis, config.QUEUE_PREFIX, config.VIP_NUMBERS);
 
   const app = await buildApp({
     scheduling: createSchedulingService({
@@ -30,12 +37,26 @@ export async function createApi(config: Readonly<Config>, logger: Logger | undef
     queueAdmin: createQueueAdminService({ callQueue, callRecords }),
     pingRedis: async () => redis.status === 'ready' && (await redis.ping().catch(() => '')) === 'PONG',
     twilioWebhooks: {
-      lifecycle: createCallLifecycle({ callRecords, callQueue, jobPolicy: callJobPolicy(config), redialDefaults: redialPolicy(config), callLog, logger: log }),
+      lifecycle: createCallLifecycle({ callRecords, callQueue, jobPolicy: callJobPolicy(config), redialDefaults: redialPolicy(config), callLog, capacity, logger: log }),
       callRecords,
+      inbound: createInboundService({
+        capacity,
+        priorities,
+        options: {
+          agentTarget: config.AGENT_DIAL_TARGET,
+          queueName: config.TWILIO_QUEUE_NAME,
+          holdMusicUrl: config.HOLD_MUSIC_URL,
+          callbackThresholdSeconds: config.CALLBACK_THRESHOLD_SECONDS,
+        },
+        logger: log,
+      }),
       authToken: config.webhookAuthToken,
       // Without PUBLIC_URL nothing from outside can be verified; loopback callers still can be.
       publicBaseUrl: config.callbackBaseUrl ?? `http://127.0.0.1:${config.PORT}`,
     },
+    capacity,
+    priorities,
+    ...(config.AGENT_WEBHOOK_SECRET && { agentWebhookSecret: config.AGENT_WEBHOOK_SECRET }),
     limits: {
       bulkMaxCalls: config.BULK_MAX_CALLS,
       metadataMaxBytes: config.METADATA_MAX_BYTES,
@@ -51,6 +72,7 @@ export async function createApi(config: Readonly<Config>, logger: Logger | undef
   return {
     app,
     callQueue,
+    capacity,
     async close() {
       await app.close();
       await Promise.all([callQueue.close(), closeCallLog()]);

@@ -10,7 +10,11 @@ import { jobsRoutes } from './routes/queue/jobs.routes.js';
 import { queueRoutes } from './routes/queue/queue.routes.js';
 import { recurringRoutes } from './routes/queue/recurring.routes.js';
 import { scheduleRoutes } from './routes/queue/schedule.routes.js';
-import { twilioStatusRoutes, type TwilioWebhookOptions } from './routes/webhooks/twilio-status.routes.js';
+import type { PriorityNumbers } from './adapters/priority-numbers.js';
+import { capacityRoutes } from './routes/capacity/capacity.routes.js';
+import { agentRoutes } from './routes/webhooks/agent.routes.js';
+import { twilioWebhooks, type TwilioWebhookOptions } from './routes/webhooks/twilio-webhooks.js';
+import type { CapacityService } from './services/capacity-service.js';
 import type { QueueAdminService } from './services/queue-admin-service.js';
 import type { SchedulingService } from './services/scheduling-service.js';
 
@@ -19,6 +23,9 @@ export interface AppDeps {
   queueAdmin: QueueAdminService;
   pingRedis: () => Promise<boolean>;
   twilioWebhooks: TwilioWebhookOptions;
+  capacity: CapacityService;
+  priorities: PriorityNumbers;
+  agentWebhookSecret?: string;
   /** The Supabase call log, when logging is on. */
   callHistory?: SupabaseCallLog;
   limits: CallSchemaLimits & { bodyLimitBytes: number };
@@ -44,7 +51,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(errorHandlerPlugin);
   await app.register(swaggerPlugin);
 
-  await app.register(healthRoutes, { pingRedis: deps.pingRedis, carrier: deps.carrier });
+  await app.register(healthRoutes, { pingRedis: deps.pingRedis, carrier: deps.carrier, capacity: deps.capacity });
   await app.register(
     async (api) => {
       await api.register(scheduleRoutes, { scheduling: deps.scheduling, limits: deps.limits });
@@ -55,7 +62,9 @@ export async function buildApp(deps: AppDeps) {
     { prefix: '/api/queue' },
   );
   await app.register(callsRoutes, { callHistory: deps.callHistory, prefix: '/api' });
-  await app.register(twilioStatusRoutes, { ...deps.twilioWebhooks, prefix: '/webhooks/twilio' });
+  await app.register(capacityRoutes, { capacity: deps.capacity, priorities: deps.priorities, prefix: '/api' });
+  await app.register(twilioWebhooks, { ...deps.twilioWebhooks, prefix: '/webhooks/twilio' });
+  await app.register(agentRoutes, { capacity: deps.capacity, callRecords: deps.twilioWebhooks.callRecords, secret: deps.agentWebhookSecret, prefix: '/webhooks/agent' });
 
   return app;
 }

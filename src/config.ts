@@ -52,6 +52,29 @@ const envSchema = z.object({
     .pipe(z.array(z.enum(['busy', 'no-answer', 'failed']))),
   REDIAL_MAX: z.coerce.number().int().min(0).max(10).default(2),
   REDIAL_DELAY_MS: z.coerce.number().int().min(0).default(10 * 60_000),
+  /** Live calls at once, inbound and outbound together, across every process. */
+  MAX_CONCURRENT_CALLS: positiveInt.default(10),
+  /** A slot whose holder stops renewing it (a crashed process, a lost callback) is freed after this long. */
+  CAPACITY_LEASE_SECONDS: positiveInt.default(600),
+  /** How often workers repair slot drift against the carrier's live calls. */
+  CAPACITY_RECONCILE_SECONDS: positiveInt.default(30),
+  /** Where a caller is connected: the voice agent's number (E.164) or SIP URI. */
+  AGENT_DIAL_TARGET: z
+    .string()
+    .regex(/^(\+[1-9]\d{6,14}|sips?:.+)$/, 'must be an E.164 number or a sip: URI')
+    .default('sip:agent@voice-agent.invalid'),
+  /** Inbound numbers served first, comma-separated E.164 (more through the VIP API). */
+  VIP_NUMBERS: z
+    .string()
+    .default('')
+    .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean)),
+  /** Callers waiting longer than this are offered a callback. */
+  CALLBACK_THRESHOLD_SECONDS: positiveInt.default(300),
+  HOLD_MUSIC_URL: url.default('http://com.twilio.sounds.music.s3.amazonaws.com/MARKOVICHAMP-Borghestral.mp3'),
+  /** Name of the Twilio queue callers wait in. */
+  TWILIO_QUEUE_NAME: z.string().min(1).max(64).default('switchboard'),
+  /** Shared secret the voice agent sends (x-vapi-secret) with its end-of-call reports. */
+  AGENT_WEBHOOK_SECRET: z.string().min(1).optional(),
   /** Longest a call may last: Twilio's TimeLimit, and how long a call's status is polled. */
   MAX_CALL_DURATION_SECONDS: positiveInt.max(86_400).default(4 * 3600),
   /** First interval between status polls when no callbacks can arrive (no PUBLIC_URL); it grows. */

@@ -1,7 +1,10 @@
 import { buildApp } from './app.js';
 import { loadConfig } from './config.js';
 import type { CallRecordStore } from './adapters/call-record-store.js';
+import type { PriorityNumbers } from './adapters/priority-numbers.js';
 import type { CallLifecycle } from './services/call-lifecycle.js';
+import type { CapacityService } from './services/capacity-service.js';
+import type { InboundService } from './services/inbound-service.js';
 import type { QueueAdminService } from './services/queue-admin-service.js';
 import type { SchedulingService } from './services/scheduling-service.js';
 
@@ -19,7 +22,15 @@ export async function generateOpenApiDocument(): Promise<Record<string, unknown>
     scheduling: notCalled as SchedulingService,
     queueAdmin: notCalled as QueueAdminService,
     pingRedis: async () => false,
-    twilioWebhooks: { lifecycle: notCalled as CallLifecycle, callRecords: notCalled as CallRecordStore, authToken: 'unused', publicBaseUrl: 'http://127.0.0.1' },
+    twilioWebhooks: {
+      lifecycle: notCalled as CallLifecycle,
+      callRecords: notCalled as CallRecordStore,
+      inbound: notCalled as InboundService,
+      authToken: 'unused',
+      publicBaseUrl: 'http://127.0.0.1',
+    },
+    capacity: notCalled as CapacityService,
+    priorities: notCalled as PriorityNumbers,
     limits: {
       bulkMaxCalls: defaults.BULK_MAX_CALLS,
       metadataMaxBytes: defaults.METADATA_MAX_BYTES,

@@ -11,7 +11,7 @@ describe('openapi.yaml', () => {
     expect(await generateOpenApiDocument()).toEqual(published);
   });
 
-  it('describes every endpoint: the outbound contract, call history and webhooks', () => {
+  it('describes every endpoint: the outbound contract, call history, capacity and webhooks', () => {
     const operations = Object.entries(published.paths).flatMap(([path, methods]) =>
       Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
     );
@@ -38,6 +38,18 @@ describe('openapi.yaml', () => {
         'GET /health',
         'POST /webhooks/twilio/status',
         'GET /api/calls',
+        'GET /api/capacity',
+        'POST /api/capacity/reconcile',
+        'GET /api/priority-numbers',
+        'PUT /api/priority-numbers/{number}',
+        'DELETE /api/priority-numbers/{number}',
+        'POST /webhooks/twilio/voice',
+        'POST /webhooks/twilio/wait',
+        'POST /webhooks/twilio/callback',
+        'POST /webhooks/twilio/queue-exit',
+        'POST /webhooks/twilio/connect',
+        'POST /webhooks/twilio/dial-ended',
+        'POST /webhooks/agent/end-of-call',
       ].sort(),
     );
   });

@@ -14,6 +14,8 @@ export interface PlaceCallRequest {
   record?: boolean;
   /** The longest the call may last, in seconds. */
   timeLimitSeconds?: number;
+  /** After the message, connect the called person to this agent (a number or SIP URI): callbacks. */
+  connectTo?: string;
 }
 
 export interface PlacedCall {
@@ -39,6 +41,8 @@ export interface Dialer {
   findCalls?(query: { to: string; from: string; since: Date }): Promise<FoundCall[]>;
   /** Hangs up a call (one that outlived the longest allowed duration). */
   endCall?(sid: string): Promise<void>;
+  /** Takes a waiting caller out of a carrier queue to the TwiML at `url`; false when they already left. */
+  redirectQueueMember?(queueSid: string, callSid: string, url: string): Promise<boolean>;
   /**
    * Checks the account before the first call (and opens the connection, so the first dial is as
    * quick as the rest). Resolves with a line to log; throws a DialError when the carrier refuses.

@@ -1,7 +1,7 @@
 import twilio from 'twilio';
 import type { CallInstance } from 'twilio/lib/rest/api/v2010/account/call.js';
 import type { CallEvent } from '../jobs/call-status.js';
-import { sayTwiml } from '../services/twiml.js';
+import { sayThenDialTwiml, sayTwiml } from '../services/twiml.js';
 import { DialError, type Dialer, type PlaceCallRequest } from './dialer.js';
 
 type RequestOptions<TData> = import('twilio/lib/base/RequestClient.js').RequestOptions<TData>;
@@ -106,7 +106,7 @@ export function createTwilioDialer(options: TwilioDialerOptions): Dialer {
         const call = await client.calls.create({
           to: request.to,
           from: request.from,
-          twiml: sayTwiml(request.message),
+          twiml: request.connectTo ? sayThenDialTwiml(request.message, request.connectTo) : sayTwiml(request.message),
           ...(request.statusCallbackUrl && {
             statusCallback: request.statusCallbackUrl,
             statusCallbackMethod: 'POST',
@@ -127,6 +127,16 @@ export function createTwilioDialer(options: TwilioDialerOptions): Dialer {
           .filter((call) => call.dateCreated >= since)
           .map((call) => ({ sid: call.sid, status: call.status, createdAt: call.dateCreated }));
       }),
+    redirectQueueMember: async (queueSid, callSid, url) => {
+      try {
+        await client.queues(queueSid).members(callSid).update({ url, method: 'POST' });
+        return true;
+      } catch (error) {
+        // Twilio answers 404 for a caller who is no longer in the queue.
+        if (error instanceof twilio.RestException && error.status === 404) return false;
+        throw toDialError(error);
+      }
+    },
     endCall: (sid) =>
       calling(async () => {
         await client.calls(sid).update({ status: 'completed' });

@@ -63,6 +63,12 @@ export interface CallJobData {
   redialOf?: string;
   rootJobId?: string;
   redialNumber?: number;
+  /** A callback: after the message, connect the person to the voice agent. */
+  connectToAgent?: boolean;
+  /** The inbound call this job calls back, whose place in line (and slot) it uses. */
+  callbackFor?: string;
+  /** The capacity slot this job uses, when it was given one before it ran (callbacks). */
+  capacityHolder?: string;
 }
 
 /** What a completed call job returns. */

@@ -24,6 +24,7 @@ export const swaggerPlugin = fp(
           { name: 'queue', description: 'The call queue as a whole' },
           { name: 'recurring', description: 'Cron schedules' },
           { name: 'calls', description: 'Call history from the Supabase call log' },
+          { name: 'capacity', description: 'Live-call capacity, the line of waiting callers, caller priorities' },
           { name: 'webhooks', description: 'Callbacks from Twilio, verified by signature' },
           { name: 'health', description: 'Liveness' },
         ],

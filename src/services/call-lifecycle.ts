@@ -5,6 +5,7 @@ import type { CallEvent } from '../jobs/call-status.js';
 import { maskNumber } from '../lib/mask-number.js';
 import type { Logger } from '../logger.js';
 import type { CallLog } from './call-log.js';
+import { holderOf, type CapacityService } from './capacity-service.js';
 
 export interface CallLifecycleDeps {
   callRecords: CallRecordStore;
@@ -12,6 +13,7 @@ export interface CallLifecycleDeps {
   jobPolicy: CallJobPolicy;
   redialDefaults: RedialPolicy;
   callLog: CallLog;
+  capacity?: CapacityService;
   logger: Logger;
 }
 
@@ -22,7 +24,7 @@ const redialJobIdFor = (rootJobId: string, redialNumber: number) => `redial-${ro
  * Where a call's progress lands, whoever reports it (a status callback, a poll): the record moves
  * forward only, and a call that ended busy, unanswered or failed is dialed again per its policy.
  */
-export function createCallLifecycle({ callRecords, callQueue, jobPolicy, redialDefaults, callLog, logger }: CallLifecycleDeps) {
+export function createCallLifecycle({ callRecords, callQueue, jobPolicy, redialDefaults, callLog, capacity, logger }: CallLifecycleDeps) {
   const redialIfAsked = async (jobId: string, data: CallJobData, status: string) => {
     const policy: RedialPolicy = { ...redialDefaults, ...data.redial };
     const redialNumber = (data.redialNumber ?? 0) + 1;
@@ -53,14 +55,20 @@ export function createCallLifecycle({ callRecords, callQueue, jobPolicy, redialD
         { jobId, callStatus: event.status, durationSeconds: event.durationSeconds, answeredBy: event.answeredBy, sipResponseCode: event.sipResponseCode, errorCode: event.errorCode },
         change === 'final' ? 'call ended' : 'call progressed',
       );
-      if (!callLog.enabled && change !== 'final') return change;
       const job = await callQueue.getJob(jobId);
       if (!job) {
         logger.warn({ jobId, callStatus: event.status }, 'call progressed but its job is gone: not logged, no redial considered');
         return change;
       }
+      const holder = holderOf(jobId, job.data);
       await callLog.call(jobId, job.data);
-      if (change === 'final') await redialIfAsked(jobId, job.data, event.status);
+      if (change !== 'final') {
+        await capacity?.store.renew(holder);
+        return change;
+      }
+      // The call is over: its slot goes to the next caller or call.
+      await capacity?.callEnded(holder, event.status === 'completed' ? event.durationSeconds : undefined);
+      await redialIfAsked(jobId, job.data, event.status);
       return change;
     },
   };

@@ -20,3 +20,18 @@ export function isSpeakable(message: string): boolean {
 export function fitsInlineTwiml(message: string): boolean {
   return isSpeakable(message) && sayTwiml(message).length <= MAX_INLINE_TWIML_LENGTH;
 }
+
+/** Connects the call to the voice agent: `<Number>` for a phone number, `<Sip>` for a SIP URI. */
+export function dialAgent(response: InstanceType<typeof twilio.twiml.VoiceResponse>, target: string, action?: string) {
+  const dial = response.dial(action ? { action, method: 'POST' } : {});
+  if (target.startsWith('sip:') || target.startsWith('sips:')) dial.sip(target);
+  else dial.number(target);
+}
+
+/** Speaks `message`, then connects the called person to the agent: what a callback plays. */
+export function sayThenDialTwiml(message: string, target: string): string {
+  const response = new twilio.twiml.VoiceResponse();
+  response.say(message);
+  dialAgent(response, target);
+  return response.toString();
+}

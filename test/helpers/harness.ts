@@ -22,6 +22,8 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     CALL_RATE_WINDOW_MS: '1000',
     CALL_BACKOFF_MS: '100',
     SIMULATED_DIAL_LATENCY_MS: '0',
+    // Capacity has tests of its own; elsewhere it should not be what a test runs into.
+    MAX_CONCURRENT_CALLS: '1000',
     ...overrides,
   };
 }

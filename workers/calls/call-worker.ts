@@ -1,10 +1,9 @@
-import { Queue, Worker } from 'bullmq';
+import { Queue, WaitingError, Worker, type Job } from 'bullmq';
 import { openCallLog } from '../../src/adapters/call-log-outbox.js';
 import { createCallRecordStore } from '../../src/adapters/call-record-store.js';
 import { DialError, type Dialer } from '../../src/adapters/dialer.js';
 import { createRedis } from '../../src/adapters/redis.js';
-import { createSimulatedCarrier } from '../../src/adapters/simulated-carrier.js';
-import { createTwilioDialer } from '../../src/adapters/twilio-dialer.js';
+import { createDialer } from '../../src/adapters/dialers.js';
 import type { Config } from '../../src/config.js';
 import {
   CALL_QUEUE_NAME,
@@ -20,28 +19,10 @@ import {
 import type { Running } from '../../src/lib/run-process.js';
 import type { Logger } from '../../src/logger.js';
 import { createCallLifecycle } from '../../src/services/call-lifecycle.js';
+import { capacityFor, holderOf } from '../../src/services/capacity-service.js';
 import { carrierBackoff, processCall } from './call.processor.js';
 import { nextPollDelay, trackCallStatus } from './call-status.processor.js';
 import { pacedRateLimit } from './paced-rate-limit.js';
-
-export function createDialer(config: Readonly<Config>, logger: Logger): Dialer {
-  if (config.carrier === 'twilio') {
-    logger.info({ apiBaseUrl: config.TWILIO_API_BASE_URL }, 'dialing through Twilio');
-    return createTwilioDialer({
-      accountSid: config.TWILIO_ACCOUNT_SID!,
-      authToken: config.TWILIO_AUTH_TOKEN!,
-      apiBaseUrl: config.TWILIO_API_BASE_URL,
-      timeoutMs: config.TWILIO_TIMEOUT_MS,
-    });
-  }
-  logger.warn('SIMULATED CARRIER: no Twilio credentials are set, so no real phone will ring. Set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_PHONE_NUMBER to dial for real.');
-  return createSimulatedCarrier({
-    latencyMs: config.SIMULATED_DIAL_LATENCY_MS,
-    timeScale: config.SIMULATED_TIME_SCALE,
-    authToken: config.webhookAuthToken,
-    logger,
-  });
-}
 
 /**
  * Refuses to start with credentials the carrier rejects: every call would fail. Any other problem
@@ -75,7 +56,33 @@ export async function startCallWorker(
   const callRecords = createCallRecordStore(connection, config.QUEUE_PREFIX, callRecordTtlSeconds(config));
   const callQueue = new Queue<CallJobData>(CALL_QUEUE_NAME, queueOptions);
   const { callLog, close: closeCallLog } = openCallLog(config, connection, callRecords);
-  const lifecycle = createCallLifecycle({ callRecords, callQueue, jobPolicy: callJobPolicy(config), redialDefaults: redialPolicy(config), callLog, logger: log });
+  const capacity = capacityFor(config, connection, { callQueue, callRecords, dialer, logger: log });
+  const lifecycle = createCallLifecycle({ callRecords, callQueue, jobPolicy: callJobPolicy(config), redialDefaults: redialPolicy(config), callLog, capacity, logger: log });
+
+  // Waiting for a slot: the worker stops fetching until one frees, told at once by the capacity
+  // events (a slow timer is only a safety net for a missed event).
+  let waitingForSlot = false;
+  let safetyNet: NodeJS.Timeout | undefined;
+  const slotFreed = () => {
+    if (!waitingForSlot) return;
+    waitingForSlot = false;
+    clearInterval(safetyNet);
+    worker.resume();
+  };
+  const events = createRedis(config.redisUrl, 'consumer', 'capacity-events');
+  await events.subscribe(capacity.store.keys.events);
+  events.on('message', slotFreed);
+  const waitForSlot = async (job: Job<CallJobData>, token: string | undefined): Promise<never> => {
+    await job.moveToWait(token);
+    // Back to the front of its priority level: waiting for a slot must not cost it its place.
+    await job.changePriority({ priority: job.opts.priority ?? 2, lifo: true }).catch(() => {});
+    if (!waitingForSlot) {
+      waitingForSlot = true;
+      void worker.pause(true);
+      safetyNet = setInterval(slotFreed, 2_000);
+    }
+    throw new WaitingError();
+  };
 
   const polling = config.callbackBaseUrl === undefined && dialer.fetchCall !== undefined;
   const statusQueue = polling ? new Queue<TrackCallData>(CALL_STATUS_QUEUE_NAME, queueOptions) : undefined;
@@ -101,9 +108,17 @@ export async function startCallWorker(
     maxCallDurationSeconds: config.MAX_CALL_DURATION_SECONDS,
     ...(trackCall && { trackCall }),
     callLog,
+    capacity: {
+      acquire: (jobId: string, data: CallJobData) => capacity.acquireForJob(jobId, data),
+      release: async (jobId: string, data: CallJobData) => {
+        await capacity.release(holderOf(jobId, data));
+      },
+      waitForSlot,
+    },
+    agentTarget: config.AGENT_DIAL_TARGET,
     logger: log,
   };
-  const worker = new Worker<CallJobData, CallJobResult>(CALL_QUEUE_NAME, (job) => processCall(job, callDeps), {
+  const worker = new Worker<CallJobData, CallJobResult>(CALL_QUEUE_NAME, (job, token) => processCall(job, callDeps, token), {
     ...queueOptions,
     concurrency: config.CALL_WORKER_CONCURRENCY,
     lockDuration: config.CALL_LOCK_DURATION_MS,
@@ -122,10 +137,21 @@ export async function startCallWorker(
     : undefined;
   statusWorker?.on('error', (error) => log.error({ err: error }, 'call status worker error'));
 
+  // One process at a time repairs slot drift, every CAPACITY_RECONCILE_SECONDS.
+  const reconcileLock = `${config.QUEUE_PREFIX}:capacity:reconcile-lock`;
+  const reconciling = setInterval(async () => {
+    try {
+      if ((await connection.set(reconcileLock, '1', 'PX', config.CAPACITY_RECONCILE_SECONDS * 1000, 'NX')) === 'OK') await capacity.reconcile();
+    } catch (error) {
+      log.warn({ err: error }, 'capacity reconciliation failed; it runs again shortly');
+    }
+  }, config.CAPACITY_RECONCILE_SECONDS * 1000);
+
   await Promise.all([worker.waitUntilReady(), statusWorker?.waitUntilReady()]);
   log.info(
     {
       concurrency: config.CALL_WORKER_CONCURRENCY,
+      maxConcurrentCalls: config.MAX_CONCURRENT_CALLS,
       rate: `${config.CALL_RATE_MAX} per ${config.CALL_RATE_WINDOW_MS} ms`,
       carrier: dialer.name,
       callOutcomes: polling ? 'polled (no PUBLIC_URL)' : `status callbacks to ${config.callbackBaseUrl}`,
@@ -136,6 +162,9 @@ export async function startCallWorker(
   return {
     worker,
     async close() {
+      clearInterval(reconciling);
+      clearInterval(safetyNet);
+      await events.quit().catch(() => events.disconnect());
       await worker.close();
       await statusWorker?.close();
       await dialer.close?.();

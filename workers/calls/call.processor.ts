@@ -16,6 +16,15 @@ export interface CallProcessorDeps {
   /** Starts following a placed call's status when no callbacks can arrive. */
   trackCall?: (jobId: string, callSid: string) => Promise<void>;
   callLog: CallLog;
+  /** Live-call capacity: a dial needs a slot, and gives it back when no call came of it. */
+  capacity?: {
+    acquire(jobId: string, data: CallJobData): Promise<boolean>;
+    release(jobId: string, data: CallJobData): Promise<void>;
+    /** No slot now: puts the job back in line, keeping its place, and waits for one to free. */
+    waitForSlot(job: Job<CallJobData>, token: string | undefined): Promise<never>;
+  };
+  /** The voice agent callbacks are connected to. */
+  agentTarget: string;
   logger: Logger;
 }
 
@@ -31,7 +40,7 @@ export const statusCallbackUrl = (base: string, jobId: string) =>
  * when an earlier request may have created a call (the worker died, or the answer was lost) the
  * carrier is asked first.
  */
-export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps): Promise<CallJobResult> {
+export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps, token?: string): Promise<CallJobResult> {
   const jobId = job.id!;
   const { to } = job.data;
   const from = job.data.from ?? deps.defaultFrom;
@@ -69,6 +78,8 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
     if (earlier) return adopt(earlier, 'recovered');
   }
 
+  if (deps.capacity && !(await deps.capacity.acquire(jobId, job.data))) return deps.capacity.waitForSlot(job, token);
+
   const dialedAt = new Date();
   await deps.callRecords.markDialing(jobId, dialedAt);
   await deps.callLog.attempt(jobId, job.data, attempt, { status: 'dialing', dialedAt: dialedAt.toISOString() });
@@ -82,6 +93,7 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
       ...(job.data.timeout !== undefined && { timeoutSeconds: job.data.timeout }),
       ...(job.data.record !== undefined && { record: job.data.record }),
       timeLimitSeconds: deps.maxCallDurationSeconds,
+      ...(job.data.connectToAgent && { connectTo: deps.agentTarget }),
     });
     return await adopt(placed, 'placed');
   } catch (error) {
@@ -95,6 +107,8 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
       if (earlier) return adopt(earlier, 'recovered');
     }
     const willRetry = dialError.retryable && attempt < (job.opts.attempts ?? 1);
+    // No call came of this dial: its slot goes back (a retry takes one again).
+    await deps.capacity?.release(jobId, job.data);
     await deps.callLog.attempt(jobId, job.data, attempt, {
       status: willRetry ? 'dial-failed' : 'error',
       dialedAt: dialedAt.toISOString(),

@@ -1,0 +1,26 @@
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { Dialer } from './dialer.js';
+import { createSimulatedCarrier } from './simulated-carrier.js';
+import { createTwilioDialer } from './twilio-dialer.js';
+
+/** Twilio when its credentials are set; the simulated carrier otherwise. */
+export function createDialer(config: Readonly<Config>, logger: Logger, announce = true): Dialer {
+  if (config.carrier === 'twilio') {
+    if (announce) logger.info({ apiBaseUrl: config.TWILIO_API_BASE_URL }, 'dialing through Twilio');
+    return createTwilioDialer({
+      accountSid: config.TWILIO_ACCOUNT_SID!,
+      authToken: config.TWILIO_AUTH_TOKEN!,
+      apiBaseUrl: config.TWILIO_API_BASE_URL,
+      timeoutMs: config.TWILIO_TIMEOUT_MS,
+    });
+  }
+  if (announce) logger.warn('SIMULATED CARRIER: no Twilio credentials are set, so no real phone will ring. Set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_PHONE_NUMBER to dial for real.');
+  return createSimulatedCarrier({
+    latencyMs: config.SIMULATED_DIAL_LATENCY_MS,
+    timeScale: config.SIMULATED_TIME_SCALE,
+    authToken: config.webhookAuthToken,
+    logger,
+  });
+}
+

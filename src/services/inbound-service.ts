@@ -1,0 +1,118 @@
+import twilio from 'twilio';
+import { holderForCall } from '../adapters/capacity-store.js';
+import type { PriorityNumbers } from '../adapters/priority-numbers.js';
+import type { Logger } from '../logger.js';
+import type { CapacityService } from './capacity-service.js';
+import { dialAgent } from './twiml.js';
+import { describeWait, estimateWaitSeconds } from './wait-estimate.js';
+
+export interface InboundOptions {
+  agentTarget: string;
+  queueName: string;
+  holdMusicUrl: string;
+  callbackThresholdSeconds: number;
+}
+
+const VoiceResponse = twilio.twiml.VoiceResponse;
+
+/**
+ * Inbound calls: connected to the voice agent when a slot is free, otherwise held in line in our
+ * order (VIP, normal, low; FIFO within each), told their place and wait, and offered a callback
+ * that keeps their place when the wait is long.
+ */
+export function createInboundService(deps: { capacity: CapacityService; priorities: PriorityNumbers; options: InboundOptions; logger: Logger }) {
+  const { capacity, options, logger } = deps;
+  const store = capacity.store;
+
+  const connectTwiml = () => {
+    const response = new VoiceResponse();
+    dialAgent(response, options.agentTarget, '/webhooks/twilio/dial-ended');
+    return response.toString();
+  };
+  const hangUp = () => {
+    const response = new VoiceResponse();
+    response.hangup();
+    return response.toString();
+  };
+  const holdsSlot = async (callSid: string) => (await store.holders()).some((holder) => holder.holder === holderForCall(callSid));
+
+  return {
+    /** A call arrives: straight to the agent, or into the line. */
+    async answer(call: { callSid: string; from: string }): Promise<string> {
+      const priority = await deps.priorities.of(call.from);
+      const { ok, dispatches } = await store.acquire(holderForCall(call.callSid), { kind: 'inbound', callSid: call.callSid });
+      await capacity.dispatch(dispatches);
+      if (ok) {
+        logger.info({ callSid: call.callSid, priority }, 'inbound call connected to the agent');
+        return connectTwiml();
+      }
+      const position = await store.enqueue({ callSid: call.callSid, from: call.from, priority, enqueuedAt: new Date().toISOString(), callback: false });
+      logger.info({ callSid: call.callSid, priority, position }, 'inbound call waits in line');
+      const response = new VoiceResponse();
+      response.enqueue(
+        { waitUrl: '/webhooks/twilio/wait', waitUrlMethod: 'POST', action: '/webhooks/twilio/queue-exit', method: 'POST' },
+        options.queueName,
+      );
+      return response.toString();
+    },
+
+    /** What a waiting caller hears, again and again: place, wait, a callback offer, hold music. */
+    async hold(call: { callSid: string; queueSid?: string }): Promise<string> {
+      const response = new VoiceResponse();
+      const waiter = await store.waiter(call.callSid);
+      if (waiter && call.queueSid && waiter.queueSid !== call.queueSid) await store.updateWaiter(call.callSid, { queueSid: call.queueSid });
+      const position = await store.position(call.callSid);
+      if (position === undefined) {
+        // Given a slot before its place in the carrier's queue was known: out of the queue, to the agent.
+        if (await holdsSlot(call.callSid)) response.leave();
+        else response.play(options.holdMusicUrl);
+        return response.toString();
+      }
+      const average = await store.averageHandleTime();
+      const waitSeconds = estimateWaitSeconds(position, average, store.maxSlots);
+      response.say(`You are currently number ${position} in the queue. Estimated wait time is ${describeWait(waitSeconds)}.`);
+      if (waitSeconds >= options.callbackThresholdSeconds && !waiter?.callback) {
+        const gather = response.gather({ numDigits: 1, action: '/webhooks/twilio/callback', method: 'POST', timeout: 5 });
+        gather.say('Press 1 to be called back when it is your turn. You will not lose your place in line.');
+      }
+      response.play(options.holdMusicUrl);
+      return response.toString();
+    },
+
+    /** The caller pressed a key after the callback offer. */
+    async chooseCallback(call: { callSid: string; digits: string }): Promise<string> {
+      const response = new VoiceResponse();
+      if (call.digits !== '1' || (await store.position(call.callSid)) === undefined) {
+        response.say('Please hold.');
+        return response.toString();
+      }
+      await store.updateWaiter(call.callSid, { callback: true });
+      logger.info({ callSid: call.callSid }, 'caller chose a callback and keeps their place');
+      response.say('Thank you. We will call you back at this number when it is your turn. Goodbye.');
+      response.hangup();
+      return response.toString();
+    },
+
+    /** The caller left the carrier's queue: to the agent if given a slot, otherwise out of line. */
+    async queueExit(call: { callSid: string; result: string }): Promise<string> {
+      if (await holdsSlot(call.callSid)) return connectTwiml();
+      const waiter = await store.waiter(call.callSid);
+      if (waiter && !waiter.callback) {
+        await store.leave(call.callSid);
+        logger.info({ callSid: call.callSid, result: call.result }, 'caller hung up while waiting and left the line');
+      }
+      return hangUp();
+    },
+
+    /** TwiML for a caller taken out of the queue for their turn. */
+    connect: async () => connectTwiml(),
+
+    /** The agent leg ended: the slot goes to the next caller. */
+    async dialEnded(call: { callSid: string; durationSeconds?: number }): Promise<string> {
+      await capacity.callEnded(holderForCall(call.callSid), call.durationSeconds);
+      return hangUp();
+    },
+  };
+}
+
+export type InboundService = ReturnType<typeof createInboundService>;
