@@ -73,6 +73,19 @@ export function createCapacityService(deps: CapacityServiceDeps) {
     }
   };
 
+  /** Whether a slot's call still lives: from our record when it ended, else from the carrier. */
+  const callState = async (record: { final: boolean } | undefined, callSid: string | undefined): Promise<'ended' | 'live' | 'unknown'> => {
+    if (record?.final) return 'ended';
+    if (callSid && deps.dialer?.fetchCall) {
+      return deps.dialer.fetchCall(callSid).then(
+        (call) => (isFinalCallStatus(call.status) ? 'ended' : 'live'),
+        (error: { httpStatus?: number }) => (error.httpStatus === 404 ? 'ended' : 'unknown'),
+      );
+    }
+    // No carrier to ask (the simulated one): a placed call our record has not seen end is live.
+    return record && callSid ? 'live' : 'unknown';
+  };
+
   const release = async (holder: string) => {
     const { released, dispatches } = await store.release(holder);
     await dispatch(dispatches);
@@ -121,19 +134,14 @@ export function createCapacityService(deps: CapacityServiceDeps) {
         const age = Date.now() - Date.parse(holder.since);
         const record = holder.jobId ? await deps.callRecords.get(holder.jobId) : undefined;
         const callSid = record?.callSid ?? holder.callSid;
-        let ended = record?.final ?? false;
-        if (!ended && callSid && deps.dialer?.fetchCall) {
-          ended = await deps.dialer.fetchCall(callSid).then(
-            (call) => isFinalCallStatus(call.status),
-            () => false,
-          );
-        }
-        if (ended || (holder.jobId && !callSid && !record?.dialedAt && age > DIAL_GRACE_MS)) {
+        const state = await callState(record, callSid);
+        if (state === 'ended' || (holder.jobId && !callSid && !record?.dialedAt && age > DIAL_GRACE_MS)) {
           await release(holder.holder);
           released.push(holder.holder);
-        } else if (callSid && (await store.renew(holder.holder))) {
+        } else if (state === 'live' && (await store.renew(holder.holder))) {
           renewed++;
         }
+        // Unknown: the lease decides.
       }
       const stale = await store.staleDispatches(STALE_DISPATCH_MS);
       await dispatch(stale);

@@ -30,3 +30,14 @@ export async function until<T>(read: () => Promise<T>, done: (value: T) => boole
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
+
+/** Posts any Twilio webhook (voice, wait, callback…) to the service, signed as Twilio would. */
+export async function sendTwilioWebhook(service: Service, path: string, params: Record<string, string>) {
+  const url = `${service.config.callbackBaseUrl ?? service.baseUrl}${path}`;
+  return service.app.inject({
+    method: 'POST',
+    url: path,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signLikeTwilio(service.config.webhookAuthToken, url, params) },
+    payload: new URLSearchParams(params).toString(),
+  });
+}

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -95,6 +96,10 @@ export async function startTwilioStandIn(options: { createLatencyMs?: number } =
   const scripted = new Map<string, ScriptedFailure[]>();
   const expectedAuth = `Basic ${Buffer.from(`${TEST_ACCOUNT_SID}:${TEST_AUTH_TOKEN}`).toString('base64')}`;
   const base = `/2010-04-01/Accounts/${TEST_ACCOUNT_SID}`;
+  /** Callers in Twilio queues: QueueSid -> CallSids, as a test that plays inbound calls puts them. */
+  const queues = new Map<string, Set<string>>();
+  const redirects: Array<{ queueSid: string; callSid: string; url: string }> = [];
+  const events = new EventEmitter();
 
   const reply = (response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     response.writeHead(status, { 'content-type': 'application/json', ...headers });
@@ -135,7 +140,9 @@ export async function startTwilioStandIn(options: { createLatencyMs?: number } =
           if (failure.createAnyway) createCall(params);
           return reply(response, failure.status, twilioError(failure.code, failure.message ?? `Scripted failure ${failure.code}`, failure.status), failure.retryAfter ? { 'retry-after': failure.retryAfter } : {});
         }
-        return reply(response, 201, callResource(createCall(params)));
+        const call = createCall(params);
+        events.emit('create', call, params);
+        return reply(response, 201, callResource(call));
       }
       const listed = [...calls.values()]
         .filter((call) => (query.To === undefined || call.to === query.To) && (query.From === undefined || call.from === query.From))
@@ -152,6 +159,14 @@ export async function startTwilioStandIn(options: { createLatencyMs?: number } =
         next_page_uri: null,
         previous_page_uri: null,
       });
+    }
+    const member = new RegExp(`^${base}/Queues/(QU[0-9a-f]{32})/Members/(CA[0-9a-f]{32})\\.json$`).exec(url.pathname);
+    if (member && method === 'POST') {
+      const [, queueSid, callSid] = member as unknown as [string, string, string];
+      if (!queues.get(queueSid)?.delete(callSid)) return reply(response, 404, twilioError(20404, 'The requested resource was not found', 404));
+      redirects.push({ queueSid, callSid, url: String(params.Url) });
+      events.emit('redirect', { queueSid, callSid, url: String(params.Url) });
+      return reply(response, 200, { call_sid: callSid, queue_sid: queueSid, position: 0, wait_time: 0, date_enqueued: rfc2822(new Date()), uri: url.pathname });
     }
     const one = new RegExp(`^${base}/Calls/(CA[0-9a-f]{32})\\.json$`).exec(url.pathname);
     const call = one ? calls.get(one[1]!) : undefined;
@@ -170,6 +185,20 @@ export async function startTwilioStandIn(options: { createLatencyMs?: number } =
   const creates = () => requests.filter((entry) => entry.method === 'POST' && entry.path === `${base}/Calls.json`);
   return {
     url: `http://127.0.0.1:${port}`,
+    events,
+    redirects,
+    /** A caller now waits in a Twilio queue (what <Enqueue> does). */
+    enqueue(queueSid: string, callSid: string) {
+      queues.set(queueSid, (queues.get(queueSid) ?? new Set()).add(callSid));
+    },
+    /** A waiting caller hung up. */
+    leaveQueue(queueSid: string, callSid: string) {
+      queues.get(queueSid)?.delete(callSid);
+    },
+    /** A call the stand-in did not place (an inbound one), so it can be fetched. */
+    addCall(call: Pick<StandInCall, 'sid' | 'to' | 'from' | 'status'>) {
+      calls.set(call.sid, { ...call, dateCreated: new Date() });
+    },
     requests,
     violations,
     calls,

@@ -63,24 +63,32 @@ export async function startCallWorker(
   // events (a slow timer is only a safety net for a missed event).
   let waitingForSlot = false;
   let safetyNet: NodeJS.Timeout | undefined;
-  const slotFreed = () => {
+  let refused: Job<CallJobData> | undefined;
+  const frontOfItsLevel = (job: Job<CallJobData>) => job.changePriority({ priority: job.opts.priority ?? 2, lifo: true });
+  const slotFreed = async () => {
     if (!waitingForSlot) return;
     waitingForSlot = false;
     clearInterval(safetyNet);
-    worker.resume();
+    await worker.resume();
+    // While pausing, the worker may have taken the wake-up marker the returned job left: re-adding
+    // it leaves a fresh one, so the worker fetches now rather than after its long poll.
+    const job = refused;
+    refused = undefined;
+    if (job) await job.changePriority({ priority: job.opts.priority ?? 2, lifo: false }).then(() => frontOfItsLevel(job)).catch(() => {});
   };
   const events = createRedis(config.redisUrl, 'consumer', 'capacity-events');
   await events.subscribe(capacity.store.keys.events);
-  events.on('message', slotFreed);
+  events.on('message', () => void slotFreed());
   const waitForSlot = async (job: Job<CallJobData>, token: string | undefined): Promise<never> => {
-    await job.moveToWait(token);
-    // Back to the front of its priority level: waiting for a slot must not cost it its place.
-    await job.changePriority({ priority: job.opts.priority ?? 2, lifo: true }).catch(() => {});
     if (!waitingForSlot) {
       waitingForSlot = true;
       void worker.pause(true);
-      safetyNet = setInterval(slotFreed, 2_000);
+      safetyNet = setInterval(() => void slotFreed(), 2_000);
     }
+    await job.moveToWait(token);
+    // Back to the front of its priority level: waiting for a slot must not cost it its place.
+    await frontOfItsLevel(job).catch(() => {});
+    refused = job;
     throw new WaitingError();
   };
 
