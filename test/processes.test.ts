@@ -71,11 +71,10 @@ describe('npm run api and npm run worker, as separate processes', () => {
   });
 
   it('SIGTERM lets a worker finish the calls it is dialing, leaving nothing stalled', async () => {
-    const env: Record<string, string> = { ...testEnv({ SIMULATED_DIAL_LATENCY_MS: '1000', CALL_WORKER_CONCURRENCY: '2' }), LOG_LEVEL: 'info' };
-    const worker = spawned('workers/calls/main.ts', env);
-    await worker.waitForLog(/call worker started/);
-    const service = await startService({ QUEUE_PREFIX: env.QUEUE_PREFIX! });
+    const service = await startService();
     cleanups.push(() => service.stop());
+    const worker = spawned('workers/calls/main.ts', { ...service.env, SIMULATED_DIAL_LATENCY_MS: '1000', CALL_WORKER_CONCURRENCY: '2', LOG_LEVEL: 'info' });
+    await worker.waitForLog(/call worker started/);
     const events = await queueEvents(service);
     const active = eventsFor(events, 'active', 2);
     for (let i = 0; i < 3; i++) await service.queue.add('call', { ...aCall(), priority: 'normal' }, { priority: 2 });
