@@ -10,6 +10,7 @@ import { createLogger, type Logger } from './logger.js';
 import type { Running } from './lib/run-process.js';
 import { createDialer } from './adapters/dialers.js';
 import { createPriorityNumbers } from './adapters/priority-numbers.js';
+import { createSimulatedInbound } from './adapters/simulated-inbound.js';
 import { createCallLifecycle } from './services/call-lifecycle.js';
 import { capacityFor } from './services/capacity-service.js';
 import { createInboundService } from './services/inbound-service.js';
@@ -56,6 +57,15 @@ export async function createApi(config: Readonly<Config>, logger: Logger | undef
     },
     capacity,
     priorities,
+    ...(config.carrier === 'simulated' && {
+      simulator: createSimulatedInbound({
+        baseUrl: config.callbackBaseUrl ?? `http://127.0.0.1:${config.PORT}`,
+        authToken: config.webhookAuthToken,
+        timeScale: config.SIMULATED_TIME_SCALE,
+        queueName: config.TWILIO_QUEUE_NAME,
+        logger: log,
+      }),
+    }),
     ...(config.AGENT_WEBHOOK_SECRET && { agentWebhookSecret: config.AGENT_WEBHOOK_SECRET }),
     limits: {
       bulkMaxCalls: config.BULK_MAX_CALLS,

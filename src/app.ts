@@ -11,7 +11,9 @@ import { queueRoutes } from './routes/queue/queue.routes.js';
 import { recurringRoutes } from './routes/queue/recurring.routes.js';
 import { scheduleRoutes } from './routes/queue/schedule.routes.js';
 import type { PriorityNumbers } from './adapters/priority-numbers.js';
+import type { SimulatedInbound } from './adapters/simulated-inbound.js';
 import { capacityRoutes } from './routes/capacity/capacity.routes.js';
+import { simulatorRoutes } from './routes/simulator/simulator.routes.js';
 import { agentRoutes } from './routes/webhooks/agent.routes.js';
 import { twilioWebhooks, type TwilioWebhookOptions } from './routes/webhooks/twilio-webhooks.js';
 import type { CapacityService } from './services/capacity-service.js';
@@ -26,6 +28,8 @@ export interface AppDeps {
   capacity: CapacityService;
   priorities: PriorityNumbers;
   agentWebhookSecret?: string;
+  /** The simulated carrier's inbound callers, when there is no Twilio account. */
+  simulator?: SimulatedInbound;
   /** The Supabase call log, when logging is on. */
   callHistory?: SupabaseCallLog;
   limits: CallSchemaLimits & { bodyLimitBytes: number };
@@ -64,6 +68,12 @@ export async function buildApp(deps: AppDeps) {
   await app.register(callsRoutes, { callHistory: deps.callHistory, prefix: '/api' });
   await app.register(capacityRoutes, { capacity: deps.capacity, priorities: deps.priorities, prefix: '/api' });
   await app.register(twilioWebhooks, { ...deps.twilioWebhooks, prefix: '/webhooks/twilio' });
+  await app.register(simulatorRoutes, {
+    simulator: deps.simulator,
+    authToken: deps.twilioWebhooks.authToken,
+    publicBaseUrl: deps.twilioWebhooks.publicBaseUrl,
+    prefix: '/simulator',
+  });
   await app.register(agentRoutes, { capacity: deps.capacity, callRecords: deps.twilioWebhooks.callRecords, secret: deps.agentWebhookSecret, prefix: '/webhooks/agent' });
 
   return app;

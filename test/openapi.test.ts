@@ -50,6 +50,9 @@ describe('openapi.yaml', () => {
         'POST /webhooks/twilio/connect',
         'POST /webhooks/twilio/dial-ended',
         'POST /webhooks/agent/end-of-call',
+        'POST /simulator/inbound-calls',
+        'GET /simulator/inbound-calls',
+        'POST /simulator/queues/{queueSid}/members/{callSid}',
       ].sort(),
     );
   });

@@ -20,6 +20,7 @@ export function createDialer(config: Readonly<Config>, logger: Logger, announce 
     latencyMs: config.SIMULATED_DIAL_LATENCY_MS,
     timeScale: config.SIMULATED_TIME_SCALE,
     authToken: config.webhookAuthToken,
+    ...(config.callbackBaseUrl && { apiBaseUrl: config.callbackBaseUrl }),
     logger,
   });
 }

@@ -27,6 +27,8 @@ export interface SimulatedCarrierOptions {
   timeScale: number;
   /** Signs callbacks as Twilio would with the account's auth token. */
   authToken: string;
+  /** The API hosting the simulated network's queue (its inbound callers wait there). */
+  apiBaseUrl?: string;
   logger: Logger;
 }
 
@@ -141,6 +143,19 @@ export function createSimulatedCarrier(options: SimulatedCarrierOptions): Dialer
         );
       }
       return { sid, status: 'queued' };
+    },
+    async redirectQueueMember(queueSid, callSid, url) {
+      if (!options.apiBaseUrl) return false;
+      const target = `${options.apiBaseUrl.replace(/\/+$/, '')}/simulator/queues/${queueSid}/members/${callSid}`;
+      const params = { Url: url, Method: 'POST' };
+      const response = await fetch(target, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signLikeTwilio(options.authToken, target, params) },
+        body: new URLSearchParams(params),
+      });
+      if (response.status === 404) return false;
+      if (!response.ok) throw new DialError(`simulated queue answered ${response.status}`, { retryable: true, httpStatus: response.status });
+      return true;
     },
     /** Plays every call in flight to its end at once, so no call is left unfinished by a shutdown. */
     async close() {

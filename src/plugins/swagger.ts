@@ -25,6 +25,7 @@ export const swaggerPlugin = fp(
           { name: 'recurring', description: 'Cron schedules' },
           { name: 'calls', description: 'Call history from the Supabase call log' },
           { name: 'capacity', description: 'Live-call capacity, the line of waiting callers, caller priorities' },
+          { name: 'simulator', description: 'The simulated carrier: inbound callers, with no Twilio account' },
           { name: 'webhooks', description: 'Callbacks from Twilio, verified by signature' },
           { name: 'health', description: 'Liveness' },
         ],

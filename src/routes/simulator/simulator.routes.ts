@@ -1,0 +1,80 @@
+import formBody from '@fastify/formbody';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { SimulatedInbound } from '../../adapters/simulated-inbound.js';
+import { AppError } from '../../errors.js';
+import { toE164 } from '../../lib/phone-number.js';
+import { commonErrors, errorBodySchema } from '../shared/error.schemas.js';
+import { formParams, one } from '../webhooks/twilio-form.js';
+import { isSignedByTwilio } from '../webhooks/twilio-signature.js';
+
+const callSchema = z.object({
+  callSid: z.string(),
+  from: z.string(),
+  state: z.enum(['ringing', 'connected', 'waiting', 'called-back-later', 'hung-up', 'ended']),
+  heard: z.array(z.string()).describe('What the caller was told, in order'),
+  arrivedAt: z.string(),
+  connectedAt: z.string().optional(),
+  endedAt: z.string().optional(),
+});
+
+export interface SimulatorRoutesOptions {
+  simulator: SimulatedInbound | undefined;
+  authToken: string;
+  publicBaseUrl: string;
+}
+
+/**
+ * The simulated carrier's inbound side, for trying the whole flow with no account: place inbound
+ * calls, watch what callers hear. Absent (404) when dialing through Twilio.
+ */
+export const simulatorRoutes: FastifyPluginAsyncZod<SimulatorRoutesOptions> = async (app, { simulator, authToken, publicBaseUrl }) => {
+  await app.register(formBody);
+  const running = () => {
+    if (!simulator) throw new AppError(404, 'SIMULATOR_OFF', 'The simulated carrier is off: calls go through Twilio');
+    return simulator;
+  };
+
+  app.post('/inbound-calls', {
+    schema: {
+      operationId: 'simulateInboundCall',
+      summary: 'A simulated caller dials in (simulated carrier only)',
+      tags: ['simulator'],
+      body: z.strictObject({
+        from: z.string().max(32).transform((value, ctx) => toE164(value) ?? (ctx.addIssue({ code: 'custom', message: `"${value}" is not a possible phone number` }), z.NEVER)),
+        talkSeconds: z.number().min(1).max(3600).optional().describe('How long they talk with the agent (60 by default)'),
+        acceptsCallback: z.boolean().optional().describe('Press 1 when offered a callback'),
+        patienceSeconds: z.number().min(1).optional().describe('Hang up after waiting this long'),
+      }),
+      response: { 201: z.object({ success: z.literal(true), call: callSchema }), 404: errorBodySchema, ...commonErrors },
+    },
+    handler: async (request, reply) => reply.code(201).send({ success: true as const, call: running().call(request.body) }),
+  });
+
+  app.get('/inbound-calls', {
+    schema: {
+      operationId: 'listSimulatedInboundCalls',
+      summary: 'Simulated inbound calls and what each caller heard (simulated carrier only)',
+      tags: ['simulator'],
+      response: { 200: z.object({ success: z.literal(true), calls: z.array(callSchema) }), 404: errorBodySchema },
+    },
+    handler: async () => ({ success: true as const, calls: running().list() }),
+  });
+
+  app.post('/queues/:queueSid/members/:callSid', {
+    schema: {
+      operationId: 'simulatedQueueMemberRedirect',
+      summary: "Takes a waiting simulated caller out of the queue, as Twilio's Queue Member update does (signed)",
+      tags: ['simulator'],
+      params: z.object({ queueSid: z.string().max(64), callSid: z.string().max(64) }),
+      body: formParams,
+      response: { 200: z.object({ success: z.literal(true) }), 403: errorBodySchema, 404: errorBodySchema },
+    },
+    handler: async (request, reply) => {
+      const signed = isSignedByTwilio({ authToken, publicBaseUrl, requestUrl: request.url, signature: request.headers['x-twilio-signature'] as string | undefined, params: request.body });
+      if (!signed) return reply.code(403).send({ success: false, error: 'INVALID_SIGNATURE', message: 'X-Twilio-Signature does not match this request', requestId: request.id });
+      if (!running().redirect(request.params.callSid, one(request.body.Url) ?? '')) throw new AppError(404, 'NOT_IN_QUEUE', 'That caller is not waiting in the queue');
+      return { success: true as const };
+    },
+  });
+};

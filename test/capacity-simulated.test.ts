@@ -1,0 +1,113 @@
+import { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { until } from './helpers/callbacks.js';
+import { aCall, startService, type Service } from './helpers/harness.js';
+
+let service: Service;
+let redis: Redis;
+let sampling = false;
+beforeEach(async () => {
+  // The simulated carrier plays every call, inbound and outbound, a hundred times faster than life.
+  service = await startService({
+    MAX_CONCURRENT_CALLS: '3',
+    SIMULATED_TIME_SCALE: '0.01',
+    SIMULATED_DIAL_LATENCY_MS: '0',
+    CALL_WORKER_CONCURRENCY: '5',
+    REDIAL_ON: 'none',
+    // Calls here last seconds, so waits are short: offer the callback early enough to be taken.
+    CALLBACK_THRESHOLD_SECONDS: '5',
+  });
+  await service.startWorker();
+  redis = new Redis(service.config.redisUrl);
+});
+afterEach(async () => {
+  sampling = false;
+  redis.disconnect();
+  await service.stop();
+});
+
+interface SimulatedCall {
+  callSid: string;
+  from: string;
+  state: string;
+  heard: string[];
+  arrivedAt: string;
+  connectedAt?: string;
+  endedAt?: string;
+}
+
+const simulateCaller = async (body: object): Promise<SimulatedCall> => {
+  const response = await service.app.inject({ method: 'POST', url: '/simulator/inbound-calls', payload: body });
+  expect(response.statusCode).toBe(201);
+  return response.json().call;
+};
+const simulatedCalls = async (): Promise<SimulatedCall[]> => (await service.app.inject({ method: 'GET', url: '/simulator/inbound-calls' })).json().calls;
+
+describe('twenty simulated callers and fifty outbound calls against a cap of three', () => {
+  it('never has more than three live, serves VIPs first, announces the wait, calls back in turn, leaks no slot', async () => {
+    await service.app.inject({ method: 'PUT', url: '/api/priority-numbers/+14155550199', payload: { priority: 'vip' } });
+    await service.app.inject({ method: 'PUT', url: '/api/priority-numbers/+14155550198', payload: { priority: 'vip' } });
+
+    // Watch the slots for the whole run.
+    let mostInUse = 0;
+    sampling = true;
+    const leases = `${service.config.QUEUE_PREFIX}:capacity:leases`;
+    const sampler = (async () => {
+      while (sampling) {
+        mostInUse = Math.max(mostInUse, await redis.zcard(leases).catch(() => 0));
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    })();
+
+    const outbound = await service.app.inject({
+      method: 'POST',
+      url: '/api/queue/schedule-bulk-calls',
+      payload: { calls: Array.from({ length: 50 }, (_, index) => aCall({ to: `+1415555${4000 + index}`, message: 'Reminder' })) },
+    });
+    expect(outbound.statusCode).toBe(201);
+
+    const callers: SimulatedCall[] = [];
+    for (let index = 0; index < 18; index++) {
+      callers.push(await simulateCaller({ from: `+1415555${5000 + index}`, talkSeconds: 20, acceptsCallback: index === 6 }));
+    }
+    const vips = [await simulateCaller({ from: '+14155550199', talkSeconds: 20 }), await simulateCaller({ from: '+14155550198', talkSeconds: 20 })];
+
+    await until(
+      async () => ({ calls: await simulatedCalls(), completed: await service.queue.getCompletedCount(), capacity: (await service.app.inject({ method: 'GET', url: '/api/capacity' })).json().capacity }),
+      ({ calls, completed, capacity }) =>
+        calls.every((call) => call.state === 'ended' || call.state === 'called-back-later') && completed === 51 && capacity.inUse === 0 && capacity.waiting === 0,
+      60_000,
+    );
+    sampling = false;
+    await sampler;
+
+    const calls = await simulatedCalls();
+    const byNumber = new Map(calls.map((call) => [call.from, call]));
+    expect(mostInUse).toBe(3);
+
+    // The VIPs called last, yet went to the front of the line: told number 1 and 2 while the last
+    // normal callers were told a dozen or more, and connected before those who had waited longer.
+    const firstPosition = (call: SimulatedCall) => Number(/number (\d+)/.exec(call.heard.find((line) => line.startsWith('You are')) ?? '')?.[1]);
+    expect(vips.map((vip) => firstPosition(byNumber.get(vip.from)!)).sort()).toEqual([1, 2]);
+    const lastNormal = byNumber.get('+14155555017')!;
+    expect(firstPosition(lastNormal)).toBeGreaterThanOrEqual(10);
+    for (const vip of vips) expect(Date.parse(byNumber.get(vip.from)!.connectedAt!)).toBeLessThan(Date.parse(lastNormal.connectedAt!));
+
+    // Every announcement is one the seed describes, with a position.
+    for (const call of calls) {
+      for (const line of call.heard.filter((heard) => heard.startsWith('You are'))) {
+        expect(line).toMatch(/^You are currently number \d+ in the queue\. Estimated wait time is (less than a minute|about 1 minute|about [2-4] minutes|5 to 10 minutes|more than 10 minutes)\.$/);
+      }
+    }
+
+    // The caller who chose a callback was called back once their turn came, and no slot is left held.
+    const patient = byNumber.get('+14155555006')!;
+    expect(patient.state).toBe('called-back-later');
+    const callback = await service.queue.getJob(`callback-${patient.callSid}`);
+    expect(callback?.data).toMatchObject({ to: patient.from, connectToAgent: true });
+    expect(await callback!.getState()).toBe('completed');
+    const aheadOfThem = calls.filter((call) => call.state === 'ended' && Date.parse(call.arrivedAt) < Date.parse(patient.arrivedAt) && call.heard.length > 0);
+    for (const call of aheadOfThem) expect(Date.parse(call.connectedAt!)).toBeLessThan(callback!.processedOn!);
+    expect(await redis.zcard(leases)).toBe(0);
+  }, 90_000);
+});
