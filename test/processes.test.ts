@@ -82,8 +82,11 @@ describe('npm run api and npm run worker, as separate processes', () => {
 
     worker.kill('SIGTERM');
     expect(await worker.exited).toBe(0);
+    // The calls being dialed finished; none was left active (stalled) or lost.
     const counts = await service.queue.getJobCounts('completed', 'active', 'waiting', 'prioritized', 'failed');
-    expect(counts).toEqual({ completed: 2, active: 0, waiting: 0, prioritized: 1, failed: 0 });
+    expect(counts).toMatchObject({ active: 0, failed: 0 });
+    expect(counts.completed).toBeGreaterThanOrEqual(2);
+    expect(counts.completed! + counts.waiting! + counts.prioritized!).toBe(3);
     expect(worker.lines.join('\n')).toContain('worker stopped');
   });
 
