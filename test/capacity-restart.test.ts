@@ -54,7 +54,7 @@ describe('killing every process mid-run', () => {
     });
     const callers = Array.from({ length: 5 }, (_, index) => ({ callSid: `CA${randomBytes(16).toString('hex')}`, from: `+1415555${6000 + index}` }));
 
-    let running = await start();
+    const firstRun = await start();
     for (const caller of callers) await post('/webhooks/twilio/voice', { CallSid: caller.callSid, From: caller.from });
     for (const caller of callers.slice(2)) {
       twilio.enqueue(QUEUE, caller.callSid);
@@ -72,9 +72,9 @@ describe('killing every process mid-run', () => {
     expect((await capacity()).capacity).toMatchObject({ inUse: 2, waiting: 3, callbacks: 1 });
 
     // Every process dies at once, and comes back.
-    for (const process of running) process.kill('SIGKILL');
-    await Promise.all(running.map((process) => process.exited));
-    running = await start();
+    for (const process of firstRun) process.kill('SIGKILL');
+    await Promise.all(firstRun.map((process) => process.exited));
+    await start();
     expect((await capacity()).capacity).toMatchObject({ inUse: 2, waiting: 3, callbacks: 1 });
 
     // The two connected calls end: the first in line is connected, the one who chose it is called back.
