@@ -43,8 +43,9 @@ export const holderForCall = (callSid: string) => `call:${callSid}`;
 export const holderForJob = (jobId: string) => `job:${jobId}`;
 
 /**
- * Drops expired leases, then hands free slots to waiting callers in order. Shared by every script.
- * KEYS: leases, holders, waiting, dispatching; waiter hashes are KEYS[5] .. prefix.
+ * Drops expired leases, then hands free slots to waiting callers in order, noting each in the
+ * served list. Shared by every script. KEYS: leases, holders, waiting, dispatching, waiter hash
+ * prefix, served.
  */
 const PURGE_AND_DISPATCH = `
 local function purge_and_dispatch(leases, holders, waiting, dispatching, waiterPrefix, now, max, leaseMs)
@@ -63,6 +64,8 @@ local function purge_and_dispatch(leases, holders, waiting, dispatching, waiterP
     redis.call('ZADD', leases, now + leaseMs, holder)
     redis.call('HSET', holders, holder, cjson.encode({ kind = callback and 'callback' or 'inbound', callSid = callSid, since = now }))
     redis.call('ZADD', dispatching, now, callSid)
+    redis.call('LPUSH', KEYS[6], cjson.encode({ callSid = callSid, callback = callback, at = now }))
+    redis.call('LTRIM', KEYS[6], 0, 99)
     table.insert(dispatched, callSid)
   end
   return dispatched
@@ -118,9 +121,10 @@ export function createCapacityStore(redis: Redis, options: CapacityStoreOptions)
     dispatching: `${base}:dispatching`,
     waiterPrefix: `${base}:waiter:`,
     handleTimes: `${base}:handle-times`,
+    served: `${base}:served`,
     events: `${base}:events`,
   };
-  const scriptKeys = [keys.leases, keys.holders, keys.waiting, keys.dispatching, keys.waiterPrefix] as const;
+  const scriptKeys = [keys.leases, keys.holders, keys.waiting, keys.dispatching, keys.waiterPrefix, keys.served] as const;
   const now = options.clock ?? Date.now;
 
   const toWaiter = (callSid: string, hash: Record<string, string>): Waiter | undefined =>
@@ -236,6 +240,14 @@ export function createCapacityStore(redis: Redis, options: CapacityStoreOptions)
         });
       }
       return result;
+    },
+
+    /** The last 100 waiting callers given a slot, most recent first. */
+    async recentlyServed(): Promise<Array<{ callSid: string; callback: boolean; at: string }>> {
+      return (await redis.lrange(keys.served, '0', '99')).map((entry) => {
+        const served = JSON.parse(entry) as { callSid: string; callback: boolean; at: number };
+        return { ...served, at: new Date(served.at).toISOString() };
+      });
     },
 
     async counts() {

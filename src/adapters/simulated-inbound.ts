@@ -24,6 +24,8 @@ export interface SimulatedInboundCall {
   /** Everything the caller was told, in order. */
   heard: string[];
   arrivedAt: string;
+  /** When the service took them out of the queue for their turn. */
+  dequeuedAt?: string;
   connectedAt?: string;
   endedAt?: string;
 }
@@ -148,6 +150,7 @@ export function createSimulatedInbound(options: { baseUrl: string; authToken: st
       const call = calls.get(callSid);
       if (!call || call.state !== 'waiting' || call.redirectTo) return false;
       call.redirectTo = url;
+      call.dequeuedAt = new Date().toISOString();
       call.wake.abort();
       return true;
     },

@@ -30,6 +30,9 @@ const capacityResponse = z.object({
       expiresAt: isoTime,
     }),
   ),
+  recentlyServed: z
+    .array(z.object({ callSid: z.string(), callback: z.boolean(), at: isoTime }))
+    .describe('The last 100 waiting callers given a slot, most recent first'),
 });
 const numberParams = z.object({
   number: z
@@ -46,7 +49,12 @@ const priorityList = z.object({
 export const capacityRoutes: FastifyPluginAsyncZod<{ capacity: CapacityService; priorities: PriorityNumbers }> = async (app, { capacity, priorities }) => {
   app.get('/capacity', {
     schema: { operationId: 'getCapacity', summary: 'Slots in use and free, callers waiting, and who holds each slot', tags: ['capacity'], response: { 200: capacityResponse, ...commonErrors } },
-    handler: async () => ({ success: true as const, capacity: await capacity.snapshot(), holders: await capacity.store.holders() }),
+    handler: async () => ({
+      success: true as const,
+      capacity: await capacity.snapshot(),
+      holders: await capacity.store.holders(),
+      recentlyServed: await capacity.store.recentlyServed(),
+    }),
   });
 
   app.post('/capacity/reconcile', {

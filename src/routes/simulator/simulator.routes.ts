@@ -14,6 +14,7 @@ const callSchema = z.object({
   state: z.enum(['ringing', 'connected', 'waiting', 'called-back-later', 'hung-up', 'ended']),
   heard: z.array(z.string()).describe('What the caller was told, in order'),
   arrivedAt: z.string(),
+  dequeuedAt: z.string().optional().describe('When the service took them out of the queue for their turn'),
   connectedAt: z.string().optional(),
   endedAt: z.string().optional(),
 });
