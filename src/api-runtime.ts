@@ -36,6 +36,7 @@ export async function createApi(config: Readonly<Config>, logger: Logger | undef
       callLog,
     }),
     queueAdmin: createQueueAdminService({ callQueue, callRecords }),
+    auth: { apiKeys: config.API_KEYS, adminApiKeys: config.ADMIN_API_KEYS },
     pingRedis: async () => redis.status === 'ready' && (await redis.ping().catch(() => '')) === 'PONG',
     twilioWebhooks: {
       lifecycle: createCallLifecycle({ callRecords, callQueue, jobPolicy: callJobPolicy(config), redialDefaults: redialPolicy(config), callLog, capacity, logger: log }),
@@ -94,6 +95,7 @@ export async function createApi(config: Readonly<Config>, logger: Logger | undef
 /** Builds the API and listens on HOST:PORT. */
 export async function startApi(config: Readonly<Config>, logger: Logger): Promise<Running> {
   const api = await createApi(config, logger);
+  if (!config.authRequired) logger.warn(`No API keys are set: the API serves ${config.HOST} only, with no authentication. Set API_KEYS and ADMIN_API_KEYS to serve other machines.`);
   await api.app.listen({ host: config.HOST, port: config.PORT });
   return api;
 }

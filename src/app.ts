@@ -1,5 +1,6 @@
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { authPlugin, type AuthOptions } from './plugins/auth.js';
 import { errorHandlerPlugin, sendError } from './plugins/error-handler.js';
 import { swaggerPlugin } from './plugins/swagger.js';
 import type { SupabaseCallLog } from './adapters/supabase-call-log.js';
@@ -24,6 +25,8 @@ export interface AppDeps {
   scheduling: SchedulingService;
   queueAdmin: QueueAdminService;
   pingRedis: () => Promise<boolean>;
+  /** No keys at all: every route open (the API then serves loopback only). */
+  auth: AuthOptions;
   twilioWebhooks: TwilioWebhookOptions;
   capacity: CapacityService;
   priorities: PriorityNumbers;
@@ -53,6 +56,7 @@ export async function buildApp(deps: AppDeps) {
   app.removeContentTypeParser('text/plain');
 
   await app.register(errorHandlerPlugin);
+  await app.register(authPlugin, deps.auth);
   await app.register(swaggerPlugin);
 
   await app.register(healthRoutes, { pingRedis: deps.pingRedis, carrier: deps.carrier, capacity: deps.capacity });

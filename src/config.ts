@@ -12,6 +12,16 @@ const envSchema = z.object({
   /** The API binds loopback unless told otherwise. */
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: port.default(3000),
+  /** Keys that may schedule and read, comma-separated (sent as `Authorization: Bearer <key>`). */
+  API_KEYS: z
+    .string()
+    .default('')
+    .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean)),
+  /** Keys that may also pause, resume, clean, cancel, retry, and manage capacity and caller priorities. */
+  ADMIN_API_KEYS: z
+    .string()
+    .default('')
+    .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean)),
   /** Unset: use 127.0.0.1:6379, or start a private redis-server when nothing answers there. */
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   /** Prefix of every Redis key; use a hash tag such as `{switchboard}` on Redis Cluster. */
@@ -104,6 +114,8 @@ export interface Config extends Env {
   callbackBaseUrl: string | undefined;
   /** The token callbacks are signed with. */
   webhookAuthToken: string;
+  /** False only with no keys at all, when the API serves loopback alone. */
+  authRequired: boolean;
   redisUrl: string;
   /** True when REDIS_URL was not given, so a private Redis may be started. */
   redisUrlDefaulted: boolean;
@@ -115,6 +127,8 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+export const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
 
 /** The address this machine's own processes reach the API at. */
 const reachableHost = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host);
@@ -138,6 +152,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
     const missing = TWILIO_CREDENTIALS.filter((name) => values[name] === undefined);
     throw new ConfigError(missing.map((name) => `${name}: required when any Twilio credential is set`));
   }
+  const noKeys = values.API_KEYS.length === 0 && values.ADMIN_API_KEYS.length === 0;
+  if (noKeys && !isLoopback(values.HOST)) {
+    throw new ConfigError([`HOST: ${values.HOST} would expose the API without keys; set API_KEYS and ADMIN_API_KEYS, or bind 127.0.0.1`]);
+  }
   if ((values.SUPABASE_URL === undefined) !== (values.SUPABASE_SERVICE_ROLE_KEY === undefined)) {
     throw new ConfigError(['SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY: set both or neither']);
   }
@@ -148,6 +166,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
     carrier,
     callbackBaseUrl: values.PUBLIC_URL ?? (carrier === 'simulated' ? `http://${reachableHost(values.HOST)}:${values.PORT}` : undefined),
     webhookAuthToken: values.TWILIO_AUTH_TOKEN ?? values.SIMULATED_AUTH_TOKEN,
+    authRequired: !noKeys,
     redisUrl: values.REDIS_URL ?? 'redis://127.0.0.1:6379',
     redisUrlDefaulted: values.REDIS_URL === undefined,
   });

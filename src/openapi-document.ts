@@ -22,6 +22,7 @@ export async function generateOpenApiDocument(): Promise<Record<string, unknown>
     scheduling: notCalled as SchedulingService,
     queueAdmin: notCalled as QueueAdminService,
     pingRedis: async () => false,
+    auth: { apiKeys: [], adminApiKeys: [] },
     twilioWebhooks: {
       lifecycle: notCalled as CallLifecycle,
       callRecords: notCalled as CallRecordStore,

@@ -18,6 +18,8 @@ export const swaggerPlugin = fp(
       openapi: {
         openapi: '3.1.0',
         info: OPENAPI_INFO,
+        components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'API_KEYS, or ADMIN_API_KEYS for admin operations' } } },
+        security: [{ apiKey: [] }],
         tags: [
           { name: 'schedule', description: 'Place calls now, later, on a schedule or in bulk' },
           { name: 'jobs', description: 'One call job' },

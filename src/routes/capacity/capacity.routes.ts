@@ -58,6 +58,7 @@ export const capacityRoutes: FastifyPluginAsyncZod<{ capacity: CapacityService; 
   });
 
   app.post('/capacity/reconcile', {
+    config: { auth: 'admin' },
     schema: {
       operationId: 'reconcileCapacity',
       summary: "Repair slot drift now: free slots whose calls ended, renew live ones, finish interrupted dispatches",
@@ -73,6 +74,7 @@ export const capacityRoutes: FastifyPluginAsyncZod<{ capacity: CapacityService; 
   });
 
   app.put('/priority-numbers/:number', {
+    config: { auth: 'admin' },
     schema: {
       operationId: 'setPriorityNumber',
       summary: 'Serve a caller first (vip) or last (low) when they wait',
@@ -88,6 +90,7 @@ export const capacityRoutes: FastifyPluginAsyncZod<{ capacity: CapacityService; 
   });
 
   app.delete('/priority-numbers/:number', {
+    config: { auth: 'admin' },
     schema: {
       operationId: 'removePriorityNumber',
       summary: 'Serve a caller in normal order again',

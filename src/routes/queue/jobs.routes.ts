@@ -19,6 +19,7 @@ export const jobsRoutes: FastifyPluginAsyncZod<{ queueAdmin: QueueAdminService }
   });
 
   app.delete('/job/:jobId', {
+    config: { auth: 'admin' },
     schema: {
       operationId: 'cancelJob',
       summary: 'Cancel a call that is waiting or delayed',
@@ -33,6 +34,7 @@ export const jobsRoutes: FastifyPluginAsyncZod<{ queueAdmin: QueueAdminService }
   });
 
   app.post('/job/:jobId/retry', {
+    config: { auth: 'admin' },
     schema: {
       operationId: 'retryJob',
       summary: 'Queue a failed call again',

@@ -32,6 +32,7 @@ export const queueRoutes: FastifyPluginAsyncZod<{ queueAdmin: QueueAdminService 
   }
 
   app.post('/clean', {
+    config: { auth: 'admin' },
     schema: {
       operationId: 'cleanQueue',
       summary: 'Remove old jobs: finished ones by default, or those of one state',
@@ -48,6 +49,7 @@ export const queueRoutes: FastifyPluginAsyncZod<{ queueAdmin: QueueAdminService 
   });
 
   app.post('/pause', {
+    config: { auth: 'admin' },
     schema: { operationId: 'pauseQueue', summary: 'Stop every worker from starting new calls', tags, response: { 200: pauseResponse, ...commonErrors } },
     handler: async () => {
       await queueAdmin.pause();
@@ -56,6 +58,7 @@ export const queueRoutes: FastifyPluginAsyncZod<{ queueAdmin: QueueAdminService 
   });
 
   app.post('/resume', {
+    config: { auth: 'admin' },
     schema: { operationId: 'resumeQueue', summary: 'Let workers start calls again', tags, response: { 200: pauseResponse, ...commonErrors } },
     handler: async () => {
       await queueAdmin.resume();

@@ -12,6 +12,7 @@ export const recurringRoutes: FastifyPluginAsyncZod<{ queueAdmin: QueueAdminServ
   });
 
   app.delete('/recurring/:id', {
+    config: { auth: 'admin' },
     schema: {
       operationId: 'deleteRecurring',
       summary: 'Stop a recurring schedule; its pending run is removed too',

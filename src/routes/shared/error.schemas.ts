@@ -21,5 +21,7 @@ export const errorBodySchema = z
 /** The error responses every API route may give, beside its own. */
 export const commonErrors = {
   400: errorBodySchema,
+  401: errorBodySchema.describe('No valid API key'),
+  403: errorBodySchema.describe('The key may not do this (an admin key is needed)'),
   503: errorBodySchema,
 } as const;

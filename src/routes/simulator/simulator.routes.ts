@@ -37,6 +37,7 @@ export const simulatorRoutes: FastifyPluginAsyncZod<SimulatorRoutesOptions> = as
   };
 
   app.post('/inbound-calls', {
+    config: { auth: 'key' },
     schema: {
       operationId: 'simulateInboundCall',
       summary: 'A simulated caller dials in (simulated carrier only)',
@@ -53,6 +54,7 @@ export const simulatorRoutes: FastifyPluginAsyncZod<SimulatorRoutesOptions> = as
   });
 
   app.get('/inbound-calls', {
+    config: { auth: 'key' },
     schema: {
       operationId: 'listSimulatedInboundCalls',
       summary: 'Simulated inbound calls and what each caller heard (simulated carrier only)',
