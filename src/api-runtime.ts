@@ -37,6 +37,7 @@ export async function createApi(config: Readonly<Config>, logger: Logger | undef
     }),
     queueAdmin: createQueueAdminService({ callQueue, callRecords }),
     auth: { apiKeys: config.API_KEYS, adminApiKeys: config.ADMIN_API_KEYS },
+    idempotency: { redis, prefix: config.QUEUE_PREFIX },
     pingRedis: async () => redis.status === 'ready' && (await redis.ping().catch(() => '')) === 'PONG',
     twilioWebhooks: {
       lifecycle: createCallLifecycle({ callRecords, callQueue, jobPolicy: callJobPolicy(config), redialDefaults: redialPolicy(config), callLog, capacity, logger: log }),

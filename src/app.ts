@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { authPlugin, type AuthOptions } from './plugins/auth.js';
+import type { IdempotencyOptions } from './plugins/idempotency.js';
 import { errorHandlerPlugin, sendError } from './plugins/error-handler.js';
 import { swaggerPlugin } from './plugins/swagger.js';
 import type { SupabaseCallLog } from './adapters/supabase-call-log.js';
@@ -27,6 +28,7 @@ export interface AppDeps {
   pingRedis: () => Promise<boolean>;
   /** No keys at all: every route open (the API then serves loopback only). */
   auth: AuthOptions;
+  idempotency: IdempotencyOptions;
   twilioWebhooks: TwilioWebhookOptions;
   capacity: CapacityService;
   priorities: PriorityNumbers;
@@ -62,7 +64,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(healthRoutes, { pingRedis: deps.pingRedis, carrier: deps.carrier, capacity: deps.capacity });
   await app.register(
     async (api) => {
-      await api.register(scheduleRoutes, { scheduling: deps.scheduling, limits: deps.limits });
+      await api.register(scheduleRoutes, { scheduling: deps.scheduling, limits: deps.limits, idempotency: deps.idempotency });
       await api.register(jobsRoutes, { queueAdmin: deps.queueAdmin });
       await api.register(queueRoutes, { queueAdmin: deps.queueAdmin });
       await api.register(recurringRoutes, { queueAdmin: deps.queueAdmin });

@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import { buildApp } from './app.js';
 import { loadConfig } from './config.js';
 import type { CallRecordStore } from './adapters/call-record-store.js';
@@ -23,6 +24,7 @@ export async function generateOpenApiDocument(): Promise<Record<string, unknown>
     queueAdmin: notCalled as QueueAdminService,
     pingRedis: async () => false,
     auth: { apiKeys: [], adminApiKeys: [] },
+    idempotency: { redis: notCalled as Redis, prefix: 'unused' },
     twilioWebhooks: {
       lifecycle: notCalled as CallLifecycle,
       callRecords: notCalled as CallRecordStore,

@@ -1,27 +1,37 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { idempotency, type IdempotencyOptions } from '../../plugins/idempotency.js';
 import type { SchedulingService } from '../../services/scheduling-service.js';
-import { commonErrors } from '../shared/error.schemas.js';
+import { commonErrors, errorBodySchema } from '../shared/error.schemas.js';
 import { createCallSchemas, type CallSchemaLimits } from './call.schemas.js';
 import { bulkScheduledResponse, recurringScheduledResponse, scheduledResponse } from './queue.schemas.js';
 
 export interface ScheduleRoutesOptions {
   scheduling: SchedulingService;
   limits: CallSchemaLimits;
+  /** Idempotency keys live in Redis. */
+  idempotency: IdempotencyOptions;
 }
 
 const tags = ['schedule'];
+const headers = z
+  .object({ 'idempotency-key': z.string().max(255).optional().describe('Retries with the same key and body within 24 h schedule nothing new') })
+  .loose();
 
 /** The four ways to place a call: now, later, on a cron schedule, or many at once. */
-export const scheduleRoutes: FastifyPluginAsyncZod<ScheduleRoutesOptions> = async (app, { scheduling, limits }) => {
+export const scheduleRoutes: FastifyPluginAsyncZod<ScheduleRoutesOptions> = async (app, { scheduling, limits, idempotency: idempotencyOptions }) => {
   const schemas = createCallSchemas(limits);
+  // A CRM that retries a request it never saw answered must not schedule the call twice.
+  await idempotency(app, idempotencyOptions);
 
   app.post('/schedule-call', {
     schema: {
       operationId: 'scheduleCall',
       summary: 'Queue a call to be dialed as soon as a worker is free',
       tags,
+      headers,
       body: schemas.call,
-      response: { 201: scheduledResponse, ...commonErrors },
+      response: { 201: scheduledResponse, 409: errorBodySchema, 422: errorBodySchema, ...commonErrors },
     },
     handler: async (request, reply) => {
       const scheduled = await scheduling.scheduleNow(request.body);
@@ -41,8 +51,9 @@ export const scheduleRoutes: FastifyPluginAsyncZod<ScheduleRoutesOptions> = asyn
       operationId: 'scheduleDelayedCall',
       summary: 'Queue a call for a later time (scheduleAt) or after a delay (delayMs)',
       tags,
+      headers,
       body: schemas.delayedCall,
-      response: { 201: scheduledResponse, ...commonErrors },
+      response: { 201: scheduledResponse, 409: errorBodySchema, 422: errorBodySchema, ...commonErrors },
     },
     handler: async (request, reply) => {
       const { scheduleAt, delayMs, ...call } = request.body;
@@ -64,8 +75,9 @@ export const scheduleRoutes: FastifyPluginAsyncZod<ScheduleRoutesOptions> = asyn
       operationId: 'scheduleRecurringCall',
       summary: 'Call on a cron schedule until the schedule is deleted',
       tags,
+      headers,
       body: schemas.recurringCall,
-      response: { 201: recurringScheduledResponse, ...commonErrors },
+      response: { 201: recurringScheduledResponse, 409: errorBodySchema, 422: errorBodySchema, ...commonErrors },
     },
     handler: async (request, reply) => {
       const { cronExpression, timezone, ...call } = request.body;
@@ -89,8 +101,9 @@ export const scheduleRoutes: FastifyPluginAsyncZod<ScheduleRoutesOptions> = asyn
       operationId: 'scheduleBulkCalls',
       summary: 'Queue many calls at once; all are accepted or none',
       tags,
+      headers,
       body: schemas.bulkCalls,
-      response: { 201: bulkScheduledResponse, ...commonErrors },
+      response: { 201: bulkScheduledResponse, 409: errorBodySchema, 422: errorBodySchema, ...commonErrors },
     },
     handler: async (request, reply) => {
       const scheduled = await scheduling.scheduleBulk(request.body.calls);
