@@ -5,7 +5,7 @@ import { createCallRecordStore } from './adapters/call-record-store.js';
 import { connectRedis, createRedis } from './adapters/redis.js';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
-import { CALL_QUEUE_NAME, callJobPolicy, callRecordTtlSeconds, redialPolicy, type CallJobData } from './jobs/call-jobs.js';
+import { CALL_LOG_QUEUE_NAME, CALL_QUEUE_NAME, CALL_STATUS_QUEUE_NAME, WORKER_HEARTBEAT_MS, workerHeartbeatKey, callJobPolicy, callRecordTtlSeconds, redialPolicy, type CallJobData } from './jobs/call-jobs.js';
 import { createLogger, type Logger } from './logger.js';
 import type { Running } from './lib/run-process.js';
 import { createDialer } from './adapters/dialers.js';
@@ -22,6 +22,8 @@ export async function createApi(config: Readonly<Config>, logger: Logger | undef
   const log = logger ?? createLogger('silent');
   const redis = await connectRedis(createRedis(config.redisUrl, 'producer', 'api'));
   const callQueue = new Queue<CallJobData>(CALL_QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX });
+  // The other queues, seen from the API for the dashboard and readiness.
+  const otherQueues = [CALL_STATUS_QUEUE_NAME, CALL_LOG_QUEUE_NAME].map((name) => new Queue(name, { connection: redis, prefix: config.QUEUE_PREFIX }));
   const callRecords = createCallRecordStore(redis, config.QUEUE_PREFIX, callRecordTtlSeconds(config));
   const { callLog, close: closeCallLog } = openCallLog(config, redis, callRecords);
   const dialer = createDialer(config, log, false);
@@ -38,6 +40,8 @@ export async function createApi(config: Readonly<Config>, logger: Logger | undef
     queueAdmin: createQueueAdminService({ callQueue, callRecords }),
     auth: { apiKeys: config.API_KEYS, adminApiKeys: config.ADMIN_API_KEYS },
     idempotency: { redis, prefix: config.QUEUE_PREFIX },
+    queues: [callQueue, ...otherQueues],
+    liveWorkers: () => redis.zcount(workerHeartbeatKey(config.QUEUE_PREFIX), String(Date.now() - 3 * WORKER_HEARTBEAT_MS), '+inf'),
     pingRedis: async () => redis.status === 'ready' && (await redis.ping().catch(() => '')) === 'PONG',
     twilioWebhooks: {
       lifecycle: createCallLifecycle({ callRecords, callQueue, jobPolicy: callJobPolicy(config), redialDefaults: redialPolicy(config), callLog, capacity, logger: log }),
@@ -87,7 +91,7 @@ export async function createApi(config: Readonly<Config>, logger: Logger | undef
     capacity,
     async close() {
       await app.close();
-      await Promise.all([callQueue.close(), closeCallLog()]);
+      await Promise.all([callQueue.close(), ...otherQueues.map((queue) => queue.close()), closeCallLog()]);
       await redis.quit().catch(() => redis.disconnect());
     },
   };

@@ -1,6 +1,8 @@
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Queue } from 'bullmq';
 import { authPlugin, type AuthOptions } from './plugins/auth.js';
+import { dashboard } from './plugins/dashboard.js';
 import type { IdempotencyOptions } from './plugins/idempotency.js';
 import { errorHandlerPlugin, sendError } from './plugins/error-handler.js';
 import { swaggerPlugin } from './plugins/swagger.js';
@@ -26,9 +28,12 @@ export interface AppDeps {
   scheduling: SchedulingService;
   queueAdmin: QueueAdminService;
   pingRedis: () => Promise<boolean>;
+  liveWorkers: () => Promise<number>;
   /** No keys at all: every route open (the API then serves loopback only). */
   auth: AuthOptions;
   idempotency: IdempotencyOptions;
+  /** Every queue, for the dashboard at /admin/queues. */
+  queues: Queue[];
   twilioWebhooks: TwilioWebhookOptions;
   capacity: CapacityService;
   priorities: PriorityNumbers;
@@ -61,7 +66,8 @@ export async function buildApp(deps: AppDeps) {
   await app.register(authPlugin, deps.auth);
   await app.register(swaggerPlugin);
 
-  await app.register(healthRoutes, { pingRedis: deps.pingRedis, carrier: deps.carrier, capacity: deps.capacity });
+  await app.register(dashboard, { queues: deps.queues });
+  await app.register(healthRoutes, { pingRedis: deps.pingRedis, liveWorkers: deps.liveWorkers, carrier: deps.carrier, capacity: deps.capacity });
   await app.register(
     async (api) => {
       await api.register(scheduleRoutes, { scheduling: deps.scheduling, limits: deps.limits, idempotency: deps.idempotency });

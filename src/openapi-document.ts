@@ -23,8 +23,10 @@ export async function generateOpenApiDocument(): Promise<Record<string, unknown>
     scheduling: notCalled as SchedulingService,
     queueAdmin: notCalled as QueueAdminService,
     pingRedis: async () => false,
+    liveWorkers: async () => 0,
     auth: { apiKeys: [], adminApiKeys: [] },
     idempotency: { redis: notCalled as Redis, prefix: 'unused' },
+    queues: [],
     twilioWebhooks: {
       lifecycle: notCalled as CallLifecycle,
       callRecords: notCalled as CallRecordStore,

@@ -36,6 +36,7 @@ describe('openapi.yaml', () => {
         'GET /api/queue/recurring',
         'DELETE /api/queue/recurring/{id}',
         'GET /health',
+        'GET /ready',
         'POST /webhooks/twilio/status',
         'GET /api/calls',
         'GET /api/capacity',

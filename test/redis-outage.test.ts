@@ -29,6 +29,7 @@ describe('while Redis is unreachable', () => {
     expect(refused.json()).toMatchObject({ success: false, error: 'SERVICE_UNAVAILABLE' });
     expect((await service.app.inject({ method: 'GET', url: '/health' })).json()).toMatchObject({ status: 'degraded', redis: 'down' });
     expect((await service.app.inject({ method: 'GET', url: '/api/queue/stats' })).statusCode).toBe(503);
+    expect((await service.app.inject({ method: 'GET', url: '/ready' })).json()).toMatchObject({ ready: false, redis: 'down' });
 
     redis = await startRedisServer({ port, dir, persist: false });
     // ioredis reconnects on its own; /health turns 200 once it has.

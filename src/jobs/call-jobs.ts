@@ -117,3 +117,7 @@ export const redialPolicy = (config: Readonly<Config>): RedialPolicy => ({
   max: config.REDIAL_MAX,
   delayMs: config.REDIAL_DELAY_MS,
 });
+
+/** Workers note themselves here every few seconds; readiness wants one seen recently. */
+export const workerHeartbeatKey = (prefix: string) => `${prefix}:workers:heartbeat`;
+export const WORKER_HEARTBEAT_MS = 5_000;

@@ -24,7 +24,8 @@ export interface AuthOptions {
 const digest = (key: string) => createHash('sha256').update(key).digest();
 
 /** Paths that need a key unless the route says otherwise; everything else is open (health, docs, signed webhooks). */
-const PROTECTED = /^\/(api|admin)\//;
+const NEEDS_KEY = /^\/api\//;
+const NEEDS_ADMIN = /^\/admin(\/|$|\?)/;
 
 /**
  * Bearer API keys. Keys are compared as SHA-256 digests in constant time, against every key, so
@@ -50,7 +51,7 @@ export const authPlugin = fp<AuthOptions>(
     };
 
     app.addHook('onRequest', async (request, reply) => {
-      const scope = request.routeOptions.config.auth ?? (PROTECTED.test(request.url) ? 'key' : 'open');
+      const scope = request.routeOptions.config.auth ?? (NEEDS_ADMIN.test(request.url) ? 'admin' : NEEDS_KEY.test(request.url) ? 'key' : 'open');
       if (scope === 'open') return;
       const key = identify(request);
       if (!key) {

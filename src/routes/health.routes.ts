@@ -13,11 +13,35 @@ const healthResponse = z.object({
 
 export interface HealthRoutesOptions {
   pingRedis: () => Promise<boolean>;
+  /** Workers with a heartbeat in the last few seconds. */
+  liveWorkers: () => Promise<number>;
   carrier: string;
   capacity: CapacityService;
 }
 
-export const healthRoutes: FastifyPluginAsyncZod<HealthRoutesOptions> = async (app, { pingRedis, carrier, capacity }) => {
+const readyResponse = z.object({
+  success: z.boolean(),
+  ready: z.boolean(),
+  redis: z.enum(['up', 'down']),
+  workers: z.number().int().describe('Workers seen in the last 15 seconds'),
+});
+
+export const healthRoutes: FastifyPluginAsyncZod<HealthRoutesOptions> = async (app, { pingRedis, liveWorkers, carrier, capacity }) => {
+  app.get('/ready', {
+    schema: {
+      operationId: 'getReadiness',
+      summary: 'Ready to take calls: Redis answers and at least one worker is alive (503 otherwise)',
+      tags: ['health'],
+      response: { 200: readyResponse, 503: readyResponse },
+    },
+    handler: async (_request, reply) => {
+      const up = await pingRedis();
+      const workers = up ? await liveWorkers().catch(() => 0) : 0;
+      const ready = up && workers > 0;
+      return reply.code(ready ? 200 : 503).send({ success: ready, ready, redis: up ? 'up' : 'down', workers });
+    },
+  });
+
   app.get('/health', {
     schema: {
       operationId: 'getHealth',

@@ -12,6 +12,8 @@ import {
   callRecordTtlSeconds,
   redialPolicy,
   TRACK_CALL_JOB,
+  WORKER_HEARTBEAT_MS,
+  workerHeartbeatKey,
   type CallJobData,
   type CallJobResult,
   type TrackCallData,
@@ -155,7 +157,12 @@ export async function startCallWorker(
     }
   }, config.CAPACITY_RECONCILE_SECONDS * 1000);
 
+  const heartbeatKey = workerHeartbeatKey(config.QUEUE_PREFIX);
+  const beat = () => connection.zadd(heartbeatKey, Date.now(), worker.id).catch(() => 0);
+  const heartbeat = setInterval(beat, WORKER_HEARTBEAT_MS);
+
   await Promise.all([worker.waitUntilReady(), statusWorker?.waitUntilReady()]);
+  await beat();
   log.info(
     {
       concurrency: config.CALL_WORKER_CONCURRENCY,
@@ -170,6 +177,8 @@ export async function startCallWorker(
   return {
     worker,
     async close() {
+      clearInterval(heartbeat);
+      await connection.zrem(heartbeatKey, worker.id).catch(() => 0);
       clearInterval(reconciling);
       clearInterval(safetyNet);
       await events.quit().catch(() => events.disconnect());
