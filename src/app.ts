@@ -7,7 +7,9 @@ import type { IdempotencyOptions } from './plugins/idempotency.js';
 import { errorHandlerPlugin, sendError } from './plugins/error-handler.js';
 import { swaggerPlugin } from './plugins/swagger.js';
 import type { SupabaseCallLog } from './adapters/supabase-call-log.js';
+import { processMetrics } from './metrics.js';
 import { callsRoutes } from './routes/calls/calls.routes.js';
+import { metricsRoutes } from './routes/metrics.routes.js';
 import { healthRoutes } from './routes/health.routes.js';
 import type { CallSchemaLimits } from './routes/queue/call.schemas.js';
 import { jobsRoutes } from './routes/queue/jobs.routes.js';
@@ -63,10 +65,18 @@ export async function buildApp(deps: AppDeps) {
   app.removeContentTypeParser('text/plain');
 
   await app.register(errorHandlerPlugin);
+  const metrics = processMetrics();
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpDuration.observe(
+      { route: request.routeOptions.url ?? 'unknown', method: request.method, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
   await app.register(authPlugin, deps.auth);
   await app.register(swaggerPlugin);
 
   await app.register(dashboard, { queues: deps.queues });
+  await app.register(metricsRoutes, { queueAdmin: deps.queueAdmin, capacity: deps.capacity });
   await app.register(healthRoutes, { pingRedis: deps.pingRedis, liveWorkers: deps.liveWorkers, carrier: deps.carrier, capacity: deps.capacity });
   await app.register(
     async (api) => {

@@ -28,6 +28,8 @@ const envSchema = z.object({
   QUEUE_PREFIX: z.string().min(1).default('switchboard'),
 
   CALL_WORKER_CONCURRENCY: positiveInt.default(5),
+  /** A worker process serves its own Prometheus metrics on this port (unset: none). */
+  WORKER_METRICS_PORT: port.optional(),
   CALL_RATE_MAX: positiveInt.default(10),
   CALL_RATE_WINDOW_MS: positiveInt.default(60_000),
   CALL_ATTEMPTS: positiveInt.default(3),

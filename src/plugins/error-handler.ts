@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isRedisUnavailable } from '../adapters/redis.js';
 import { AppError, serviceUnavailable, type ErrorDetail } from '../errors.js';
+import { processMetrics } from '../metrics.js';
 
 /** Fastify's own client errors, renamed to the contract's codes. */
 const FASTIFY_CODES: Record<string, { status: number; code: string }> = {
@@ -45,6 +46,7 @@ function toAppError(error: FastifyError): AppError {
 /** Renders any error as the contract's body: `{success:false, error, message, details?}` plus the request id. */
 export function sendError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   const appError = toAppError(error);
+  processMetrics().apiErrors.inc({ code: appError.code, status: String(appError.statusCode) });
   if (appError.statusCode >= 500) request.log.error({ err: error }, 'request failed');
   return reply.code(appError.statusCode).send({
     success: false,

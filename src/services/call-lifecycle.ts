@@ -4,6 +4,7 @@ import { CALL_JOB, callJobOptions, type CallJobData, type CallJobPolicy, type Re
 import type { CallEvent } from '../jobs/call-status.js';
 import { maskNumber } from '../lib/mask-number.js';
 import type { Logger } from '../logger.js';
+import { processMetrics } from '../metrics.js';
 import type { CallLog } from './call-log.js';
 import { holderOf, type CapacityService } from './capacity-service.js';
 
@@ -66,6 +67,7 @@ export function createCallLifecycle({ callRecords, callQueue, jobPolicy, redialD
         await capacity?.store.renew(holder);
         return change;
       }
+      if (event.status === 'completed' && event.durationSeconds !== undefined) processMetrics().callDuration.observe(event.durationSeconds);
       // The call is over: its slot goes to the next caller or call.
       await capacity?.callEnded(holder, event.status === 'completed' ? event.durationSeconds : undefined);
       await redialIfAsked(jobId, job.data, event.status);

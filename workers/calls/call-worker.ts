@@ -20,6 +20,7 @@ import {
 } from '../../src/jobs/call-jobs.js';
 import type { Running } from '../../src/lib/run-process.js';
 import type { Logger } from '../../src/logger.js';
+import { processMetrics } from '../../src/metrics.js';
 import { createCallLifecycle } from '../../src/services/call-lifecycle.js';
 import { capacityFor, holderOf } from '../../src/services/capacity-service.js';
 import { carrierBackoff, processCall } from './call.processor.js';
@@ -126,6 +127,7 @@ export async function startCallWorker(
       waitForSlot,
     },
     agentTarget: config.AGENT_DIAL_TARGET,
+    metrics: processMetrics(),
     logger: log,
   };
   const worker = new Worker<CallJobData, CallJobResult>(CALL_QUEUE_NAME, (job, token) => processCall(job, callDeps, token), {

@@ -4,6 +4,7 @@ import { DialError, type Dialer, type FoundCall } from '../../src/adapters/diale
 import type { CallJobData, CallJobResult } from '../../src/jobs/call-jobs.js';
 import { maskNumber } from '../../src/lib/mask-number.js';
 import type { Logger } from '../../src/logger.js';
+import type { Metrics } from '../../src/metrics.js';
 import type { CallLog } from '../../src/services/call-log.js';
 
 export interface CallProcessorDeps {
@@ -25,6 +26,7 @@ export interface CallProcessorDeps {
   };
   /** The voice agent callbacks are connected to. */
   agentTarget: string;
+  metrics?: Pick<Metrics, 'dials' | 'carrierErrors' | 'dialLatency'>;
   logger: Logger;
 }
 
@@ -57,6 +59,8 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
     await deps.trackCall?.(jobId, call.sid);
     await job.updateProgress(100);
     log.info({ outcome, callSid: call.sid, durationMs: elapsed() }, outcome === 'placed' ? 'call placed' : 'call already placed; not dialing again');
+    deps.metrics?.dials.inc({ outcome });
+    if (outcome === 'placed') deps.metrics?.dialLatency.observe(elapsed() / 1000);
     return { callSid: call.sid, callStatus: call.status };
   };
 
@@ -107,6 +111,9 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
       if (earlier) return adopt(earlier, 'recovered');
     }
     const willRetry = dialError.retryable && attempt < (job.opts.attempts ?? 1);
+    deps.metrics?.dials.inc({ outcome: willRetry ? 'retrying' : 'failed' });
+    deps.metrics?.carrierErrors.inc({ code: String(dialError.code ?? 'unknown') });
+    deps.metrics?.dialLatency.observe(elapsed() / 1000);
     // No call came of this dial: its slot goes back (a retry takes one again).
     await deps.capacity?.release(jobId, job.data);
     await deps.callLog.attempt(jobId, job.data, attempt, {

@@ -1,0 +1,19 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { CapacityService } from '../services/capacity-service.js';
+import type { QueueAdminService } from '../services/queue-admin-service.js';
+import { processMetrics } from '../metrics.js';
+
+/** Prometheus text: this process's counters and histograms, plus queue and capacity gauges read from Redis. */
+export const metricsRoutes: FastifyPluginAsync<{ queueAdmin: QueueAdminService; capacity: CapacityService }> = async (app, { queueAdmin, capacity }) => {
+  const metrics = processMetrics();
+  app.get('/metrics', { schema: { hide: true }, config: { auth: 'key' } }, async (_request, reply) => {
+    const [{ stats }, slots] = await Promise.all([queueAdmin.stats(), capacity.snapshot()]);
+    for (const [state, count] of Object.entries(stats)) if (state !== 'total') metrics.jobs.set({ state }, count);
+    metrics.capacity.set({ kind: 'max' }, slots.max);
+    metrics.capacity.set({ kind: 'in_use' }, slots.inUse);
+    metrics.capacity.set({ kind: 'waiting' }, slots.waiting);
+    metrics.capacity.set({ kind: 'callbacks' }, slots.callbacks);
+    reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+};
