@@ -24,5 +24,6 @@ USER node
 EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-# API: the default. Worker: `docker run IMAGE node dist/workers/calls/main.js`.
+# API: the default (it binds 0.0.0.0, so it needs API_KEYS and ADMIN_API_KEYS).
+# Worker: `docker run IMAGE node dist/workers/calls/main.js`. See docker-compose.yml.
 CMD ["node", "dist/src/server.js"]
