@@ -3,6 +3,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import type { Queue } from 'bullmq';
 import { authPlugin, type AuthOptions } from './plugins/auth.js';
 import { dashboard } from './plugins/dashboard.js';
+import { rateLimitPlugin, type RateLimitOptions } from './plugins/rate-limit.js';
 import type { IdempotencyOptions } from './plugins/idempotency.js';
 import { errorHandlerPlugin, sendError } from './plugins/error-handler.js';
 import { swaggerPlugin } from './plugins/swagger.js';
@@ -34,6 +35,8 @@ export interface AppDeps {
   /** No keys at all: every route open (the API then serves loopback only). */
   auth: AuthOptions;
   idempotency: IdempotencyOptions;
+  /** Requests per key on /api; none when absent (the OpenAPI document is built without it). */
+  rateLimit?: RateLimitOptions;
   /** Every queue, for the dashboard at /admin/queues. */
   queues: Queue[];
   twilioWebhooks: TwilioWebhookOptions;
@@ -73,6 +76,7 @@ export async function buildApp(deps: AppDeps) {
     );
   });
   await app.register(authPlugin, deps.auth);
+  if (deps.rateLimit) await app.register(rateLimitPlugin, deps.rateLimit);
   await app.register(swaggerPlugin);
 
   await app.register(dashboard, { queues: deps.queues });

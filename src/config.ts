@@ -22,6 +22,9 @@ const envSchema = z.object({
     .string()
     .default('')
     .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean)),
+  /** Requests one API key (or address, without keys) may make to /api per window; 429 past it. */
+  API_RATE_LIMIT_MAX: positiveInt.default(600),
+  API_RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
   /** Unset: use 127.0.0.1:6379, or start a private redis-server when nothing answers there. */
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   /** Prefix of every Redis key; use a hash tag such as `{switchboard}` on Redis Cluster. */

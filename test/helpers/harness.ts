@@ -24,6 +24,7 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     SIMULATED_DIAL_LATENCY_MS: '0',
     // Capacity has tests of its own; elsewhere it should not be what a test runs into.
     MAX_CONCURRENT_CALLS: '1000',
+    API_RATE_LIMIT_MAX: '100000',
     ...overrides,
   };
 }

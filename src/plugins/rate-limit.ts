@@ -1,0 +1,35 @@
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Redis } from 'ioredis';
+import { AppError } from '../errors.js';
+
+export interface RateLimitOptions {
+  redis: Redis;
+  prefix: string;
+  max: number;
+  windowMs: number;
+}
+
+/**
+ * A request rate limit per API key (per address without keys) on /api, counted in Redis so every
+ * API process shares it. Past it: 429 with Retry-After. If Redis cannot count, requests go on (and
+ * meet Redis's own 503 where they need it).
+ */
+export const rateLimitPlugin = fp<RateLimitOptions>(
+  async (app: FastifyInstance, options) => {
+    await app.register(rateLimit, {
+      global: true,
+      redis: options.redis,
+      nameSpace: `${options.prefix}:rate-limit:`,
+      max: options.max,
+      timeWindow: options.windowMs,
+      skipOnError: true,
+      allowList: (request) => !request.url.startsWith('/api/'),
+      keyGenerator: (request) => request.apiKeyId ?? request.ip,
+      errorResponseBuilder: (_request, context) =>
+        new AppError(429, 'RATE_LIMITED', `Too many requests: at most ${context.max} per window; retry in ${context.after}`),
+    });
+  },
+  { name: 'rate-limit', dependencies: ['auth'] },
+);
