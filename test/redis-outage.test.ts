@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startRedisServer, type RedisServerHandle } from '../src/adapters/redis-server.js';
 import { freePort } from './helpers/free-port.js';
+import { until } from './helpers/callbacks.js';
 import { aCall, startService, type Service } from './helpers/harness.js';
 
 describe('while Redis is unreachable', () => {
@@ -41,4 +42,44 @@ describe('while Redis is unreachable', () => {
     await healthy();
     expect((await schedule()).statusCode).toBe(201);
   });
+});
+
+describe('a Redis outage under load', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'switchboard-outage-load-'));
+  let redis: RedisServerHandle | undefined;
+  let service: Service | undefined;
+  afterEach(async () => {
+    await service?.stop();
+    await redis?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('gives prompt 503s, and every call accepted before it is dialed once Redis is back', async () => {
+    const port = await freePort();
+    // Persistent, as a production Redis is: what was accepted must survive its restart.
+    redis = await startRedisServer({ port, dir, persist: true });
+    service = await startService({ REDIS_URL: redis.url, CALL_RATE_MAX: '20', CALL_RATE_WINDOW_MS: '1000', SIMULATED_DIAL_LATENCY_MS: '20' });
+    const worker = await service.startWorker({ CALL_RATE_MAX: '20', CALL_RATE_WINDOW_MS: '1000', SIMULATED_DIAL_LATENCY_MS: '20' });
+    const accepted: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const response = await service.app.inject({ method: 'POST', url: '/api/queue/schedule-call', payload: aCall({ lead_id: String(i) }) });
+      expect(response.statusCode).toBe(201);
+      accepted.push(response.json().jobId);
+    }
+
+    await redis.stop();
+    // Answered while Redis is still down: a request that waited for Redis would never come back.
+    const refused = await service.app.inject({ method: 'POST', url: '/api/queue/schedule-call', payload: aCall() });
+    expect(refused.statusCode).toBe(503);
+    expect((await service.app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(503);
+
+    redis = await startRedisServer({ port, dir, persist: true });
+    const done = await until(
+      async () => (await Promise.all(accepted.map((jobId) => service!.queue.getJobState(jobId).catch(() => 'unknown')))),
+      (states) => states.every((state) => state === 'completed'),
+      30_000,
+    );
+    expect(done).toHaveLength(30);
+    expect(worker.isRunning()).toBe(true);
+  }, 60_000);
 });
