@@ -41,6 +41,7 @@ export async function createApi(config: Readonly<Config>, logger: Logger | undef
     auth: { apiKeys: config.API_KEYS, adminApiKeys: config.ADMIN_API_KEYS },
     idempotency: { redis, prefix: config.QUEUE_PREFIX },
     rateLimit: { redis, prefix: config.QUEUE_PREFIX, max: config.API_RATE_LIMIT_MAX, windowMs: config.API_RATE_LIMIT_WINDOW_MS },
+    callQueue,
     queues: [callQueue, ...otherQueues],
     liveWorkers: () => redis.zcount(workerHeartbeatKey(config.QUEUE_PREFIX), String(Date.now() - 3 * WORKER_HEARTBEAT_MS), '+inf'),
     pingRedis: async () => redis.status === 'ready' && (await redis.ping().catch(() => '')) === 'PONG',

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Queue } from 'bullmq';
+import type { CallJobData } from './jobs/call-jobs.js';
 import { authPlugin, type AuthOptions } from './plugins/auth.js';
 import { dashboard } from './plugins/dashboard.js';
 import { rateLimitPlugin, type RateLimitOptions } from './plugins/rate-limit.js';
@@ -37,6 +38,7 @@ export interface AppDeps {
   idempotency: IdempotencyOptions;
   /** Requests per key on /api; none when absent (the OpenAPI document is built without it). */
   rateLimit?: RateLimitOptions;
+  callQueue: Queue<CallJobData>;
   /** Every queue, for the dashboard at /admin/queues. */
   queues: Queue[];
   twilioWebhooks: TwilioWebhookOptions;
@@ -100,7 +102,7 @@ export async function buildApp(deps: AppDeps) {
     publicBaseUrl: deps.twilioWebhooks.publicBaseUrl,
     prefix: '/simulator',
   });
-  await app.register(agentRoutes, { capacity: deps.capacity, callRecords: deps.twilioWebhooks.callRecords, secret: deps.agentWebhookSecret, prefix: '/webhooks/agent' });
+  await app.register(agentRoutes, { capacity: deps.capacity, callRecords: deps.twilioWebhooks.callRecords, callQueue: deps.callQueue, secret: deps.agentWebhookSecret, prefix: '/webhooks/agent' });
 
   return app;
 }

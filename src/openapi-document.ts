@@ -1,4 +1,6 @@
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { CallJobData } from './jobs/call-jobs.js';
 import { buildApp } from './app.js';
 import { loadConfig } from './config.js';
 import type { CallRecordStore } from './adapters/call-record-store.js';
@@ -26,6 +28,7 @@ export async function generateOpenApiDocument(): Promise<Record<string, unknown>
     liveWorkers: async () => 0,
     auth: { apiKeys: [], adminApiKeys: [] },
     idempotency: { redis: notCalled as Redis, prefix: 'unused' },
+    callQueue: notCalled as Queue<CallJobData>,
     queues: [],
     twilioWebhooks: {
       lifecycle: notCalled as CallLifecycle,

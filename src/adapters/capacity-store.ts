@@ -180,6 +180,12 @@ export function createCapacityStore(redis: Redis, options: CapacityStoreOptions)
       return { released: ok, dispatches };
     },
 
+    /** Whether `holder` holds a slot whose lease has not run out. */
+    async holds(holder: string): Promise<boolean> {
+      const expiry = await redis.zscore(keys.leases, holder);
+      return expiry !== null && Number(expiry) > now();
+    },
+
     /** Extends a live call's lease; false when the holder has none (it ended or expired). */
     async renew(holder: string): Promise<boolean> {
       const updated = await redis.zadd(keys.leases, 'XX', 'CH', now() + options.leaseMs, holder);

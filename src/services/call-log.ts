@@ -108,7 +108,6 @@ export function callRow(jobId: string, data: CallJobData, version: number, recor
 
 /** What the scheduler, the worker and the call lifecycle tell the log. Every method is cheap: rows go to an outbox. */
 export interface CallLog {
-  readonly enabled: boolean;
   scheduled(jobs: Array<{ jobId: string; data: CallJobData }>): Promise<void>;
   attempt(jobId: string, data: CallJobData, attempt: number, state: Exclude<AttemptStatus, { status: 'scheduled' }>): Promise<void>;
   /** The attempt that placed the call, as its record now stands. */
@@ -123,7 +122,6 @@ export interface CallLogDeps {
 
 export function createCallLog({ writer, records }: CallLogDeps): CallLog {
   return {
-    enabled: true,
     // Version 0: anything the worker writes later wins.
     scheduled: (jobs) => writer.write(jobs.map(({ jobId, data }) => attemptRow(jobId, data, 1, 0, { status: 'scheduled' }))),
     async attempt(jobId, data, attempt, state) {
@@ -140,7 +138,6 @@ export function createCallLog({ writer, records }: CallLogDeps): CallLog {
 }
 
 export const disabledCallLog: CallLog = {
-  enabled: false,
   scheduled: async () => {},
   attempt: async () => {},
   call: async () => {},

@@ -34,7 +34,7 @@ export function createInboundService(deps: { capacity: CapacityService; prioriti
     response.hangup();
     return response.toString();
   };
-  const holdsSlot = async (callSid: string) => (await store.holders()).some((holder) => holder.holder === holderForCall(callSid));
+  const holdsSlot = (callSid: string) => store.holds(holderForCall(callSid));
 
   return {
     /** A call arrives: straight to the agent, or into the line. */

@@ -2,9 +2,10 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { CallRecordStore } from '../../adapters/call-record-store.js';
-import { holderForCall } from '../../adapters/capacity-store.js';
-import { holderForJob } from '../../adapters/capacity-store.js';
-import type { CapacityService } from '../../services/capacity-service.js';
+import type { Queue } from 'bullmq';
+import { holderForCall, holderForJob } from '../../adapters/capacity-store.js';
+import type { CallJobData } from '../../jobs/call-jobs.js';
+import { holderOf, type CapacityService } from '../../services/capacity-service.js';
 import { errorBodySchema } from '../shared/error.schemas.js';
 
 /** The voice agent's end-of-call report, shaped like Vapi's `end-of-call-report` server message. */
@@ -22,9 +23,9 @@ const endOfCallReport = z.object({
 const sameSecret = (given: string | undefined, expected: string) =>
   given !== undefined && given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected));
 
-export const agentRoutes: FastifyPluginAsyncZod<{ capacity: CapacityService; callRecords: CallRecordStore; secret: string | undefined }> = async (
+export const agentRoutes: FastifyPluginAsyncZod<{ capacity: CapacityService; callRecords: CallRecordStore; callQueue: Queue<CallJobData>; secret: string | undefined }> = async (
   app,
-  { capacity, callRecords, secret },
+  { capacity, callRecords, callQueue, secret },
 ) => {
   app.post('/end-of-call', {
     schema: {
@@ -44,7 +45,8 @@ export const agentRoutes: FastifyPluginAsyncZod<{ capacity: CapacityService; cal
       const callSid = message.call?.phoneCallProviderId;
       if (message.type !== 'end-of-call-report' || !callSid) return { success: true as const, released: false };
       const jobId = await callRecords.jobIdForSid(callSid);
-      const holder = jobId ? ((await capacity.store.holders()).find((entry) => entry.jobId === jobId)?.holder ?? holderForJob(jobId)) : holderForCall(callSid);
+      const job = jobId ? await callQueue.getJob(jobId) : undefined;
+      const holder = jobId ? (job ? holderOf(jobId, job.data as CallJobData) : holderForJob(jobId)) : holderForCall(callSid);
       return { success: true as const, released: await capacity.callEnded(holder, message.durationSeconds) };
     },
   });
