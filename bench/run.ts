@@ -10,7 +10,10 @@ import autocannon from 'autocannon';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startRedisServer } from '../src/adapters/redis-server.js';
+import { loadConfig } from '../src/config.js';
 import { CALL_QUEUE_NAME } from '../src/jobs/call-jobs.js';
+import { createLogger } from '../src/logger.js';
+import { startCallWorker } from '../workers/calls/call-worker.js';
 import { freePort } from '../test/helpers/free-port.js';
 
 const quick = process.argv.includes('--quick');
@@ -143,9 +146,6 @@ async function main() {
     const rawPace = await pace(rawStarts);
 
     await flush();
-    const { startCallWorker } = await import('../workers/calls/call-worker.js');
-    const { loadConfig } = await import('../src/config.js');
-    const { createLogger } = await import('../src/logger.js');
     const config = loadConfig({ ...baseEnv, CALL_RATE_MAX: String(limit), CALL_RATE_WINDOW_MS: '1000', CALL_WORKER_CONCURRENCY: '10', SIMULATED_DIAL_LATENCY_MS: '0', MAX_CONCURRENT_CALLS: '100000', SIMULATED_TIME_SCALE: '0.001' });
     await serviceQueue.pause();
     await fetch(`${url}/api/queue/schedule-bulk-calls`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ calls: calls.slice(0, backlog) }) });
@@ -158,6 +158,41 @@ async function main() {
     const servicePace = await pace(serviceStarts);
     record({ scenario: `dialing at a limit of ${limit}/s`, metric: 'achieved rate', raw: rawPace.rate, service: servicePace.rate, unit: '/s', note: `limit ${limit}/s` });
     record({ scenario: `dialing at a limit of ${limit}/s`, metric: 'busiest rolling second', raw: rawPace.busiest, service: servicePace.busiest, unit: 'calls', note: `must not exceed ${limit}` }, true);
+
+    // Delayed accuracy: calls due spread over a few seconds, and all due at one instant (no rate limit):
+    // how late each starts, against raw BullMQ's delayed jobs on the same Redis.
+    const dueCount = quick ? 500 : 2000;
+    const spreadMs = quick ? 5000 : 10_000;
+    type Finished = { timestamp: number; opts: { delay?: number }; processedOn?: number };
+    // `opts.delay`: BullMQ clears the job's own `delay` once it is due.
+    const lateness = (jobs: Finished[]) => jobs.map((job) => (job.processedOn ?? 0) - (job.timestamp + (job.opts.delay ?? 0)));
+    for (const [label, offset] of [['spread', (index: number) => 1000 + (index * spreadMs) / dueCount], ['at one instant', () => 2000]] as const) {
+      await flush();
+      const rawDone: Finished[] = [];
+      const rawConnectionDelayed = redis.duplicate();
+      const rawDelayedWorker = new Worker('raw', async () => undefined, { connection: rawConnectionDelayed, prefix: 'raw', concurrency: 50 });
+      rawDelayedWorker.on('completed', (job) => rawDone.push(job));
+      await rawQueue.addBulk(Array.from({ length: dueCount }, (_, index) => ({ name: 'call', data: call, opts: { delay: offset(index), priority: 2 } })));
+      while (rawDone.length < dueCount) await new Promise((resolve) => setTimeout(resolve, 100));
+      await rawDelayedWorker.close();
+      rawConnectionDelayed.disconnect();
+
+      await flush();
+      const delayedConfig = loadConfig({ ...baseEnv, CALL_RATE_MAX: '1000000', CALL_RATE_WINDOW_MS: '1000', CALL_WORKER_CONCURRENCY: '50', SIMULATED_DIAL_LATENCY_MS: '0', MAX_CONCURRENT_CALLS: '100000', SIMULATED_TIME_SCALE: '0.001' });
+      const delayedWorker = await startCallWorker(delayedConfig, createLogger('silent'));
+      const serviceDone: Finished[] = [];
+      delayedWorker.worker.on('completed', (job) => serviceDone.push(job));
+      let issued = 0;
+      await concurrently(dueCount, 20, () =>
+        fetch(`${url}/api/queue/schedule-delayed-call`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...call, delayMs: Math.round(offset(issued++)) }) }),
+      );
+      while (serviceDone.length < dueCount) await new Promise((resolve) => setTimeout(resolve, 100));
+      await delayedWorker.close();
+      const rawLate = lateness(rawDone);
+      const serviceLate = lateness(serviceDone);
+      record({ scenario: `${dueCount} delayed calls, ${label}`, metric: 'lateness p99', raw: percentile(rawLate, 99), service: percentile(serviceLate, 99), unit: 'ms' }, true);
+      record({ scenario: `${dueCount} delayed calls, ${label}`, metric: 'lateness max', raw: Math.max(...rawLate), service: Math.max(...serviceLate), unit: 'ms' }, true);
+    }
   } finally {
     await api.stop();
     await rawQueue.close();
