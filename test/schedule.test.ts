@@ -26,6 +26,21 @@ describe('POST /api/queue/schedule-call', () => {
     expect(job?.data.to).toBe('+14155550123');
   });
 
+  it('gives each of many concurrent requests its own job, with its own data and priority', async () => {
+    const priorities = ['high', 'normal', 'low'] as const;
+    const responses = await Promise.all(
+      Array.from({ length: 60 }, (_, index) => post('schedule-call', aCall({ lead_id: String(index), priority: priorities[index % 3] }))),
+    );
+    expect(responses.map((response) => response.statusCode)).toEqual(responses.map(() => 201));
+    const jobIds = responses.map((response) => response.json().jobId as string);
+    expect(new Set(jobIds).size).toBe(60);
+    for (const [index, jobId] of jobIds.entries()) {
+      const job = await service.queue.getJob(jobId);
+      expect(job?.data.lead_id).toBe(String(index));
+      expect(job?.opts.priority).toBe(index % 3 + 1);
+    }
+  });
+
   it('normalises a number written with spaces and dashes to E.164', async () => {
     const response = await post('schedule-call', aCall({ to: '+44 20 7946-0958' }));
     expect(response.statusCode).toBe(201);

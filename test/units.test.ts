@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { maskNumber } from '../src/lib/mask-number.js';
 import { toE164 } from '../src/lib/phone-number.js';
-import { fitsInlineTwiml, sayTwiml } from '../src/services/twiml.js';
+import { fitsInlineTwiml, MAX_INLINE_TWIML_LENGTH, sayTwiml } from '../src/services/twiml.js';
 import { pacedRateLimit } from '../workers/calls/paced-rate-limit.js';
 
 describe('toE164', () => {
@@ -27,6 +27,15 @@ describe('sayTwiml', () => {
   it('measures the escaped length against Twilio\'s inline limit', () => {
     expect(fitsInlineTwiml('a'.repeat(3000))).toBe(true);
     expect(fitsInlineTwiml('&'.repeat(1000))).toBe(false);
+  });
+
+  it('answers as building the TwiML would, for short and long messages of every escaping', () => {
+    for (const unit of ['a', '&', '<', '\r', 'é', '😀']) {
+      for (const length of [1, 100, 700, 790, 800, 1000, 1500, 3900, 3950]) {
+        const message = unit.repeat(Math.ceil(length / unit.length));
+        expect(fitsInlineTwiml(message), `${length} × ${JSON.stringify(unit)}`).toBe(sayTwiml(message).length <= MAX_INLINE_TWIML_LENGTH);
+      }
+    }
   });
 });
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
+import { batchedAdd } from '../adapters/batched-add.js';
 import { validationError } from '../errors.js';
 import { CALL_JOB, callJobOptions, type CallJobData, type CallJobPolicy } from '../jobs/call-jobs.js';
 import type { CallLog } from './call-log.js';
@@ -37,8 +38,9 @@ export interface SchedulingDeps {
 export type DelayedTiming = { scheduleAt: string } | { delayMs: number };
 
 export function createSchedulingService({ callQueue, policy, limits, callLog, clock = () => new Date() }: SchedulingDeps) {
+  const addJob = batchedAdd(callQueue);
   const add = async (data: CallJobData, delayMs = 0): Promise<ScheduledCall> => {
-    const job = await callQueue.add(CALL_JOB, data, { ...callJobOptions(policy, data.priority), delay: delayMs });
+    const job = await addJob(CALL_JOB, data, { ...callJobOptions(policy, data.priority), delay: delayMs });
     await callLog.scheduled([{ jobId: job.id!, data }]);
     return { jobId: job.id!, data, runAt: new Date(job.timestamp + delayMs) };
   };

@@ -17,8 +17,15 @@ export function isSpeakable(message: string): boolean {
   return !NOT_XML.test(message);
 }
 
+/** The `<Response><Say>` wrapper and XML declaration around a message, and the most one character can grow when escaped (`&` -> `&amp;`). */
+const SAY_OVERHEAD = sayTwiml('a').length - 1;
+const MAX_ESCAPE_GROWTH = 5;
+
 export function fitsInlineTwiml(message: string): boolean {
-  return isSpeakable(message) && sayTwiml(message).length <= MAX_INLINE_TWIML_LENGTH;
+  if (!isSpeakable(message)) return false;
+  // Most messages fit whatever they contain: building the TwiML is only needed near the limit.
+  if (SAY_OVERHEAD + message.length * MAX_ESCAPE_GROWTH <= MAX_INLINE_TWIML_LENGTH) return true;
+  return sayTwiml(message).length <= MAX_INLINE_TWIML_LENGTH;
 }
 
 /** Connects the call to the voice agent: `<Number>` for a phone number, `<Sip>` for a SIP URI. */
