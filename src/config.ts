@@ -47,9 +47,11 @@ const envSchema = z.object({
   BULK_MAX_CALLS: positiveInt.max(100_000).default(10_000),
   BODY_LIMIT_BYTES: positiveInt.default(8 * 1024 * 1024),
   METADATA_MAX_BYTES: positiveInt.default(8 * 1024),
-  /** Finished jobs are trimmed after these ages so Redis stays bounded. */
+  /** Finished jobs are trimmed after these ages, and past these counts, so Redis stays bounded. */
   KEEP_COMPLETED_JOBS_HOURS: positiveInt.default(7 * 24),
   KEEP_FAILED_JOBS_HOURS: positiveInt.default(30 * 24),
+  KEEP_COMPLETED_JOBS_MAX: positiveInt.default(100_000),
+  KEEP_FAILED_JOBS_MAX: positiveInt.default(100_000),
 
   TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must be AC followed by 32 hex digits').optional(),
   TWILIO_AUTH_TOKEN: z.string().min(1).optional(),

@@ -262,3 +262,20 @@ describe('rate limit', () => {
     expect(Math.min(...gaps)).toBeGreaterThan(windowMs / max / 2);
   });
 });
+
+describe('finished jobs', () => {
+  it('keeps at most KEEP_COMPLETED_JOBS_MAX completed calls, dropping the oldest', async () => {
+    await start({ KEEP_COMPLETED_JOBS_MAX: '3', CALL_WORKER_CONCURRENCY: '1', CALL_RATE_MAX: '1000', CALL_RATE_WINDOW_MS: '1000' });
+    const worker = await service.startWorker();
+    const done = nextJobs(worker, 'completed', 8);
+    const response = await service.app.inject({
+      method: 'POST',
+      url: '/api/queue/schedule-bulk-calls',
+      payload: { calls: Array.from({ length: 8 }, (_, index) => aCall({ lead_id: String(index) })) },
+    });
+    const jobIds = response.json().jobIds as string[];
+    await done;
+    const kept = await service.queue.getCompleted();
+    expect(kept.map((job) => job.id).sort()).toEqual(jobIds.slice(-3).sort());
+  });
+});

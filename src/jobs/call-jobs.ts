@@ -82,6 +82,8 @@ export interface CallJobPolicy {
   backoffMs: number;
   keepCompletedHours: number;
   keepFailedHours: number;
+  keepCompletedMax: number;
+  keepFailedMax: number;
 }
 
 /**
@@ -95,8 +97,8 @@ export function callJobOptions(policy: CallJobPolicy, priority: PriorityName): J
     priority: PRIORITIES[priority],
     attempts: policy.attempts,
     backoff: { type: CARRIER_BACKOFF, delay: policy.backoffMs },
-    removeOnComplete: { age: policy.keepCompletedHours * 3600 },
-    removeOnFail: { age: policy.keepFailedHours * 3600 },
+    removeOnComplete: { age: policy.keepCompletedHours * 3600, count: policy.keepCompletedMax },
+    removeOnFail: { age: policy.keepFailedHours * 3600, count: policy.keepFailedMax },
   };
 }
 
@@ -106,6 +108,8 @@ export const callJobPolicy = (config: Readonly<Config>): CallJobPolicy => ({
   backoffMs: config.CALL_BACKOFF_MS,
   keepCompletedHours: config.KEEP_COMPLETED_JOBS_HOURS,
   keepFailedHours: config.KEEP_FAILED_JOBS_HOURS,
+  keepCompletedMax: config.KEEP_COMPLETED_JOBS_MAX,
+  keepFailedMax: config.KEEP_FAILED_JOBS_MAX,
 });
 
 /** Call records live as long as the longest-kept job they describe. */
