@@ -25,6 +25,7 @@ import { createCallLifecycle } from '../../src/services/call-lifecycle.js';
 import { capacityFor, holderOf } from '../../src/services/capacity-service.js';
 import { carrierBackoff, processCall } from './call.processor.js';
 import { nextPollDelay, trackCallStatus } from './call-status.processor.js';
+import { wakeForDelayedJobs } from './delayed-wake.js';
 import { pacedRateLimit } from './paced-rate-limit.js';
 
 /**
@@ -159,6 +160,8 @@ export async function startCallWorker(
     }
   }, config.CAPACITY_RECONCILE_SECONDS * 1000);
 
+  const delayedWake = wakeForDelayedJobs(connection, callQueue);
+
   const heartbeatKey = workerHeartbeatKey(config.QUEUE_PREFIX);
   const beat = () => connection.zadd(heartbeatKey, Date.now(), worker.id).catch(() => 0);
   const heartbeat = setInterval(beat, WORKER_HEARTBEAT_MS);
@@ -183,6 +186,7 @@ export async function startCallWorker(
       await connection.zrem(heartbeatKey, worker.id).catch(() => 0);
       clearInterval(reconciling);
       clearInterval(safetyNet);
+      delayedWake.close();
       await events.quit().catch(() => events.disconnect());
       await worker.close();
       await statusWorker?.close();

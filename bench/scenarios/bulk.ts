@@ -1,0 +1,67 @@
+import { PRIORITIES } from '../../src/jobs/call-jobs.js';
+import { freePort } from '../../test/helpers/free-port.js';
+import { aCall, type BenchContext } from '../support/context.js';
+import { lineFrom, startApiProcess, startNodeProcess } from '../support/processes.js';
+
+const calls = (count: number, first = 0) => Array.from({ length: count }, (_, index) => ({ ...aCall, lead_id: String(first + index) }));
+const MiB = 1024 * 1024;
+
+/** One request of 10,000 calls against one raw addBulk; then a 100,000-call campaign sent in chunks. */
+export async function bulk(ctx: BenchContext) {
+  const batch = calls(10_000);
+  await ctx.flush();
+  let started = performance.now();
+  const response = await ctx.post('/api/queue/schedule-bulk-calls', { calls: batch });
+  if (response.status !== 201) throw new Error(`bulk: answered ${response.status}`);
+  const service = batch.length / ((performance.now() - started) / 1000);
+  await ctx.flush();
+  started = performance.now();
+  await ctx.rawQueue.addBulk(batch.map((data) => ({ name: 'call', data, opts: { priority: PRIORITIES.normal } })));
+  const raw = batch.length / ((performance.now() - started) / 1000);
+  ctx.report.record({ scenario: 'bulk, 10,000 calls in one request', metric: 'calls/s', raw, service, unit: '/s' });
+
+  await campaign(ctx);
+}
+
+/** A campaign script's way: 100,000 calls, 1,000 a request, one request after another. */
+async function campaign(ctx: BenchContext) {
+  const total = 100_000;
+  const chunk = 1_000;
+  const scenario = `campaign of ${total.toLocaleString('en')} calls, ${chunk.toLocaleString('en')} a request`;
+
+  await ctx.flush();
+  const { seconds: serviceSeconds, peakMemoryBytes: servicePeak } = await serviceCampaign(ctx, total, chunk);
+
+  await ctx.flush();
+  const raw = startNodeProcess('bench/raw/campaign.ts', {}, [ctx.redisUrl, String(total), String(chunk)]);
+  await lineFrom(raw, (line) => line === 'ready', 'raw campaign');
+  const result = lineFrom(raw, (line) => line.startsWith('{'), 'raw campaign');
+  raw.child.stdin!.write('go\n');
+  const { seconds: rawSeconds, peakMemoryBytes: rawPeak } = JSON.parse(await result) as { seconds: number; peakMemoryBytes: number };
+  await raw.stop();
+
+  ctx.report.record({ scenario, metric: 'calls/s', raw: total / rawSeconds, service: total / serviceSeconds, unit: '/s' });
+  ctx.report.record(
+    { scenario, metric: 'peak memory of the process', raw: rawPeak / MiB, service: servicePeak / MiB, unit: 'MiB', note: 'raw: a script adding the same chunks' },
+    { lowerIsBetter: true },
+  );
+}
+
+/** The service's side, through an API of its own, so that its peak memory is the campaign's alone. */
+async function serviceCampaign(ctx: BenchContext, total: number, chunk: number) {
+  const api = await startApiProcess({ ...ctx.env, PORT: String(await freePort()) });
+  try {
+    const started = performance.now();
+    for (let first = 0; first < total; first += chunk) {
+      const response = await fetch(`${api.url}/api/queue/schedule-bulk-calls`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ calls: calls(chunk, first) }),
+      });
+      if (response.status !== 201) throw new Error(`campaign: answered ${response.status}`);
+    }
+    return { seconds: (performance.now() - started) / 1000, peakMemoryBytes: api.peakMemoryBytes() };
+  } finally {
+    await api.stop();
+  }
+}

@@ -1,0 +1,61 @@
+/** One figure of the table: the service beside raw BullMQ doing the same work. */
+export interface Row {
+  scenario: string;
+  metric: string;
+  raw: number;
+  service: number;
+  /** 1.0 = as good as raw BullMQ: service / raw for rates, raw / service where lower is better. */
+  ratio: number;
+  unit: string;
+  note?: string;
+}
+
+export interface BenchResult {
+  date: string;
+  quick: boolean;
+  machine: Record<string, string | number>;
+  rows: Row[];
+}
+
+export const fmt = (value: number) => (Math.abs(value) >= 100 ? value.toFixed(0) : value.toFixed(2));
+
+export function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+export function createReport() {
+  const rows: Row[] = [];
+  return {
+    rows,
+    /** Adds a row and prints it at once, so a long run shows its progress. */
+    record(row: Omit<Row, 'ratio'>, { lowerIsBetter = false } = {}) {
+      // Latencies of 0 ms (as good as it gets) must not divide by zero.
+      const ratio = lowerIsBetter ? Math.max(row.raw, 1) / Math.max(row.service, 1) : row.service / Math.max(row.raw, 1e-9);
+      rows.push({ ...row, ratio: Math.round(ratio * 100) / 100 });
+      console.log(`${row.scenario.padEnd(42)} ${row.metric.padEnd(26)} raw ${fmt(row.raw).padStart(9)}  service ${fmt(row.service).padStart(9)} ${row.unit.padEnd(6)} ratio ${rows.at(-1)!.ratio}`);
+    },
+  };
+}
+
+export type Report = ReturnType<typeof createReport>;
+
+export function markdown(result: BenchResult, explanations: string): string {
+  const { machine } = result;
+  return [
+    '# Benchmarks',
+    '',
+    `Measured ${result.date}${result.quick ? ' (quick mode)' : ''} on ${machine.cpus} × ${machine.cpu}, ${machine.memoryGiB} GiB, ` +
+      `Node ${machine.node}, BullMQ ${machine.bullmq}, Redis ${machine.redis}: the service and raw BullMQ in one run, on one private Redis. ` +
+      'Reproduce with `npm run bench` (`npm run bench -- --quick` for a short run; `-- --only <scenario>` for one).',
+    '',
+    'The ratio is service ÷ raw for rates, and raw ÷ service for latencies, bytes and memory (1.0 = as good as raw BullMQ; above 1, better).',
+    '',
+    '| Scenario | Metric | Raw BullMQ | Service | Ratio | Note |',
+    '| --- | --- | ---: | ---: | ---: | --- |',
+    ...result.rows.map((row) => `| ${row.scenario} | ${row.metric} | ${fmt(row.raw)} ${row.unit} | ${fmt(row.service)} ${row.unit} | ${row.ratio} | ${row.note ?? ''} |`),
+    '',
+    explanations.trim(),
+    '',
+  ].join('\n');
+}
