@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { redisScript } from './redis.js';
 import { CALL_QUEUE_NAME } from '../jobs/call-jobs.js';
 import { CALL_STATUS_RANK, isFinalCallStatus, type CallEvent } from '../jobs/call-status.js';
 
@@ -44,26 +45,58 @@ export interface CallRecordStore {
 }
 
 /**
- * KEYS[1] record hash. ARGV: status, rank, at, final (0/1), ttl, call SID or '', then field/value
- * pairs. Returns 0 when the event is stale, repeated or about another call, 1 when applied, 2 when
- * it made the call final.
+ * Applies a status to the record at `key` if it moves the call forward. `args` from `from` on:
+ * status, rank, at, final (0/1), ttl, call SID or '', then field/value pairs. Returns 0 when the
+ * event is stale, repeated or about another call, 1 when applied, 2 when it made the call final.
  */
-const APPLY_STATUS = `
-local current = tonumber(redis.call('HGET', KEYS[1], 'rank') or '-1')
-local rank = tonumber(ARGV[2])
-if rank <= current then return 0 end
-local sid = redis.call('HGET', KEYS[1], 'callSid')
-if ARGV[6] ~= '' and sid and sid ~= ARGV[6] then return 0 end
-local timeline = cjson.decode(redis.call('HGET', KEYS[1], 'timeline') or '[]')
-table.insert(timeline, { status = ARGV[1], at = ARGV[3] })
-redis.call('HSET', KEYS[1], 'callStatus', ARGV[1], 'rank', rank, 'timeline', cjson.encode(timeline))
-for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
-if ARGV[4] == '1' then
-  redis.call('HSET', KEYS[1], 'final', '1', 'endedAt', ARGV[3])
-  return 2
+const APPLY_STATUS_FUNCTION = `
+local function applyStatus(key, args, from)
+  local status, rank, at, final, ttl, sid = args[from], tonumber(args[from + 1]), args[from + 2], args[from + 3], tonumber(args[from + 4]), args[from + 5]
+  local current = tonumber(redis.call('HGET', key, 'rank') or '-1')
+  if rank <= current then return 0 end
+  local known = redis.call('HGET', key, 'callSid')
+  if sid ~= '' and known and known ~= sid then return 0 end
+  local timeline = cjson.decode(redis.call('HGET', key, 'timeline') or '[]')
+  table.insert(timeline, { status = status, at = at })
+  redis.call('HSET', key, 'callStatus', status, 'rank', rank, 'timeline', cjson.encode(timeline))
+  for i = from + 6, #args, 2 do redis.call('HSET', key, args[i], args[i + 1]) end
+  redis.call('EXPIRE', key, ttl)
+  if final == '1' then
+    redis.call('HSET', key, 'final', '1', 'endedAt', at)
+    return 2
+  end
+  return 1
 end
-return 1
+`;
+
+/** KEYS[1] record hash. ARGV: applyStatus's. */
+const APPLY_STATUS = `${APPLY_STATUS_FUNCTION}
+return applyStatus(KEYS[1], ARGV, 1)
+`;
+
+/**
+ * Stores the SID the carrier returned, claims it for the job, and applies the call's first status,
+ * in one step. KEYS: record hash, SID index. ARGV: job id, attempt, then applyStatus's.
+ */
+const RECORD_PLACED = `${APPLY_STATUS_FUNCTION}
+local sid, at, ttl = ARGV[8], ARGV[5], tonumber(ARGV[7])
+redis.call('HSET', KEYS[1], 'callSid', sid, 'placedAt', at, 'placedAttempt', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ttl)
+redis.call('SET', KEYS[2], ARGV[1], 'EX', ttl)
+return applyStatus(KEYS[1], ARGV, 3)
+`;
+
+/** KEYS[1] record hash. ARGV: ttl. */
+const NEXT_LOG_VERSION = `
+local version = redis.call('HINCRBY', KEYS[1], 'logVersion', 1)
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
+return version
+`;
+
+/** KEYS[1] record hash. ARGV: the time of the dial, ttl. */
+const MARK_DIALING = `
+redis.call('HSET', KEYS[1], 'dialedAt', ARGV[1])
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
 `;
 
 const eventFields = (event: CallEvent): string[] =>
@@ -105,35 +138,32 @@ export function createCallRecordStore(redis: Redis, prefix: string, ttlSeconds: 
   const base = `${prefix}:${CALL_QUEUE_NAME}`;
   const keyOf = (jobId: string) => `${base}:call-record:${jobId}`;
   const sidKey = (callSid: string) => `${base}:call-sid:${callSid}`;
-  const applyStatus = (jobId: string, event: CallEvent) =>
-    redis.eval(
-      APPLY_STATUS,
-      1,
-      keyOf(jobId),
-      event.status,
-      CALL_STATUS_RANK[event.status] ?? -1,
-      event.at,
-      isFinalCallStatus(event.status) ? '1' : '0',
-      ttlSeconds,
-      event.callSid ?? '',
-      ...eventFields(event),
-    ) as Promise<number>;
+  const scripts = {
+    applyStatus: redisScript(redis, 'switchboardApplyCallStatus', 1, APPLY_STATUS),
+    recordPlaced: redisScript(redis, 'switchboardRecordCallPlaced', 2, RECORD_PLACED),
+    markDialing: redisScript(redis, 'switchboardMarkDialing', 1, MARK_DIALING),
+    nextLogVersion: redisScript(redis, 'switchboardNextLogVersion', 1, NEXT_LOG_VERSION),
+  };
+  const statusArgs = (event: CallEvent) => [
+    event.status,
+    CALL_STATUS_RANK[event.status] ?? -1,
+    event.at,
+    isFinalCallStatus(event.status) ? '1' : '0',
+    ttlSeconds,
+    event.callSid ?? '',
+    ...eventFields(event),
+  ];
+  const applyStatus = async (jobId: string, event: CallEvent) => Number(await scripts.applyStatus(keyOf(jobId), ...statusArgs(event)));
 
   return {
     async markDialing(jobId, at) {
-      await redis.multi().hset(keyOf(jobId), 'dialedAt', at.toISOString()).expire(keyOf(jobId), ttlSeconds).exec();
+      await scripts.markDialing(keyOf(jobId), at.toISOString(), ttlSeconds);
     },
     async clearDialing(jobId) {
       await redis.hdel(keyOf(jobId), 'dialedAt');
     },
     async recordPlaced(jobId, callSid, attempt, event) {
-      await redis
-        .multi()
-        .hset(keyOf(jobId), 'callSid', callSid, 'placedAt', event.at, 'placedAttempt', attempt)
-        .expire(keyOf(jobId), ttlSeconds)
-        .set(sidKey(callSid), jobId, 'EX', ttlSeconds)
-        .exec();
-      await applyStatus(jobId, event);
+      await scripts.recordPlaced(keyOf(jobId), sidKey(callSid), jobId, attempt, ...statusArgs({ ...event, callSid }));
     },
     async applyStatus(jobId, event) {
       if (CALL_STATUS_RANK[event.status] === undefined) return 'ignored';
@@ -144,9 +174,7 @@ export function createCallRecordStore(redis: Redis, prefix: string, ttlSeconds: 
       await redis.hset(keyOf(jobId), 'redialJobId', redialJobId);
     },
     async nextLogVersion(jobId) {
-      const [[error, version] = []] = (await redis.multi().hincrby(keyOf(jobId), 'logVersion', 1).expire(keyOf(jobId), ttlSeconds).exec()) ?? [];
-      if (error) throw error;
-      return Number(version);
+      return Number(await scripts.nextLogVersion(keyOf(jobId), ttlSeconds));
     },
     async get(jobId) {
       return toRecord(await redis.hgetall(keyOf(jobId)));

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { redisScript } from './redis.js';
 
 /**
  * Live-call capacity, shared by every process through Redis.
@@ -125,6 +126,9 @@ export function createCapacityStore(redis: Redis, options: CapacityStoreOptions)
     events: `${base}:events`,
   };
   const scriptKeys = [keys.leases, keys.holders, keys.waiting, keys.dispatching, keys.waiterPrefix, keys.served] as const;
+  const acquire = redisScript(redis, 'switchboardCapacityAcquire', scriptKeys.length, ACQUIRE);
+  const release = redisScript(redis, 'switchboardCapacityRelease', scriptKeys.length, RELEASE);
+  const enqueue = redisScript(redis, 'switchboardCapacityEnqueue', 2, ENQUEUE);
   const now = options.clock ?? Date.now;
 
   const toWaiter = (callSid: string, hash: Record<string, string>): Waiter | undefined =>
@@ -159,9 +163,7 @@ export function createCapacityStore(redis: Redis, options: CapacityStoreOptions)
 
     /** Takes a slot if one is free and nobody waits for it. Also hands expired slots to waiters. */
     async acquire(holder: string, info: Omit<SlotHolder, 'holder' | 'since' | 'expiresAt'>) {
-      const result = await redis.eval(
-        ACQUIRE,
-        scriptKeys.length,
+      const result = await acquire(
         ...scriptKeys,
         holder,
         JSON.stringify({ ...info, since: now() }),
@@ -174,7 +176,7 @@ export function createCapacityStore(redis: Redis, options: CapacityStoreOptions)
 
     /** Frees a slot (idempotent) and gives free slots to the first waiters, who must now be dispatched. */
     async release(holder: string) {
-      const result = await redis.eval(RELEASE, scriptKeys.length, ...scriptKeys, holder, options.maxSlots, now(), options.leaseMs);
+      const result = await release(...scriptKeys, holder, options.maxSlots, now(), options.leaseMs);
       const { ok, dispatches } = await split(result);
       await redis.publish(keys.events, 'freed');
       return { released: ok, dispatches };
@@ -197,7 +199,7 @@ export function createCapacityStore(redis: Redis, options: CapacityStoreOptions)
       const score = WAITER_PRIORITIES[waiter.priority] * PRIORITY_SPAN + Date.parse(waiter.enqueuedAt);
       const fields = ['from', waiter.from, 'priority', waiter.priority, 'enqueuedAt', waiter.enqueuedAt, 'callback', waiter.callback ? '1' : '0'];
       if (waiter.queueSid) fields.push('queueSid', waiter.queueSid);
-      return Number(await redis.eval(ENQUEUE, 2, keys.waiting, keys.waiterPrefix + waiter.callSid, waiter.callSid, score, ...fields));
+      return Number(await enqueue(keys.waiting, keys.waiterPrefix + waiter.callSid, waiter.callSid, score, ...fields));
     },
 
     async waiter(callSid: string): Promise<Waiter | undefined> {

@@ -50,3 +50,15 @@ export function isRedisUnavailable(error: unknown): boolean {
   const text = `${error.name} ${error.message} ${(error as NodeJS.ErrnoException).code ?? ''}`;
   return UNAVAILABLE_PATTERNS.some((pattern) => pattern.test(text));
 }
+
+export type RedisScript = (...args: Array<string | number>) => Promise<unknown>;
+
+/**
+ * A Lua script as an ioredis command: sent by its SHA (EVALSHA) and loaded again if Redis forgot
+ * it, so Redis neither receives nor hashes the body on every call.
+ */
+export function redisScript(redis: Redis, name: string, numberOfKeys: number, lua: string): RedisScript {
+  if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
+  const commands = redis as unknown as Record<string, RedisScript>;
+  return (...args) => commands[name]!(...args);
+}

@@ -74,7 +74,8 @@ export function toJobView(job: Job<CallJobData>, state: string, record: CallReco
   return {
     jobId: job.id!,
     state: toStateName(state),
-    progress: job.progress as number | Record<string, unknown>,
+    // A job is one dial: once it completed, it is done.
+    progress: state === 'completed' ? 100 : (job.progress as number | Record<string, unknown>),
     data: job.data,
     priority: priorityName(job.opts.priority ?? PRIORITIES.normal),
     attemptsMade: job.attemptsMade,

@@ -57,7 +57,6 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
       await deps.callLog.call(jobId, job.data);
     }
     await deps.trackCall?.(jobId, call.sid);
-    await job.updateProgress(100);
     log.info({ outcome, callSid: call.sid, durationMs: elapsed() }, outcome === 'placed' ? 'call placed' : 'call already placed; not dialing again');
     deps.metrics?.dials.inc({ outcome });
     if (outcome === 'placed') deps.metrics?.dialLatency.observe(elapsed() / 1000);
@@ -75,7 +74,8 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
     return undefined;
   };
 
-  const record = await deps.callRecords.get(jobId);
+  // A job's first start can have dialed nothing yet: only a later one needs to know what an earlier did.
+  const record = job.attemptsStarted > 1 ? await deps.callRecords.get(jobId) : undefined;
   if (record?.callSid) return adopt({ sid: record.callSid, status: record.callStatus ?? 'queued' }, 'already-placed');
   if (record?.dialedAt) {
     const earlier = await findEarlierCall(new Date(record.dialedAt));
