@@ -32,7 +32,9 @@ try {
   redisVersion = /redis_version:(\S+)/.exec(await bench.redis.info('server'))?.[1] ?? redisVersion;
   for (const [name, run] of Object.entries(scenarios)) {
     if (only && !only.includes(name)) continue;
+    const scenarioStarted = Date.now();
     await run(bench);
+    console.log(`  (${name}: ${Math.round((Date.now() - scenarioStarted) / 1000)} s)`);
   }
 } finally {
   await bench.close();

@@ -16,7 +16,7 @@ const serviceLateness = (jobs: readonly Job<{ scheduleAt?: string }>[]) => jobs.
 /** Delayed calls spread over a few seconds, and all due at one instant, with no rate limit: how late each starts. */
 export async function delayed(ctx: BenchContext) {
   const count = ctx.quick ? 1_000 : 2_000;
-  const spreadMs = ctx.quick ? 5_000 : 10_000;
+  const spreadMs = ctx.quick ? 4_000 : 10_000;
   const shapes = [
     { label: `spread over ${spreadMs / 1000} s`, offsetOf: (index: number) => 1_000 + Math.round((index * spreadMs) / count), target: 'target p99 < 20 ms' },
     { label: 'due at one instant', offsetOf: () => 2_000, target: 'target: no later than raw' },

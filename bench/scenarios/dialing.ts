@@ -25,7 +25,7 @@ function pace(starts: readonly number[], windowMs: number) {
 /** With a backlog and a rate limit: the achieved rate, and the busiest rolling second. */
 export async function dialing(ctx: BenchContext) {
   const limit = 50;
-  const backlog = ctx.quick ? 250 : 1_000;
+  const backlog = ctx.quick ? 150 : 1_000;
   const scenario = `dialing a backlog at a limit of ${limit}/s`;
 
   await ctx.flush();
@@ -63,8 +63,8 @@ async function throughTwilio(ctx: BenchContext) {
   const latencyMs = 200;
   const concurrency = 10;
   for (const processes of [1, 2, 4]) {
-    // About three seconds of work in quick mode, ten otherwise.
-    const count = Math.round(((processes * concurrency * 1000) / latencyMs) * (ctx.quick ? 3 : 10));
+    // About two seconds of work in quick mode, ten otherwise.
+    const count = Math.round(((processes * concurrency * 1000) / latencyMs) * (ctx.quick ? 2 : 10));
     const scenario = `dialing through Twilio at ${latencyMs} ms, ${processes} worker process${processes > 1 ? 'es' : ''}`;
 
     const run = async (queue: { pause(): Promise<void>; resume(): Promise<void> }, fill: () => Promise<unknown>, start: (twilioUrl: string) => Promise<NodeProcess[]>) => {

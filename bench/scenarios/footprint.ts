@@ -4,6 +4,7 @@ import { createLogger } from '../../src/logger.js';
 import { startCallWorker } from '../../workers/calls/call-worker.js';
 import { aCall, RAW_PREFIX, RAW_QUEUE_NAME, type BenchContext } from '../support/context.js';
 import { until } from '../support/load.js';
+import { postJson } from '../support/http.js';
 import { startApiProcess } from '../support/processes.js';
 import { freePort } from '../../test/helpers/free-port.js';
 
@@ -57,7 +58,7 @@ async function trimming(ctx: BenchContext) {
   );
   let finished = 0;
   worker.worker.on('completed', () => finished++);
-  await fetch(`${api.url}/api/queue/schedule-bulk-calls`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ calls: calls(dialed) }) });
+  await postJson(`${api.url}/api/queue/schedule-bulk-calls`, { calls: calls(dialed) });
   await until(() => finished >= dialed, 'service calls to finish');
   await worker.close();
   await api.stop();

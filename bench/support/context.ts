@@ -7,6 +7,7 @@ import { startRedisServer } from '../../src/adapters/redis-server.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { CALL_QUEUE_NAME, type CallJobData } from '../../src/jobs/call-jobs.js';
 import { freePort } from '../../test/helpers/free-port.js';
+import { postJson } from './http.js';
 import { startApiProcess } from './processes.js';
 import { createReport, type Report } from './report.js';
 
@@ -32,7 +33,8 @@ export interface BenchContext {
   flush(): Promise<void>;
   /** The service's configuration, as a worker in this process reads it. */
   config(overrides?: Record<string, string>): Readonly<Config>;
-  post(path: string, body: unknown): Promise<Response>;
+  /** POSTs to the API; anything but a 201 fails the run. */
+  post(path: string, body: unknown): Promise<unknown>;
 }
 
 export async function openBench(quick: boolean): Promise<BenchContext & { close(): Promise<void> }> {
@@ -62,7 +64,7 @@ export async function openBench(quick: boolean): Promise<BenchContext & { close(
     serviceQueue,
     flush: async () => void (await redis.flushall()),
     config: (overrides = {}) => loadConfig({ ...env, ...overrides }),
-    post: (path, body) => fetch(`${api.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    post: (path, body) => postJson(`${api.url}${path}`, body),
     async close() {
       await api.stop();
       await rawQueue.close();
