@@ -52,8 +52,9 @@ export async function dialing(ctx: BenchContext) {
 
   const raw = pace(rawStarts, 1000);
   const service = pace(serviceStarts, 1000);
-  ctx.report.record({ scenario, metric: 'achieved rate', raw: raw.rate, service: service.rate, unit: '/s', note: `target ≥ 98% of ${limit}/s, without exceeding it` });
-  ctx.report.record({ scenario, metric: 'busiest rolling second', raw: raw.busiest, service: service.busiest, unit: 'calls', note: `must not exceed ${limit}` }, { lowerIsBetter: true });
+  // Against the limit, not raw BullMQ: raw bursts past it.
+  ctx.report.record({ scenario, metric: 'achieved rate', raw: raw.rate, service: service.rate, unit: '/s', note: `ratio: service ÷ the limit; target ≥ 0.98` }, { against: limit });
+  ctx.report.record({ scenario, metric: 'busiest rolling second', raw: raw.busiest, service: service.busiest, unit: 'calls', note: `ratio: the limit ÷ service; must not exceed ${limit}` }, { lowerIsBetter: true, against: limit });
 
   await throughTwilio(ctx);
 }

@@ -29,9 +29,11 @@ export function createReport() {
   return {
     rows,
     /** Adds a row and prints it at once, so a long run shows its progress. */
-    record(row: Omit<Row, 'ratio'>, { lowerIsBetter = false } = {}) {
+    /** `against`: compare the service with this figure (a limit) rather than with raw BullMQ's. */
+    record(row: Omit<Row, 'ratio'>, { lowerIsBetter = false, against }: { lowerIsBetter?: boolean; against?: number } = {}) {
+      const base = against ?? row.raw;
       // Latencies of 0 ms (as good as it gets) must not divide by zero.
-      const ratio = lowerIsBetter ? Math.max(row.raw, 1) / Math.max(row.service, 1) : row.service / Math.max(row.raw, 1e-9);
+      const ratio = lowerIsBetter ? Math.max(base, 1) / Math.max(row.service, 1) : row.service / Math.max(base, 1e-9);
       rows.push({ ...row, ratio: Math.round(ratio * 100) / 100 });
       console.log(`${row.scenario.padEnd(42)} ${row.metric.padEnd(26)} raw ${fmt(row.raw).padStart(9)}  service ${fmt(row.service).padStart(9)} ${row.unit.padEnd(6)} ratio ${rows.at(-1)!.ratio}`);
     },
