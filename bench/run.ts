@@ -25,6 +25,9 @@ if (unknown?.length) {
   process.exit(2);
 }
 
+// Stopped by a signal, exit normally: that runs the hooks that stop every process the bench started.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+
 const started = Date.now();
 const bench = await openBench(values.quick);
 let redisVersion = 'unknown';

@@ -1,4 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { aCall, startService, type Service } from './helpers/harness.js';
 
 let service: Service;
@@ -64,6 +65,39 @@ describe('Idempotency-Key', () => {
   it('keeps no failure: a fixed request may reuse the key', async () => {
     expect((await schedule('fix-1', aCall({ to: '+1234567890' }))).statusCode).toBe(400);
     expect((await schedule('fix-1', aCall())).statusCode).toBe(201);
+  });
+
+  it('adds only the missing calls when a request whose write was cut short is sent again', async () => {
+    const calls = Array.from({ length: 5 }, (_, index) => aCall({ lead_id: String(index) }));
+    const first = (await schedule('campaign-7', { calls }, 'schedule-bulk-calls')).json();
+    // As if the write had stopped after three calls and the request failed: its key is released.
+    const redis = new Redis(inject('redisUrl'));
+    try {
+      await redis.del(...(await service.redisKeys('idempotency:*')));
+    } finally {
+      redis.disconnect();
+    }
+    for (const jobId of first.jobIds.slice(3)) await (await service.queue.getJob(jobId))!.remove();
+
+    const again = await schedule('campaign-7', { calls }, 'schedule-bulk-calls');
+    expect(again.statusCode).toBe(201);
+    expect(again.headers['idempotent-replayed']).toBeUndefined();
+    expect(again.json().jobIds).toEqual(first.jobIds);
+    const queued = await service.queue.getJobs(['prioritized', 'wait']);
+    expect(queued.map((job) => job.data.lead_id).sort()).toEqual(['0', '1', '2', '3', '4']);
+  });
+
+  it('gives a retried single call the same job, not a second one', async () => {
+    const first = (await schedule('call-9', aCall())).json();
+    const redis = new Redis(inject('redisUrl'));
+    try {
+      await redis.del(...(await service.redisKeys('idempotency:*')));
+    } finally {
+      redis.disconnect();
+    }
+    const again = await schedule('call-9', aCall());
+    expect(again.json().jobId).toBe(first.jobId);
+    expect(await service.queue.count()).toBe(1);
   });
 
   it('refuses a key longer than 255 characters', async () => {

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import { batchedAdd } from '../adapters/batched-add.js';
 import { validationError } from '../errors.js';
@@ -37,10 +37,28 @@ export interface SchedulingDeps {
 
 export type DelayedTiming = { scheduleAt: string } | { delayMs: number };
 
+/**
+ * The request's Idempotency-Key, scoped as the API stores it. With one, job ids follow from it: if a
+ * request fails after some of its jobs reached Redis (the connection dropped mid-write), the retry
+ * finds those jobs already there and adds only the rest, so nobody is called twice.
+ */
+export interface RequestIdentity {
+  idempotencyKey: string | undefined;
+}
+
+const ANONYMOUS: RequestIdentity = { idempotencyKey: undefined };
+
+const jobIdsFrom = ({ idempotencyKey }: RequestIdentity) => {
+  if (idempotencyKey === undefined) return () => undefined;
+  const base = createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 24);
+  return (index = 0) => `req-${base}-${index}`;
+};
+
 export function createSchedulingService({ callQueue, policy, limits, callLog, clock = () => new Date() }: SchedulingDeps) {
   const addJob = batchedAdd(callQueue);
-  const add = async (data: CallJobData, delayMs = 0): Promise<ScheduledCall> => {
-    const job = await addJob(CALL_JOB, data, { ...callJobOptions(policy, data.priority), delay: delayMs });
+  const add = async (data: CallJobData, request: RequestIdentity, delayMs = 0): Promise<ScheduledCall> => {
+    const jobId = jobIdsFrom(request)();
+    const job = await addJob(CALL_JOB, data, { ...callJobOptions(policy, data.priority), delay: delayMs, ...(jobId && { jobId }) });
     await callLog.scheduled([{ jobId: job.id!, data }]);
     return { jobId: job.id!, data, runAt: new Date(job.timestamp + delayMs) };
   };
@@ -57,9 +75,9 @@ export function createSchedulingService({ callQueue, policy, limits, callLog, cl
   };
 
   return {
-    scheduleNow: (call: NewCall) => add(call),
+    scheduleNow: (call: NewCall, request = ANONYMOUS) => add(call, request),
 
-    async scheduleDelayed(call: NewCall, timing: DelayedTiming): Promise<ScheduledCall> {
+    async scheduleDelayed(call: NewCall, timing: DelayedTiming, request = ANONYMOUS): Promise<ScheduledCall> {
       const { delayMs, field } = delayFor(timing);
       if (delayMs > limits.maxScheduleAheadMs) {
         throw validationError(`${field} is too far ahead`, [
@@ -67,7 +85,7 @@ export function createSchedulingService({ callQueue, policy, limits, callLog, cl
         ]);
       }
       const scheduleAt = new Date(clock().getTime() + delayMs).toISOString();
-      return add({ ...call, scheduleAt: 'scheduleAt' in timing ? timing.scheduleAt : scheduleAt }, delayMs);
+      return add({ ...call, scheduleAt: 'scheduleAt' in timing ? timing.scheduleAt : scheduleAt }, request, delayMs);
     },
 
     async scheduleRecurring(call: NewCall, cronExpression: string, timezone?: string): Promise<RecurringSchedule> {
@@ -89,10 +107,18 @@ export function createSchedulingService({ callQueue, policy, limits, callLog, cl
       };
     },
 
-    /** All or nothing: the caller has validated every call, and addBulk writes them in one transaction. */
-    async scheduleBulk(calls: NewCall[]): Promise<ScheduledCall[]> {
+    /**
+     * The caller has validated every call: one bad call refuses them all. addBulk writes them in one
+     * pipeline, which a dropped connection can cut short: retried with its Idempotency-Key, the
+     * request then adds only the calls that are missing.
+     */
+    async scheduleBulk(calls: NewCall[], request = ANONYMOUS): Promise<ScheduledCall[]> {
+      const jobIdOf = jobIdsFrom(request);
       const jobs = await callQueue.addBulk(
-        calls.map((data) => ({ name: CALL_JOB, data, opts: callJobOptions(policy, data.priority) })),
+        calls.map((data, index) => {
+          const jobId = jobIdOf(index);
+          return { name: CALL_JOB, data, opts: { ...callJobOptions(policy, data.priority), ...(jobId && { jobId }) } };
+        }),
       );
       const scheduled = jobs.map((job, index) => ({ jobId: job.id!, data: calls[index]!, runAt: new Date(job.timestamp) }));
       await callLog.scheduled(scheduled);

@@ -34,7 +34,7 @@ export const scheduleRoutes: FastifyPluginAsyncZod<ScheduleRoutesOptions> = asyn
       response: { 201: scheduledResponse, 409: errorBodySchema, 422: errorBodySchema, ...commonErrors },
     },
     handler: async (request, reply) => {
-      const scheduled = await scheduling.scheduleNow(request.body);
+      const scheduled = await scheduling.scheduleNow(request.body, { idempotencyKey: request.idempotencyKey });
       return reply.code(201).send({
         success: true,
         message: 'Call scheduled successfully',
@@ -58,7 +58,7 @@ export const scheduleRoutes: FastifyPluginAsyncZod<ScheduleRoutesOptions> = asyn
     handler: async (request, reply) => {
       const { scheduleAt, delayMs, ...call } = request.body;
       const timing = scheduleAt !== undefined ? { scheduleAt } : { delayMs: delayMs! };
-      const scheduled = await scheduling.scheduleDelayed(call, timing);
+      const scheduled = await scheduling.scheduleDelayed(call, timing, { idempotencyKey: request.idempotencyKey });
       return reply.code(201).send({
         success: true,
         message: `Call scheduled for ${scheduled.runAt.toISOString()}`,
@@ -106,7 +106,7 @@ export const scheduleRoutes: FastifyPluginAsyncZod<ScheduleRoutesOptions> = asyn
       response: { 201: bulkScheduledResponse, 409: errorBodySchema, 422: errorBodySchema, ...commonErrors },
     },
     handler: async (request, reply) => {
-      const scheduled = await scheduling.scheduleBulk(request.body.calls);
+      const scheduled = await scheduling.scheduleBulk(request.body.calls, { idempotencyKey: request.idempotencyKey });
       return reply.code(201).send({
         success: true,
         message: `${scheduled.length} calls scheduled successfully`,
