@@ -161,11 +161,17 @@ describe('POST /api/queue/schedule-bulk-calls', () => {
     expect(jobs.map((job) => [job?.data.lead_id, job?.opts.priority])).toEqual([['a', 1], ['b', 2], ['c', 3]]);
   });
 
-  it('takes 10,000 calls in one request', async () => {
+  it('takes 10,000 calls in one request, queued in the order sent', async () => {
     const calls = Array.from({ length: 10_000 }, (_, index) => aCall({ lead_id: String(index) }));
     const response = await post('schedule-bulk-calls', { calls });
     expect(response.statusCode).toBe(201);
     expect(await service.queue.getJobCountByTypes('prioritized', 'wait')).toBe(10_000);
+    // FIFO within a priority level follows the job ids.
+    const jobIds = (response.json().jobIds as string[]).map(Number);
+    expect(jobIds).toEqual([...jobIds].sort((a, b) => a - b));
+    const first = await service.queue.getPrioritized(0, 0);
+    const last = await service.queue.getPrioritized(9_999, 9_999);
+    expect([first[0]?.data.lead_id, last[0]?.data.lead_id]).toEqual(['0', '9999']);
   });
 
   it('rejects the whole request when one call is bad, naming its index', async () => {

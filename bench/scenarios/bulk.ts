@@ -2,6 +2,7 @@ import { PRIORITIES } from '../../src/jobs/call-jobs.js';
 import { freePort } from '../../test/helpers/free-port.js';
 import { aCall, type BenchContext } from '../support/context.js';
 import { postJson } from '../support/http.js';
+import { percentile } from '../support/report.js';
 import { lineFrom, startApiProcess, startNodeProcess } from '../support/processes.js';
 
 const calls = (count: number, first = 0) => Array.from({ length: count }, (_, index) => ({ ...aCall, lead_id: String(first + index) }));
@@ -10,15 +11,20 @@ const MiB = 1024 * 1024;
 /** One request of 10,000 calls against one raw addBulk; then a 100,000-call campaign sent in chunks. */
 export async function bulk(ctx: BenchContext) {
   const batch = calls(10_000);
-  await ctx.flush();
-  let started = performance.now();
-  await ctx.post('/api/queue/schedule-bulk-calls', { calls: batch });
-  const service = batch.length / ((performance.now() - started) / 1000);
-  await ctx.flush();
-  started = performance.now();
-  await ctx.rawQueue.addBulk(batch.map((data) => ({ name: 'call', data, opts: { priority: PRIORITIES.normal } })));
-  const raw = batch.length / ((performance.now() - started) / 1000);
-  ctx.report.record({ scenario: 'bulk, 10,000 calls in one request', metric: 'calls/s', raw, service, unit: '/s' });
+  const rate = async (add: () => Promise<unknown>) => {
+    await ctx.flush();
+    const started = performance.now();
+    await add();
+    return batch.length / ((performance.now() - started) / 1000);
+  };
+  // One request is over in well under a second: the median of a few, taken in turns, steadies it.
+  const service: number[] = [];
+  const raw: number[] = [];
+  for (let round = 0; round < (ctx.quick ? 3 : 7); round++) {
+    service.push(await rate(() => ctx.post('/api/queue/schedule-bulk-calls', { calls: batch })));
+    raw.push(await rate(() => ctx.rawQueue.addBulk(batch.map((data) => ({ name: 'call', data, opts: { priority: PRIORITIES.normal } })))));
+  }
+  ctx.report.record({ scenario: 'bulk, 10,000 calls in one request', metric: 'calls/s', raw: percentile(raw, 50), service: percentile(service, 50), unit: '/s', note: `median of ${raw.length}` });
 
   await campaign(ctx);
 }

@@ -46,6 +46,9 @@ export interface RequestIdentity {
   idempotencyKey: string | undefined;
 }
 
+/** Calls per Redis pipeline of a bulk request. */
+const BULK_PIPELINE_SIZE = 200;
+
 const ANONYMOUS: RequestIdentity = { idempotencyKey: undefined };
 
 const jobIdsFrom = ({ idempotencyKey }: RequestIdentity) => {
@@ -108,18 +111,21 @@ export function createSchedulingService({ callQueue, policy, limits, callLog, cl
     },
 
     /**
-     * The caller has validated every call: one bad call refuses them all. addBulk writes them in one
-     * pipeline, which a dropped connection can cut short: retried with its Idempotency-Key, the
+     * The caller has validated every call: one bad call refuses them all. They are written in
+     * pipelines, which a dropped connection can cut short: retried with its Idempotency-Key, the
      * request then adds only the calls that are missing.
      */
     async scheduleBulk(calls: NewCall[], request = ANONYMOUS): Promise<ScheduledCall[]> {
       const jobIdOf = jobIdsFrom(request);
-      const jobs = await callQueue.addBulk(
-        calls.map((data, index) => {
-          const jobId = jobIdOf(index);
-          return { name: CALL_JOB, data, opts: { ...callJobOptions(policy, data.priority), ...(jobId && { jobId }) } };
-        }),
+      const entries = calls.map((data, index) => {
+        const jobId = jobIdOf(index);
+        return { name: CALL_JOB, data, opts: { ...callJobOptions(policy, data.priority), ...(jobId && { jobId }) } };
+      });
+      // Several pipelines, sent in order on one connection: Redis runs the first while the rest are built.
+      const chunks = Array.from({ length: Math.ceil(entries.length / BULK_PIPELINE_SIZE) }, (_, index) =>
+        entries.slice(index * BULK_PIPELINE_SIZE, (index + 1) * BULK_PIPELINE_SIZE),
       );
+      const jobs = (await Promise.all(chunks.map((chunk) => callQueue.addBulk(chunk)))).flat();
       const scheduled = jobs.map((job, index) => ({ jobId: job.id!, data: calls[index]!, runAt: new Date(job.timestamp) }));
       await callLog.scheduled(scheduled);
       return scheduled;
