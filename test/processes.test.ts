@@ -73,7 +73,8 @@ describe('npm run api and npm run worker, as separate processes', () => {
   it('SIGTERM lets a worker finish the calls it is dialing, leaving nothing stalled', async () => {
     const service = await startService();
     cleanups.push(() => service.stop());
-    const worker = spawned('workers/calls/main.ts', { ...service.env, SIMULATED_DIAL_LATENCY_MS: '1000', CALL_WORKER_CONCURRENCY: '2', LOG_LEVEL: 'info' });
+    // A rate so high that no call waits for a turn: both active calls are being dialed.
+    const worker = spawned('workers/calls/main.ts', { ...service.env, SIMULATED_DIAL_LATENCY_MS: '1000', CALL_WORKER_CONCURRENCY: '2', CALL_RATE_MAX: '100000', LOG_LEVEL: 'info' });
     await worker.waitForLog(/call worker started/);
     const events = await queueEvents(service);
     const active = eventsFor(events, 'active', 2);
@@ -88,6 +89,27 @@ describe('npm run api and npm run worker, as separate processes', () => {
     expect(counts.completed).toBeGreaterThanOrEqual(2);
     expect(counts.completed! + counts.waiting! + counts.prioritized!).toBe(3);
     expect(worker.lines.join('\n')).toContain('worker stopped');
+  });
+
+  it('SIGTERM puts calls still waiting for their turn under the rate limit back in line, as they were', async () => {
+    const service = await startService();
+    cleanups.push(() => service.stop());
+    // 40 calls a second, 50 at once: the worker fetches calls a little faster than their turns come.
+    const worker = spawned('workers/calls/main.ts', { ...service.env, CALL_RATE_MAX: '40', CALL_RATE_WINDOW_MS: '1000', CALL_WORKER_CONCURRENCY: '50', LOG_LEVEL: 'info' });
+    await worker.waitForLog(/call worker started/);
+    const events = await queueEvents(service);
+    const someDone = eventsFor(events, 'completed', 20);
+    await service.queue.addBulk(Array.from({ length: 200 }, () => ({ name: 'call', data: { ...aCall(), priority: 'normal' as const }, opts: { priority: 2 } })));
+    await someDone;
+
+    worker.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+    const counts = await service.queue.getJobCounts('completed', 'active', 'prioritized', 'failed');
+    expect(counts).toMatchObject({ active: 0, failed: 0 });
+    expect(counts.completed! + counts.prioritized!).toBe(200);
+    // A call put back has spent none of its attempts.
+    const waiting = await service.queue.getPrioritized();
+    expect(waiting.filter((job) => job.attemptsMade > 0)).toEqual([]);
   });
 
   it('npm start runs the API and a worker in one process', async () => {

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { maskNumber } from '../src/lib/mask-number.js';
 import { toE164 } from '../src/lib/phone-number.js';
 import { fitsInlineTwiml, MAX_INLINE_TWIML_LENGTH, sayTwiml } from '../src/services/twiml.js';
-import { pacedRateLimit } from '../workers/calls/paced-rate-limit.js';
 
 describe('toE164', () => {
   it.each([
@@ -43,23 +42,3 @@ describe('maskNumber', () => {
   it('keeps the country code and the last two digits', () => expect(maskNumber('+14155550123')).toBe('+141******23'));
 });
 
-describe('pacedRateLimit', () => {
-  it('allows one call per interval, slightly longer than window / max, when whole milliseconds allow', () => {
-    expect(pacedRateLimit(10, 60_000)).toEqual({ max: 1, duration: 6060 });
-    expect(pacedRateLimit(4, 1_000)).toEqual({ max: 1, duration: 253 });
-  });
-
-  it('groups a few calls per window where rounding one call up to a whole ms would cost too much', () => {
-    expect(pacedRateLimit(50, 1_000)).toEqual({ max: 5, duration: 101 });
-  });
-
-  it('keeps every rolling window within the limit, and the rate within 1.5% of it', () => {
-    for (const [max, windowMs] of [[1, 1_000], [7, 1_000], [50, 1_000], [53, 1_000], [100, 1_000], [999, 1_000], [1_000_000, 1_000], [10, 60_000]] as const) {
-      const { max: burst, duration } = pacedRateLimit(max, windowMs);
-      expect(max % burst!).toBe(0);
-      // Windows start at least `duration` apart: a rolling window holds at most ceil(windowMs / duration) of them.
-      expect(Math.ceil(windowMs / duration) * burst!).toBeLessThanOrEqual(max);
-      expect((burst! * windowMs) / duration / max).toBeGreaterThanOrEqual(0.985);
-    }
-  });
-});

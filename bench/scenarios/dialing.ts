@@ -6,7 +6,7 @@ import { aCall, RAW_PREFIX, RAW_QUEUE_NAME, SERVICE_PREFIX, type BenchContext } 
 import { until } from '../support/load.js';
 import { lineFrom, startNodeProcess, type NodeProcess } from '../support/processes.js';
 import { startTwilioLatencyStandIn } from '../support/twilio-latency-stand-in.js';
-import { twilioEnv } from '../raw/dial.js';
+import { rawDial, twilioEnv } from '../raw/dial.js';
 
 const calls = (count: number) => Array.from({ length: count }, (_, index) => ({ ...aCall, lead_id: String(index) }));
 const rawJobs = (count: number) => calls(count).map((data) => ({ name: 'call', data, opts: { priority: PRIORITIES.normal } }));
@@ -28,30 +28,31 @@ export async function dialing(ctx: BenchContext) {
   const backlog = ctx.quick ? 150 : 1_000;
   const scenario = `dialing a backlog at a limit of ${limit}/s`;
 
+  // Counted where it matters: dials arriving at a Twilio stand-in that answers at once.
   await ctx.flush();
   await ctx.rawQueue.addBulk(rawJobs(backlog));
-  const rawStarts: number[] = [];
+  let twilio = await startTwilioLatencyStandIn(0);
   const connection = ctx.redis.duplicate();
-  const rawWorker = new Worker(RAW_QUEUE_NAME, async () => void rawStarts.push(Date.now()), { connection, prefix: RAW_PREFIX, concurrency: 10, limiter: { max: limit, duration: 1000 } });
-  await until(() => rawStarts.length >= backlog, 'raw calls');
+  const rawWorker = new Worker(RAW_QUEUE_NAME, rawDial(twilio.url), { connection, prefix: RAW_PREFIX, concurrency: 10, limiter: { max: limit, duration: 1000 } });
+  await until(() => twilio.arrivals.length >= backlog, 'raw calls');
   await rawWorker.close();
   connection.disconnect();
+  await twilio.close();
+  const raw = pace(twilio.arrivals, 1000);
 
   await ctx.flush();
   await ctx.serviceQueue.pause();
   await ctx.post('/api/queue/schedule-bulk-calls', { calls: calls(backlog) });
+  twilio = await startTwilioLatencyStandIn(0);
   const worker = await startCallWorker(
-    ctx.config({ CALL_RATE_MAX: String(limit), CALL_RATE_WINDOW_MS: '1000', CALL_WORKER_CONCURRENCY: '10', SIMULATED_DIAL_LATENCY_MS: '0', MAX_CONCURRENT_CALLS: '1000000', SIMULATED_TIME_SCALE: '0.001' }),
+    ctx.config({ ...twilioEnv(twilio.url, ctx.api.url), CALL_RATE_MAX: String(limit), CALL_RATE_WINDOW_MS: '1000', CALL_WORKER_CONCURRENCY: '10', MAX_CONCURRENT_CALLS: '1000000' }),
     createLogger('silent'),
   );
-  const serviceStarts: number[] = [];
-  worker.worker.on('active', () => serviceStarts.push(Date.now()));
   await ctx.serviceQueue.resume();
-  await until(() => serviceStarts.length >= backlog, 'service calls');
+  await until(() => twilio.arrivals.length >= backlog, 'service calls');
   await worker.close();
-
-  const raw = pace(rawStarts, 1000);
-  const service = pace(serviceStarts, 1000);
+  await twilio.close();
+  const service = pace(twilio.arrivals, 1000);
   // Against the limit, not raw BullMQ: raw bursts past it.
   ctx.report.record({ scenario, metric: 'achieved rate', raw: raw.rate, service: service.rate, unit: '/s', note: `ratio: service ÷ the limit; target ≥ 0.98` }, { against: limit });
   ctx.report.record({ scenario, metric: 'busiest rolling second', raw: raw.busiest, service: service.busiest, unit: 'calls', note: `ratio: the limit ÷ service; must not exceed ${limit}` }, { lowerIsBetter: true, against: limit });

@@ -26,7 +26,7 @@ import { capacityFor, holderOf } from '../../src/services/capacity-service.js';
 import { carrierBackoff, processCall } from './call.processor.js';
 import { nextPollDelay, trackCallStatus } from './call-status.processor.js';
 import { wakeForDelayedJobs } from './delayed-wake.js';
-import { pacedRateLimit } from './paced-rate-limit.js';
+import { createCallPacer } from './call-pacer.js';
 
 /**
  * Refuses to start with credentials the carrier rejects: every call would fail. Any other problem
@@ -89,12 +89,21 @@ export async function startCallWorker(
       void worker.pause(true);
       safetyNet = setInterval(() => void slotFreed(), 2_000);
     }
-    await job.moveToWait(token);
-    // Back to the front of its priority level: waiting for a slot must not cost it its place.
-    await frontOfItsLevel(job).catch(() => {});
+    await backInLine(job, token);
     refused = job;
     throw new WaitingError();
   };
+  // Back to the front of its priority level: waiting for a slot or a turn must not cost it its place.
+  const backInLine = async (job: Job<CallJobData>, token: string | undefined) => {
+    await job.moveToWait(token);
+    await frontOfItsLevel(job).catch(() => {});
+  };
+  const putBack = async (job: Job<CallJobData>, token: string | undefined): Promise<never> => {
+    await backInLine(job, token);
+    throw new WaitingError();
+  };
+  // A worker closing stops waiting for turns: those calls go back for a worker to take later.
+  const closing = new AbortController();
 
   const polling = config.callbackBaseUrl === undefined && dialer.fetchCall !== undefined;
   const statusQueue = polling ? new Queue<TrackCallData>(CALL_STATUS_QUEUE_NAME, queueOptions) : undefined;
@@ -112,8 +121,10 @@ export async function startCallWorker(
       }
     : undefined;
 
+  const pacer = createCallPacer(connection, `${config.QUEUE_PREFIX}:${CALL_QUEUE_NAME}:pacer`, config.CALL_RATE_MAX, config.CALL_RATE_WINDOW_MS);
   const callDeps = {
     dialer,
+    ...(pacer.waitForTurn && { pacing: { waitForTurn: () => pacer.waitForTurn!(closing.signal), putBack } }),
     callRecords,
     defaultFrom: config.TWILIO_PHONE_NUMBER ?? config.SIMULATED_FROM_NUMBER,
     ...(config.callbackBaseUrl && { callbackBaseUrl: config.callbackBaseUrl }),
@@ -136,7 +147,7 @@ export async function startCallWorker(
     concurrency: config.CALL_WORKER_CONCURRENCY,
     lockDuration: config.CALL_LOCK_DURATION_MS,
     stalledInterval: config.CALL_LOCK_DURATION_MS,
-    limiter: pacedRateLimit(config.CALL_RATE_MAX, config.CALL_RATE_WINDOW_MS),
+    limiter: pacer.fetchLimit,
     settings: {
       backoffStrategy: (attemptsMade, _type, error, job) =>
         carrierBackoff(attemptsMade, Number((job?.opts.backoff as { delay?: number } | undefined)?.delay ?? config.CALL_BACKOFF_MS), error),
@@ -182,6 +193,7 @@ export async function startCallWorker(
   return {
     worker,
     async close() {
+      closing.abort();
       clearInterval(heartbeat);
       await connection.zrem(heartbeatKey, worker.id).catch(() => 0);
       clearInterval(reconciling);

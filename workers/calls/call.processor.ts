@@ -24,6 +24,13 @@ export interface CallProcessorDeps {
     /** No slot now: puts the job back in line, keeping its place, and waits for one to free. */
     waitForSlot(job: Job<CallJobData>, token: string | undefined): Promise<never>;
   };
+  /** The rate limit's turns, shared by every worker. */
+  pacing?: {
+    /** Waits for this dial's turn; false when the worker is closing. */
+    waitForTurn(): Promise<boolean>;
+    /** Puts the job back at the front of its priority level, for a worker to take later. */
+    putBack(job: Job<CallJobData>, token: string | undefined): Promise<never>;
+  };
   /** The voice agent callbacks are connected to. */
   agentTarget: string;
   metrics?: Pick<Metrics, 'dials' | 'carrierErrors' | 'dialLatency'>;
@@ -83,6 +90,12 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
   }
 
   if (deps.capacity && !(await deps.capacity.acquire(jobId, job.data))) return deps.capacity.waitForSlot(job, token);
+  // The turn as close to the dial as can be, so that the calls reach the carrier as evenly spaced.
+  if (deps.pacing && !(await deps.pacing.waitForTurn())) {
+    log.info('worker closing: call put back before its turn to dial');
+    await deps.capacity?.release(jobId, job.data);
+    return deps.pacing.putBack(job, token);
+  }
 
   const dialedAt = new Date();
   await deps.callRecords.markDialing(jobId, dialedAt);
