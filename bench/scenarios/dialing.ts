@@ -25,7 +25,7 @@ function pace(starts: readonly number[], windowMs: number) {
 /** With a backlog and a rate limit: the achieved rate, and the busiest rolling second. */
 export async function dialing(ctx: BenchContext) {
   const limit = 50;
-  const backlog = ctx.quick ? 150 : 1_000;
+  const backlog = ctx.quick ? 100 : 1_000;
   const scenario = `dialing a backlog at a limit of ${limit}/s`;
 
   // Counted where it matters: dials arriving at a Twilio stand-in that answers at once.
