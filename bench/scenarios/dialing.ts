@@ -22,37 +22,47 @@ function pace(starts: readonly number[], windowMs: number) {
   return { rate: ((sorted.length - 1) * 1000) / (sorted.at(-1)! - sorted[0]!), busiest };
 }
 
+async function startStandInProcess() {
+  const standIn = startNodeProcess('bench/raw/twilio-stand-in.ts', { LATENCY_MS: '0' });
+  const url = await lineFrom(standIn, (line) => line.startsWith('http://'), 'Twilio stand-in');
+  return {
+    url,
+    arrivals: async () => (await (await fetch(`${url}/arrivals`)).json()) as number[],
+    stop: () => standIn.stop(),
+  };
+}
+
 /** With a backlog and a rate limit: the achieved rate, and the busiest rolling second. */
 export async function dialing(ctx: BenchContext) {
   const limit = 50;
   const backlog = ctx.quick ? 100 : 1_000;
   const scenario = `dialing a backlog at a limit of ${limit}/s`;
 
-  // Counted where it matters: dials arriving at a Twilio stand-in that answers at once.
+  // Counted where it matters: dials arriving at a Twilio stand-in, in a process of its own.
   await ctx.flush();
   await ctx.rawQueue.addBulk(rawJobs(backlog));
-  let twilio = await startTwilioLatencyStandIn(0);
+  let twilio = await startStandInProcess();
   const connection = ctx.redis.duplicate();
   const rawWorker = new Worker(RAW_QUEUE_NAME, rawDial(twilio.url), { connection, prefix: RAW_PREFIX, concurrency: 10, limiter: { max: limit, duration: 1000 } });
-  await until(() => twilio.arrivals.length >= backlog, 'raw calls');
+  await until(async () => (await twilio.arrivals()).length >= backlog, 'raw calls', 120_000, 250);
   await rawWorker.close();
   connection.disconnect();
-  await twilio.close();
-  const raw = pace(twilio.arrivals, 1000);
+  const raw = pace(await twilio.arrivals(), 1000);
+  await twilio.stop();
 
   await ctx.flush();
   await ctx.serviceQueue.pause();
   await ctx.post('/api/queue/schedule-bulk-calls', { calls: calls(backlog) });
-  twilio = await startTwilioLatencyStandIn(0);
+  twilio = await startStandInProcess();
   const worker = await startCallWorker(
     ctx.config({ ...twilioEnv(twilio.url, ctx.api.url), CALL_RATE_MAX: String(limit), CALL_RATE_WINDOW_MS: '1000', CALL_WORKER_CONCURRENCY: '10', MAX_CONCURRENT_CALLS: '1000000' }),
     createLogger('silent'),
   );
   await ctx.serviceQueue.resume();
-  await until(() => twilio.arrivals.length >= backlog, 'service calls');
+  await until(async () => (await twilio.arrivals()).length >= backlog, 'service calls', 120_000, 250);
   await worker.close();
-  await twilio.close();
-  const service = pace(twilio.arrivals, 1000);
+  const service = pace(await twilio.arrivals(), 1000);
+  await twilio.stop();
   // Against the limit, not raw BullMQ: raw bursts past it.
   ctx.report.record({ scenario, metric: 'achieved rate', raw: raw.rate, service: service.rate, unit: '/s', note: `ratio: service ÷ the limit; target ≥ 0.98` }, { against: limit });
   ctx.report.record({ scenario, metric: 'busiest rolling second', raw: raw.busiest, service: service.busiest, unit: 'calls', note: `ratio: the limit ÷ service; must not exceed ${limit}` }, { lowerIsBetter: true, against: limit });

@@ -6,13 +6,17 @@ export const STAND_IN_ACCOUNT_SID = `AC${'0'.repeat(32)}`;
 
 /**
  * Twilio's REST API as far as dialing needs it, answering after `latencyMs` as a distant carrier
- * would: `POST …/Calls.json` creates a call, any GET (the account check) answers 200. It notes
- * when each call request arrived.
+ * would: `POST …/Calls.json` creates a call, any other GET (the account check) answers 200. It notes
+ * when each call request arrived, and answers them at `GET /arrivals`.
  */
 export async function startTwilioLatencyStandIn(latencyMs: number) {
   const arrivals: number[] = [];
   const server = createServer((request, response) => {
     const arrivedAt = Date.now();
+    if (request.method === 'GET' && request.url === '/arrivals') {
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(arrivals));
+      return;
+    }
     request.resume();
     request.on('end', () => {
       const creating = request.method === 'POST' && /\/Calls\.json$/.test(request.url ?? '');

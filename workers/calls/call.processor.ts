@@ -90,15 +90,16 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
   }
 
   if (deps.capacity && !(await deps.capacity.acquire(jobId, job.data))) return deps.capacity.waitForSlot(job, token);
-  // The turn as close to the dial as can be, so that the calls reach the carrier as evenly spaced.
-  if (deps.pacing && !(await deps.pacing.waitForTurn())) {
-    log.info('worker closing: call put back before its turn to dial');
-    await deps.capacity?.release(jobId, job.data);
-    return deps.pacing.putBack(job, token);
-  }
 
   const dialedAt = new Date();
   await deps.callRecords.markDialing(jobId, dialedAt);
+  // The turn as close to the dial as can be, so that calls reach the carrier as evenly spaced as their turns.
+  if (deps.pacing && !(await deps.pacing.waitForTurn())) {
+    log.info('worker closing: call put back before its turn to dial');
+    await deps.callRecords.clearDialing(jobId);
+    await deps.capacity?.release(jobId, job.data);
+    return deps.pacing.putBack(job, token);
+  }
   await deps.callLog.attempt(jobId, job.data, attempt, { status: 'dialing', dialedAt: dialedAt.toISOString() });
   try {
     const placed = await deps.dialer.placeCall({
