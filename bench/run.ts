@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { openBench } from './support/context.js';
-import { markdown, type BenchResult } from './support/report.js';
+import { markdown, markdownTable, type BenchResult } from './support/report.js';
 import { bulk } from './scenarios/bulk.js';
 import { capacity } from './scenarios/capacity.js';
 import { delayed } from './scenarios/delayed.js';
@@ -53,6 +53,7 @@ const result: BenchResult = {
 mkdirSync('bench/results', { recursive: true });
 writeFileSync('bench/results/latest.json', `${JSON.stringify(result, null, 2)}\n`);
 if (!only) writeFileSync('BENCHMARKS.md', markdown(result, readFileSync('bench/findings.md', 'utf8')));
+console.log(`\n${markdownTable(result.rows)}\n`);
 console.log(`${only ? 'wrote bench/results/latest.json' : 'wrote bench/results/latest.json and BENCHMARKS.md'} in ${Math.round((Date.now() - started) / 1000)} s`);
 // Everything started is stopped; a reconnecting client must not keep the process alive.
 process.exit(0);

@@ -45,6 +45,18 @@ describe('pacing dials', () => {
     expect(performance.now() - started).toBeGreaterThanOrEqual(95);
   });
 
+  it('holds a dial while the window already holds the limit, as after a dial held up by a pause', async () => {
+    const shared = key();
+    const pacer = createCallPacer(redis, shared, 2, 300);
+    // Two dials just sent, whatever their turns said.
+    const [seconds, micros] = await redis.time();
+    const now = Number(seconds) * 1000 + Number(micros) / 1000;
+    await redis.zadd(`${shared}:sent`, now, 'a', now, 'b');
+    const started = performance.now();
+    expect(await pacer.waitForTurn!()).toBe(true);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(295);
+  });
+
   it('stops waiting when the worker closes, and says so', async () => {
     const pacer = createCallPacer(redis, key(), 1, 60_000);
     await pacer.waitForTurn!();

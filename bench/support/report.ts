@@ -42,6 +42,15 @@ export function createReport() {
 
 export type Report = ReturnType<typeof createReport>;
 
+/** The table alone, as BENCHMARKS.md shows it. */
+export function markdownTable(rows: readonly Row[]): string {
+  return [
+    '| Scenario | Metric | Raw BullMQ | Service | Ratio | Note |',
+    '| --- | --- | ---: | ---: | ---: | --- |',
+    ...rows.map((row) => `| ${row.scenario} | ${row.metric} | ${fmt(row.raw)} ${row.unit} | ${fmt(row.service)} ${row.unit} | ${row.ratio} | ${row.note ?? ''} |`),
+  ].join('\n');
+}
+
 export function markdown(result: BenchResult, explanations: string): string {
   const { machine } = result;
   return [
@@ -53,9 +62,7 @@ export function markdown(result: BenchResult, explanations: string): string {
     '',
     'The ratio is service ÷ raw for rates, and raw ÷ service for latencies, bytes and memory (1.0 = as good as raw BullMQ; above 1, better).',
     '',
-    '| Scenario | Metric | Raw BullMQ | Service | Ratio | Note |',
-    '| --- | --- | ---: | ---: | ---: | --- |',
-    ...result.rows.map((row) => `| ${row.scenario} | ${row.metric} | ${fmt(row.raw)} ${row.unit} | ${fmt(row.service)} ${row.unit} | ${row.ratio} | ${row.note ?? ''} |`),
+    markdownTable(result.rows),
     '',
     explanations.trim(),
     '',

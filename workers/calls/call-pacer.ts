@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RateLimiterOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -24,6 +25,25 @@ redis.call('SET', KEYS[1], string.format('%.3f', turn), 'PX', math.ceil(turn - n
 return { string.format('%.3f', turn), string.format('%.3f', turn - now) }
 `;
 
+/**
+ * KEYS[1]: when recent dials were sent, in ms on Redis's clock. ARGV: window (ms), max, a unique
+ * member. Claims the right to dial now if fewer than `max` dials were sent in the last window, and
+ * answers 0; otherwise answers how long until the oldest of them leaves the window.
+ */
+const CLAIM_DIAL = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + tonumber(time[2]) / 1000
+local window, max = tonumber(ARGV[1]), tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.3f', now - window))
+if redis.call('ZCARD', KEYS[1]) < max then
+  redis.call('ZADD', KEYS[1], string.format('%.3f', now), ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], math.ceil(window) + 1000)
+  return '0'
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return string.format('%.3f', tonumber(oldest[2]) + window - now)
+`;
+
 export interface CallPacer {
   /** Keeps the worker from fetching calls much faster than they may be dialed. */
   fetchLimit: RateLimiterOptions;
@@ -39,7 +59,8 @@ const MIN_FETCH_WINDOW_MS = 50;
 
 /**
  * Paces dials evenly: each dial takes the next turn, `(window + slack) / max` ms after the last, on
- * one Redis key shared by every worker, so no rolling window ever holds more than `max` dials.
+ * one Redis key shared by every worker, and claims its place among the dials sent in the last
+ * window just before it is sent, so no rolling window ever holds more than `max` dials.
  * BullMQ's limiter alone counts fixed windows: `max` calls may start at the end of one window and
  * `max` more at the start of the next, and its whole-millisecond windows lose up to 5% of the rate
  * to rounding at 50/s. It still limits fetching to a little faster than the turns, so that a job
@@ -50,6 +71,10 @@ export function createCallPacer(redis: Redis, key: string, max: number, windowMs
   const intervalMs = (windowMs + slackMs(windowMs)) / max;
   if (intervalMs < 1) return { fetchLimit: { max: Math.floor(1 / intervalMs), duration: 1 }, intervalMs };
   const nextTurn = redisScript(redis, 'switchboardNextDialTurn', 1, NEXT_TURN);
+  const claimDial = redisScript(redis, 'switchboardClaimDial', 1, CLAIM_DIAL);
+  // On time, `max` + 1 turns span the window and all its slack; a dial held up by more than half the
+  // slack (a pause of the process) waits here rather than crowd the next ones into one window.
+  const claimWindowMs = windowMs + slackMs(windowMs) / 2;
   const takeTurn = async () => {
     const [at, inMs] = (await nextTurn(key, intervalMs)) as [string, string];
     return { at: Number(at), inMs: Number(inMs) };
@@ -66,9 +91,13 @@ export function createCallPacer(redis: Redis, key: string, max: number, windowMs
     takeTurn,
     async waitForTurn(signal) {
       const { inMs } = await takeTurn();
-      if (inMs <= 0) return true;
       // Never early: a timer can fire a fraction of a millisecond before a fractional delay.
-      return sleep(Math.ceil(inMs), true, { signal }).catch(() => false);
+      if (inMs > 0 && !(await sleep(Math.ceil(inMs), true, { signal }).catch(() => false))) return false;
+      for (;;) {
+        const heldMs = Number(await claimDial(`${key}:sent`, claimWindowMs, max, randomUUID()));
+        if (heldMs <= 0) return true;
+        if (!(await sleep(Math.ceil(heldMs), true, { signal }).catch(() => false))) return false;
+      }
     },
   };
 }
