@@ -72,9 +72,10 @@ export function createCallPacer(redis: Redis, key: string, max: number, windowMs
   if (intervalMs < 1) return { fetchLimit: { max: Math.floor(1 / intervalMs), duration: 1 }, intervalMs };
   const nextTurn = redisScript(redis, 'switchboardNextDialTurn', 1, NEXT_TURN);
   const claimDial = redisScript(redis, 'switchboardClaimDial', 1, CLAIM_DIAL);
-  // On time, `max` + 1 turns span the window and all its slack; a dial held up by more than half the
-  // slack (a pause of the process) waits here rather than crowd the next ones into one window.
-  const claimWindowMs = windowMs + slackMs(windowMs) / 2;
+  // On time, `max` + 1 turns span the window and its slack exactly; a dial held up (a pause of the
+  // process) waits here rather than crowd the next ones into one window. The slack then covers the
+  // way from here to the carrier.
+  const claimWindowMs = windowMs + slackMs(windowMs);
   const takeTurn = async () => {
     const [at, inMs] = (await nextTurn(key, intervalMs)) as [string, string];
     return { at: Number(at), inMs: Number(inMs) };
