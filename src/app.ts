@@ -2,12 +2,12 @@ import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Queue } from 'bullmq';
 import type { CallJobData } from './jobs/call-jobs.js';
-import { authPlugin, type AuthOptions } from './plugins/auth.js';
+import { authPlugin, routeScope, type AuthOptions } from './plugins/auth.js';
 import { dashboard } from './plugins/dashboard.js';
 import { rateLimitPlugin, type RateLimitOptions } from './plugins/rate-limit.js';
 import type { IdempotencyOptions } from './plugins/idempotency.js';
 import { errorHandlerPlugin, sendError } from './plugins/error-handler.js';
-import { swaggerPlugin } from './plugins/swagger.js';
+import { swaggerPlugin, swaggerUiPlugin } from './plugins/swagger.js';
 import type { SupabaseCallLog } from './adapters/supabase-call-log.js';
 import { processMetrics } from './metrics.js';
 import { callsRoutes } from './routes/calls/calls.routes.js';
@@ -81,28 +81,42 @@ export async function buildApp(deps: AppDeps) {
   if (deps.rateLimit) await app.register(rateLimitPlugin, deps.rateLimit);
   await app.register(swaggerPlugin);
 
-  await app.register(dashboard, { queues: deps.queues });
-  await app.register(metricsRoutes, { queueAdmin: deps.queueAdmin, capacity: deps.capacity });
-  await app.register(healthRoutes, { pingRedis: deps.pingRedis, liveWorkers: deps.liveWorkers, carrier: deps.carrier, capacity: deps.capacity });
-  await app.register(
-    async (api) => {
-      await api.register(scheduleRoutes, { scheduling: deps.scheduling, limits: deps.limits, idempotency: deps.idempotency });
-      await api.register(jobsRoutes, { queueAdmin: deps.queueAdmin });
-      await api.register(queueRoutes, { queueAdmin: deps.queueAdmin });
-      await api.register(recurringRoutes, { queueAdmin: deps.queueAdmin });
-    },
-    { prefix: '/api/queue' },
-  );
-  await app.register(callsRoutes, { callHistory: deps.callHistory, prefix: '/api' });
-  await app.register(capacityRoutes, { capacity: deps.capacity, priorities: deps.priorities, prefix: '/api' });
-  await app.register(twilioWebhooks, { ...deps.twilioWebhooks, prefix: '/webhooks/twilio' });
-  await app.register(simulatorRoutes, {
-    simulator: deps.simulator,
-    authToken: deps.twilioWebhooks.authToken,
-    publicBaseUrl: deps.twilioWebhooks.publicBaseUrl,
-    prefix: '/simulator',
+  // Access is declared per group of routes (a route may narrow it); a route of no group is admin-only.
+  await app.register(async (open) => {
+    open.addHook('onRoute', routeScope('open'));
+    await open.register(swaggerUiPlugin);
+    await open.register(healthRoutes, { pingRedis: deps.pingRedis, liveWorkers: deps.liveWorkers, carrier: deps.carrier, capacity: deps.capacity });
   });
-  await app.register(agentRoutes, { capacity: deps.capacity, callRecords: deps.twilioWebhooks.callRecords, callQueue: deps.callQueue, secret: deps.agentWebhookSecret, prefix: '/webhooks/agent' });
+  await app.register(async (admin) => {
+    admin.addHook('onRoute', routeScope('admin'));
+    await admin.register(dashboard, { queues: deps.queues });
+  });
+  await app.register(async (api) => {
+    api.addHook('onRoute', routeScope('key'));
+    await api.register(metricsRoutes, { queueAdmin: deps.queueAdmin, capacity: deps.capacity });
+    await api.register(
+      async (queue) => {
+        await queue.register(scheduleRoutes, { scheduling: deps.scheduling, limits: deps.limits, idempotency: deps.idempotency });
+        await queue.register(jobsRoutes, { queueAdmin: deps.queueAdmin });
+        await queue.register(queueRoutes, { queueAdmin: deps.queueAdmin });
+        await queue.register(recurringRoutes, { queueAdmin: deps.queueAdmin });
+      },
+      { prefix: '/api/queue' },
+    );
+    await api.register(callsRoutes, { callHistory: deps.callHistory, prefix: '/api' });
+    await api.register(capacityRoutes, { capacity: deps.capacity, priorities: deps.priorities, prefix: '/api' });
+    await api.register(simulatorRoutes, {
+      simulator: deps.simulator,
+      authToken: deps.twilioWebhooks.authToken,
+      publicBaseUrl: deps.twilioWebhooks.publicBaseUrl,
+      prefix: '/simulator',
+    });
+  });
+  await app.register(async (signed) => {
+    signed.addHook('onRoute', routeScope('signed'));
+    await signed.register(twilioWebhooks, { ...deps.twilioWebhooks, prefix: '/webhooks/twilio' });
+    await signed.register(agentRoutes, { capacity: deps.capacity, callRecords: deps.twilioWebhooks.callRecords, callQueue: deps.callQueue, secret: deps.agentWebhookSecret, prefix: '/webhooks/agent' });
+  });
 
   return app;
 }

@@ -1,10 +1,16 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError } from '../errors.js';
 
-/** What a route needs: nothing, any key, or an admin key. Routes say `config: { auth: 'admin' }`. */
-export type AuthScope = 'open' | 'key' | 'admin';
+/**
+ * Who may call a route: anyone (`open`), anyone whose request carries its own proof (`signed`: Twilio's
+ * signature, the agent's secret, checked by the route), any API key (`key`), or an admin key (`admin`).
+ */
+export type AuthScope = 'open' | 'signed' | 'key' | 'admin';
+
+/** A route that declares nothing is an admin operation: access is denied until a route says otherwise. */
+export const DEFAULT_SCOPE: AuthScope = 'admin';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -13,6 +19,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** A short, non-secret id of the key used (for idempotency and rate limits). */
     apiKeyId?: string;
+  }
+  interface FastifyInstance {
+    /** Every route with the access it requires, as the router matches them. */
+    routeAccess(): ReadonlyArray<{ method: string; url: string; scope: AuthScope }>;
   }
 }
 
@@ -23,17 +33,47 @@ export interface AuthOptions {
 
 const digest = (key: string) => createHash('sha256').update(key).digest();
 
-/** Paths that need a key unless the route says otherwise; everything else is open (health, docs, signed webhooks). */
-const NEEDS_KEY = /^\/api\//;
-const NEEDS_ADMIN = /^\/admin(\/|$|\?)/;
+const needsNoKey = (scope: AuthScope) => scope === 'open' || scope === 'signed';
+
+/** The scope of the route a request matched; a request that matched none needs a key to learn so. */
+export function scopeOf(request: FastifyRequest): AuthScope {
+  if (request.is404) return 'key';
+  return request.routeOptions.config.auth ?? DEFAULT_SCOPE;
+}
+
+/** True when the route a request matched takes no API key (the rate limit does not count those). */
+export const takesNoKey = (request: FastifyRequest) => needsNoKey(scopeOf(request));
 
 /**
- * Bearer API keys. Keys are compared as SHA-256 digests in constant time, against every key, so
- * neither timing nor length tells anything; they are never logged. With no keys configured the API
- * serves loopback only (configuration refuses anything else) and needs none.
+ * An `onRoute` hook that gives every route of a plugin `scope`, unless the route declares its own.
+ * Routes that take no key are marked so in the OpenAPI document.
+ */
+export function routeScope(scope: AuthScope) {
+  return (route: RouteOptions) => {
+    const own = (route.config as { auth?: AuthScope } | undefined)?.auth;
+    route.config = { ...route.config, auth: own ?? scope };
+    if (needsNoKey(own ?? scope) && route.schema) route.schema = { ...route.schema, security: [] };
+  };
+}
+
+/**
+ * Bearer API keys, decided from the route that matched (never from the URL's spelling). Keys are
+ * compared as SHA-256 digests in constant time, against every key, so neither timing nor length
+ * tells anything; they are never logged. With no keys configured the API serves loopback only
+ * (configuration refuses anything else) and needs none.
  */
 export const authPlugin = fp<AuthOptions>(
   async (app: FastifyInstance, options) => {
+    const routes: RouteOptions[] = [];
+    app.addHook('onRoute', (route) => {
+      routes.push(route);
+    });
+    app.decorate('routeAccess', () =>
+      routes.flatMap((route) =>
+        [route.method].flat().map((method) => ({ method, url: route.url, scope: (route.config as { auth?: AuthScope } | undefined)?.auth ?? DEFAULT_SCOPE })),
+      ),
+    );
+
     if (options.apiKeys.length === 0 && options.adminApiKeys.length === 0) return;
     const keys = [
       ...options.adminApiKeys.map((key) => ({ digest: digest(key), admin: true })),
@@ -51,8 +91,8 @@ export const authPlugin = fp<AuthOptions>(
     };
 
     app.addHook('onRequest', async (request, reply) => {
-      const scope = request.routeOptions.config.auth ?? (NEEDS_ADMIN.test(request.url) ? 'admin' : NEEDS_KEY.test(request.url) ? 'key' : 'open');
-      if (scope === 'open') return;
+      const scope = scopeOf(request);
+      if (needsNoKey(scope)) return;
       const key = identify(request);
       if (!key) {
         reply.header('www-authenticate', 'Bearer');

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import { AppError } from '../errors.js';
+import { takesNoKey } from './auth.js';
 
 export interface RateLimitOptions {
   redis: Redis;
@@ -12,8 +13,8 @@ export interface RateLimitOptions {
 }
 
 /**
- * A request rate limit per API key (per address without keys) on /api, counted in Redis so every
- * API process shares it. Past it: 429 with Retry-After. If Redis cannot count, requests go on (and
+ * A request rate limit per API key (per address without keys) on every route that takes a key,
+ * counted in Redis so every API process shares it. Past it: 429 with Retry-After. If Redis cannot count, requests go on (and
  * meet Redis's own 503 where they need it).
  */
 export const rateLimitPlugin = fp<RateLimitOptions>(
@@ -25,7 +26,7 @@ export const rateLimitPlugin = fp<RateLimitOptions>(
       max: options.max,
       timeWindow: options.windowMs,
       skipOnError: true,
-      allowList: (request) => !request.url.startsWith('/api/'),
+      allowList: takesNoKey,
       keyGenerator: (request) => request.apiKeyId ?? request.ip,
       errorResponseBuilder: (_request, context) =>
         new AppError(429, 'RATE_LIMITED', `Too many requests: at most ${context.max} per window; retry in ${context.after}`),

@@ -11,7 +11,7 @@ export const OPENAPI_INFO = {
   version: '0.1.0',
 };
 
-/** The OpenAPI document is generated from the routes' zod schemas and served at /docs. */
+/** The OpenAPI document, generated from the routes' zod schemas. */
 export const swaggerPlugin = fp(
   async (app: FastifyInstance) => {
     await app.register(swagger, {
@@ -35,7 +35,11 @@ export const swaggerPlugin = fp(
       transform: jsonSchemaTransform,
       transformObject: jsonSchemaTransformObject,
     });
-    await app.register(swaggerUi, { routePrefix: '/docs' });
   },
   { name: 'swagger' },
 );
+
+/** The reference at /docs, rendered from the document above. */
+export async function swaggerUiPlugin(app: FastifyInstance) {
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+}

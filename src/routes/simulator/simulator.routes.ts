@@ -37,7 +37,6 @@ export const simulatorRoutes: FastifyPluginAsyncZod<SimulatorRoutesOptions> = as
   };
 
   app.post('/inbound-calls', {
-    config: { auth: 'key' },
     schema: {
       operationId: 'simulateInboundCall',
       summary: 'A simulated caller dials in (simulated carrier only)',
@@ -54,7 +53,6 @@ export const simulatorRoutes: FastifyPluginAsyncZod<SimulatorRoutesOptions> = as
   });
 
   app.get('/inbound-calls', {
-    config: { auth: 'key' },
     schema: {
       operationId: 'listSimulatedInboundCalls',
       summary: 'Simulated inbound calls and what each caller heard (simulated carrier only)',
@@ -65,6 +63,7 @@ export const simulatorRoutes: FastifyPluginAsyncZod<SimulatorRoutesOptions> = as
   });
 
   app.post('/queues/:queueSid/members/:callSid', {
+    config: { auth: 'signed' },
     schema: {
       operationId: 'simulatedQueueMemberRedirect',
       summary: "Takes a waiting simulated caller out of the queue, as Twilio's Queue Member update does (signed)",
