@@ -29,6 +29,8 @@ const envSchema = z.object({
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   /** Prefix of every Redis key; use a hash tag such as `{switchboard}` on Redis Cluster. */
   QUEUE_PREFIX: z.string().min(1).default('switchboard'),
+  /** How long a process waits at start for Redis to answer before it exits 1 saying so. */
+  REDIS_STARTUP_WAIT_MS: positiveInt.default(10_000),
 
   CALL_WORKER_CONCURRENCY: positiveInt.default(5),
   /** A worker process serves its own Prometheus metrics on this port (unset: none). */
@@ -101,6 +103,8 @@ const envSchema = z.object({
   SIMULATED_DIAL_LATENCY_MS: z.coerce.number().int().min(0).default(150),
   /** Speeds the simulated carrier's calls up (0.1: ten times faster) or slows them down. */
   SIMULATED_TIME_SCALE: z.coerce.number().positive().max(100).default(1),
+  /** Where the simulated carrier posts call progress when workers run apart from the API (default: the API on loopback). */
+  SIMULATED_CALLBACK_URL: url.optional(),
   /** Signs the simulated carrier's callbacks (it stands in for TWILIO_AUTH_TOKEN). */
   SIMULATED_AUTH_TOKEN: z.string().min(1).default('simulated-carrier-token'),
 
@@ -143,7 +147,7 @@ const reachableHost = (host: string) => (host === '0.0.0.0' || host === '::' ? '
 const TWILIO_CREDENTIALS = ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_PHONE_NUMBER'] as const;
 
 /** Parses the environment once; throws a ConfigError naming every bad variable. */
-export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+export function loadConfig(source: NodeJS.ProcessEnv = process.env, { servesApi = true }: { servesApi?: boolean } = {}): Readonly<Config> {
   // An empty assignment in .env (`REDIS_URL=`) means "unset", not "invalid".
   const env = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== ''));
   const parsed = envSchema.safeParse(env);
@@ -160,7 +164,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
     throw new ConfigError(missing.map((name) => `${name}: required when any Twilio credential is set`));
   }
   const noKeys = values.API_KEYS.length === 0 && values.ADMIN_API_KEYS.length === 0;
-  if (noKeys && !isLoopback(values.HOST)) {
+  // A worker binds HOST only for its metrics and health: it exposes no API.
+  if (servesApi && noKeys && !isLoopback(values.HOST)) {
     throw new ConfigError([`HOST: ${values.HOST} would expose the API without keys; set API_KEYS and ADMIN_API_KEYS, or bind 127.0.0.1`]);
   }
   if ((values.SUPABASE_URL === undefined) !== (values.SUPABASE_SERVICE_ROLE_KEY === undefined)) {
@@ -171,7 +176,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
   return Object.freeze({
     ...values,
     carrier,
-    callbackBaseUrl: values.PUBLIC_URL ?? (carrier === 'simulated' ? `http://${reachableHost(values.HOST)}:${values.PORT}` : undefined),
+    callbackBaseUrl:
+      values.PUBLIC_URL ?? (carrier === 'simulated' ? (values.SIMULATED_CALLBACK_URL ?? `http://${reachableHost(values.HOST)}:${values.PORT}`) : undefined),
     webhookAuthToken: values.TWILIO_AUTH_TOKEN ?? values.SIMULATED_AUTH_TOKEN,
     authRequired: !noKeys,
     redisUrl: values.REDIS_URL ?? 'redis://127.0.0.1:6379',
