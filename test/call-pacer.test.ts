@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createCallPacer } from '../workers/calls/call-pacer.js';
+import { until } from './helpers/callbacks.js';
 
 const redis = new Redis(inject('redisUrl'), { maxRetriesPerRequest: null });
 const other = redis.duplicate();
@@ -64,6 +65,31 @@ describe('pacing dials', () => {
     const waiting = pacer.waitForTurn!(closing.signal);
     closing.abort();
     expect(await waiting).toBe(false);
+  });
+
+  it('lets 20 calls wait for their turns on one closing signal without a MaxListenersExceededWarning', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const shared = key();
+      const pacer = createCallPacer(redis, shared, 1, 60_000);
+      const closing = new AbortController();
+      // A worker at concurrency 20: every call but the first waits for a turn minutes away.
+      const [seconds, micros] = await redis.time();
+      const before = Number(seconds) * 1000 + Number(micros) / 1000;
+      const waits = Array.from({ length: 20 }, () => pacer.waitForTurn!(closing.signal));
+      // Every call has taken its turn, the last 19 intervals after the first, and waits for it.
+      await until(() => redis.get(shared), (turn) => Number(turn) >= before + 19 * pacer.intervalMs);
+      await new Promise((resolve) => setImmediate(resolve));
+      closing.abort();
+      expect((await Promise.all(waits)).filter((placed) => placed).length).toBe(1);
+      // Node reports the warning on a later tick.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((warning) => warning.name === 'MaxListenersExceededWarning')).toEqual([]);
   });
 
   it("leaves pacing to BullMQ's 1-ms windows above 1,000 calls a second", () => {

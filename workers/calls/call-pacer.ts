@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { RateLimiterOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { redisScript } from '../../src/adapters/redis.js';
+import { waitUnlessAborted } from './abortable-wait.js';
 
 /**
  * Part of each window kept free (1%, at least 10 ms), so that the milliseconds between a call's
@@ -93,11 +93,11 @@ export function createCallPacer(redis: Redis, key: string, max: number, windowMs
     async waitForTurn(signal) {
       const { inMs } = await takeTurn();
       // Never early: a timer can fire a fraction of a millisecond before a fractional delay.
-      if (inMs > 0 && !(await sleep(Math.ceil(inMs), true, { signal }).catch(() => false))) return false;
+      if (inMs > 0 && !(await waitUnlessAborted(Math.ceil(inMs), signal))) return false;
       for (;;) {
         const heldMs = Number(await claimDial(`${key}:sent`, claimWindowMs, max, randomUUID()));
         if (heldMs <= 0) return true;
-        if (!(await sleep(Math.ceil(heldMs), true, { signal }).catch(() => false))) return false;
+        if (!(await waitUnlessAborted(Math.ceil(heldMs), signal))) return false;
       }
     },
   };
