@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { PRIORITY_NAMES, REDIAL_OUTCOMES } from '../../jobs/call-jobs.js';
+import { jsonShapeExcess, type JsonShapeLimits } from '../../lib/json-shape.js';
 import { toE164 } from '../../lib/phone-number.js';
+import { canonicalTimeZone } from '../../lib/time-zone.js';
 import { fitsInlineTwiml, isSpeakable, MAX_INLINE_TWIML_LENGTH } from '../../services/twiml.js';
 
 export interface CallSchemaLimits {
@@ -23,6 +25,9 @@ const phoneNumber = (description: string) =>
     })
     .meta({ description, example: '+14155550123' });
 
+/** How deep and wide `metadata` may be, besides METADATA_MAX_BYTES: it travels with the call to logs, events and the agent. */
+export const METADATA_SHAPE: JsonShapeLimits = { maxDepth: 5, maxEntries: 200 };
+
 /** The request bodies of the scheduling endpoints, sized by configuration. */
 export function createCallSchemas(limits: CallSchemaLimits) {
   const call = z.strictObject({
@@ -44,9 +49,18 @@ export function createCallSchemas(limits: CallSchemaLimits) {
     priority: z.enum(PRIORITY_NAMES).default('normal').meta({ description: 'high runs before normal before low; FIFO within a level' }),
     metadata: z
       .record(z.string(), z.unknown())
-      .refine((value) => Buffer.byteLength(JSON.stringify(value)) <= limits.metadataMaxBytes, `metadata must be at most ${limits.metadataMaxBytes} bytes of JSON`)
+      .superRefine((value, ctx) => {
+        const excess = jsonShapeExcess(value, METADATA_SHAPE);
+        if (excess) ctx.addIssue({ code: 'custom', message: `metadata ${excess}` });
+        else if (Buffer.byteLength(JSON.stringify(value)) > limits.metadataMaxBytes) {
+          ctx.addIssue({ code: 'custom', message: `metadata must be at most ${limits.metadataMaxBytes} bytes of JSON` });
+        }
+      })
       .optional()
-      .meta({ description: 'Anything you want back with the job', example: { campaign: 'Q4 Outreach' } }),
+      .meta({
+        description: `Anything you want back with the job: an object of at most ${METADATA_SHAPE.maxDepth} levels, ${METADATA_SHAPE.maxEntries} keys and array items in all, and METADATA_MAX_BYTES of JSON`,
+        example: { campaign: 'Q4 Outreach' },
+      }),
     machineDetection: z
       .enum(['Enable', 'DetectMessageEnd'])
       .optional()
@@ -76,7 +90,20 @@ export function createCallSchemas(limits: CallSchemaLimits) {
 
   const recurringCall = call.extend({
     cronExpression: z.string().trim().min(1).max(120).meta({ description: 'Cron pattern (5 fields, or 6 with seconds)', example: '0 9 * * 1-5' }),
-    timezone: z.string().min(1).max(64).optional().meta({ description: 'IANA time zone of the pattern; UTC when absent', example: 'America/New_York' }),
+    timezone: z
+      .string()
+      .min(1)
+      .max(64)
+      .transform((value, ctx) => {
+        const canonical = canonicalTimeZone(value);
+        if (canonical === undefined) {
+          ctx.addIssue({ code: 'custom', message: `"${value}" is not an IANA time zone such as Europe/Paris` });
+          return z.NEVER;
+        }
+        return canonical;
+      })
+      .optional()
+      .meta({ description: 'IANA time zone of the pattern, stored by its canonical name (europe/london becomes Europe/London); UTC when absent', example: 'America/New_York' }),
   });
 
   const bulkCalls = z.strictObject({

@@ -1,0 +1,129 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aCall, startService, type Service } from './helpers/harness.js';
+
+let service: Service;
+beforeAll(async () => {
+  service = await startService();
+});
+afterAll(() => service.stop());
+
+/** JSON text of an object nested `depth` levels deep, objects and arrays taking turns (built as text: no stack to overflow). */
+const nestedText = (depth: number, leaf = '1') => {
+  let text = leaf;
+  for (let level = 1; level < depth; level += 1) text = level % 2 ? `[${text}]` : `{"a":${text}}`;
+  return `{"a":${text}}`;
+};
+
+/** Hostile values, as JSON text so that values nested thousands of levels deep can be sent. */
+const hostile: fc.Arbitrary<string> = fc.oneof(
+  fc.anything({ maxDepth: 4, withBigInt: false, withBoxedValues: false }).map((value) => JSON.stringify(value) ?? 'null'),
+  fc.jsonValue({ maxDepth: 6 }).map((value) => JSON.stringify(value)),
+  fc.integer({ min: 6, max: 6_000 }).map((depth) => nestedText(depth)),
+  fc.constantFrom('__proto__', 'constructor', '', '\u0000', '+', '<Say>x</Say>', 'x'.repeat(70_000), '9'.repeat(400)).map((value) => JSON.stringify(value)),
+  fc.constantFrom('-0', '1e308', '-1e308', '0.1e-400', 'null', 'true', '[]', '{}', '{"__proto__":{"polluted":1}}', '{"constructor":{"prototype":{"polluted":1}}}'),
+  fc.integer({ min: 201, max: 400 }).map((keys) => JSON.stringify(Object.fromEntries(Array.from({ length: keys }, (_, i) => [`k${i}`, i])))),
+);
+
+const callFields = ['to', 'message', 'from', 'lead_id', 'priority', 'metadata', 'machineDetection', 'timeout', 'record', 'redial', 'scheduleAt', 'delayMs', 'cronExpression', 'timezone'];
+
+/** JSON text of a body close to a valid one with one to three fields made hostile, or hostile as a whole. */
+const nearlyValid = (valid: Record<string, unknown>, fields: string[]): fc.Arbitrary<string> =>
+  fc.oneof(
+    fc.array(fc.tuple(fc.constantFrom(...fields, '__proto__', 'unknownField'), hostile), { minLength: 1, maxLength: 3 }).map((changes) => {
+      const entries = new Map(Object.entries(valid).map(([field, value]) => [field, JSON.stringify(value)]));
+      for (const [field, text] of changes) entries.set(field, text);
+      return `{${[...entries].map(([field, text]) => `${JSON.stringify(field)}:${text}`).join(',')}}`;
+    }),
+    hostile,
+  );
+
+const endpoints: Array<{ method: 'POST' | 'PUT'; url: string; body: fc.Arbitrary<string> }> = [
+  { method: 'POST', url: '/api/queue/schedule-call', body: nearlyValid(aCall(), callFields) },
+  { method: 'POST', url: '/api/queue/schedule-delayed-call', body: nearlyValid(aCall({ delayMs: 60_000 }), callFields) },
+  { method: 'POST', url: '/api/queue/schedule-recurring-call', body: nearlyValid(aCall({ cronExpression: '0 9 * * *' }), callFields) },
+  {
+    method: 'POST',
+    url: '/api/queue/schedule-bulk-calls',
+    body: fc.oneof(nearlyValid({ calls: [aCall()] }, ['calls']), fc.array(nearlyValid(aCall(), callFields), { minLength: 1, maxLength: 3 }).map((calls) => `{"calls":[${calls.join(',')}]}`)),
+  },
+  { method: 'POST', url: '/api/queue/clean', body: nearlyValid({ grace: 3_600_000, limit: 10, status: 'failed' }, ['grace', 'limit', 'status']) },
+  { method: 'PUT', url: '/api/priority-numbers/+14155550199', body: nearlyValid({ priority: 'vip' }, ['priority']) },
+  { method: 'POST', url: '/simulator/inbound-calls', body: nearlyValid({ from: '+14155550101' }, ['from', 'talkSeconds', 'acceptsCallback', 'patienceSeconds']) },
+  { method: 'POST', url: '/api/queue/pause', body: hostile },
+];
+
+const notJson = fc.oneof(fc.string({ maxLength: 200 }), fc.constantFrom('{', '[[[[', '{"to":', `{"metadata":${'{"a":'.repeat(20_000)}`, '"x"', '1e999', "{'to':1}", '{"to":"+14155550123",}'));
+
+describe('bad bodies, generated', () => {
+  it.each(endpoints)('$method $url: never a 5xx, always the error shape, nothing enqueued when refused', async ({ method, url, body }) => {
+    await fc.assert(
+      fc.asyncProperty(body, async (payload) => {
+        const before = await service.queue.getJobCounts();
+        const response = await service.app.inject({ method, url, payload, headers: { 'content-type': 'application/json' } });
+        expect(response.statusCode).toBeLessThan(500);
+        if (response.statusCode >= 400) {
+          expect(response.json()).toMatchObject({ success: false, error: expect.any(String), message: expect.any(String) });
+          expect(await service.queue.getJobCounts()).toEqual(before);
+        }
+      }),
+      { numRuns: 400, seed: 20261129 },
+    );
+  });
+
+  it.each(endpoints.slice(0, 4))('$url: bytes that are not JSON are a 400', async ({ url }) => {
+    await fc.assert(
+      fc.asyncProperty(notJson, async (text) => {
+        const before = await service.queue.count();
+        const response = await service.app.inject({ method: 'POST', url, payload: text, headers: { 'content-type': 'application/json' } });
+        expect(response.statusCode).toBeGreaterThanOrEqual(400);
+        expect(response.statusCode).toBeLessThan(500);
+        expect(await service.queue.count()).toBe(before);
+      }),
+      { numRuns: 200, seed: 20261129 },
+    );
+  });
+});
+
+describe('metadata is bounded in depth and keys', () => {
+  it.each([
+    ['5,000 levels (30 KB)', nestedText(5_000)],
+    ['1,000 levels', nestedText(1_000)],
+    ['6 levels', nestedText(6)],
+  ])('refuses metadata nested %s with a 400 naming the field', async (_, metadata) => {
+    const payload = `{"to":"+14155550123","message":"Hi","metadata":${metadata}}`;
+    const response = await service.app.inject({ method: 'POST', url: '/api/queue/schedule-call', payload, headers: { 'content-type': 'application/json' } });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ error: 'VALIDATION_ERROR', details: [{ field: 'metadata', message: expect.stringContaining('nested more than 5 levels') }] });
+  });
+
+  it('refuses more than 200 keys and array items in all', async () => {
+    const metadata = { list: Array.from({ length: 150 }, (_, i) => i), more: Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`k${i}`, i])) };
+    const response = await service.app.inject({ method: 'POST', url: '/api/queue/schedule-call', payload: aCall({ metadata }) });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().details[0]).toMatchObject({ field: 'metadata', message: expect.stringContaining('more than 200 keys') });
+  });
+
+  it('takes metadata at the limits, and lists it back as JSON any parser reads', async () => {
+    const metadata = { campaign: 'Q4', deep: JSON.parse(nestedText(4)), items: Array.from({ length: 100 }, (_, i) => i) };
+    const created = await service.app.inject({ method: 'POST', url: '/api/queue/schedule-delayed-call', payload: aCall({ metadata, delayMs: 3_600_000 }) });
+    expect(created.statusCode).toBe(201);
+    const listed = await service.app.inject({ method: 'GET', url: '/api/queue/delayed?start=0&end=999' });
+    expect(JSON.parse(listed.body).jobs.find((job: { jobId: string }) => job.jobId === created.json().jobId).data.metadata).toEqual(metadata);
+  });
+});
+
+describe('recurring time zones', () => {
+  it('are stored by their canonical name', async () => {
+    const response = await service.app.inject({ method: 'POST', url: '/api/queue/schedule-recurring-call', payload: aCall({ cronExpression: '0 9 * * *', timezone: 'europe/london' }) });
+    expect(response.statusCode).toBe(201);
+    const recurring = await service.app.inject({ method: 'GET', url: '/api/queue/recurring' });
+    expect(recurring.json().schedules.find((schedule: { recurringId: string }) => schedule.recurringId === response.json().recurringId)).toMatchObject({ timezone: 'Europe/London' });
+  });
+
+  it('refuses a name that is no time zone', async () => {
+    const response = await service.app.inject({ method: 'POST', url: '/api/queue/schedule-recurring-call', payload: aCall({ cronExpression: '0 9 * * *', timezone: 'Mars/Olympus' }) });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().details[0]).toMatchObject({ field: 'timezone' });
+  });
+});
