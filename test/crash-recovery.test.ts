@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { until } from './helpers/callbacks.js';
 import { startService, twilioEnv, type Service } from './helpers/harness.js';
@@ -65,4 +66,47 @@ describe('a worker killed with SIGKILL in the middle of a burst', () => {
     for (const [index, job] of jobs.entries()) expect(job.json().callSid).toBe(sidByNumber.get(numbers[index]!));
     expect(twilio.violations).toEqual([]);
   }, 120_000);
+});
+
+describe('a worker killed with SIGKILL while it dials one call', () => {
+  const lockMs = 3_000;
+
+  it('has its call taken over by another worker within one and a half CALL_LOCK_DURATION_MS, dialed once', async () => {
+    // Long enough for the kill to land while the request is on its way, so the call exists at Twilio.
+    twilio = await startTwilioStandIn({ createLatencyMs: 300 });
+    service = await startService({ ...twilioEnv(twilio), CALL_LOCK_DURATION_MS: String(lockMs), STATUS_POLL_INTERVAL_MS: '600000', LOG_LEVEL: 'warn' });
+    const first = spawnEntry('workers/calls/main.ts', { ...service.env, LOG_LEVEL: 'info' });
+    processes.push(first);
+    await first.waitForLog(/call worker started/);
+
+    // The worst moment to die: just after this worker's check for stalled jobs, so the next check
+    // by anyone is as far away as it can be.
+    const redis = new Redis(service.config.redisUrl);
+    const stalledCheck = (service.queue.keys as Record<string, string>)['stalled-check']!;
+    try {
+      const previous = await redis.get(stalledCheck);
+      await until(() => redis.get(stalledCheck), (checkedAt) => checkedAt !== null && checkedAt !== previous, lockMs * 2);
+    } finally {
+      redis.disconnect();
+    }
+    const to = '+14155550142';
+    const scheduled = await service.app.inject({ method: 'POST', url: '/api/queue/schedule-call', payload: { to, message: 'Taken over' } });
+    const { jobId } = scheduled.json() as { jobId: string };
+    await until(async () => twilio.createsTo(to).length, (count) => count === 1, 10_000);
+    first.kill('SIGKILL');
+    const killedAt = performance.now();
+    await first.exited;
+
+    // Another worker, started as a supervisor would restart one.
+    const second = await service.startWorker();
+    const job = await until(() => service.queue.getJob(jobId), (found) => found?.finishedOn !== undefined, lockMs * 4);
+    const takeoverMs = performance.now() - killedAt;
+
+    expect(job?.returnvalue.callSid).toBe([...twilio.calls.values()].find((call) => call.to === to)?.sid);
+    // The lock's last renewal runs out at most one lock duration after the crash; a check follows
+    // within a tenth of it.
+    expect(takeoverMs).toBeLessThan(lockMs * 1.5);
+    expect(twilio.createsTo(to)).toHaveLength(1);
+    expect(second.isRunning()).toBe(true);
+  }, 60_000);
 });

@@ -45,6 +45,15 @@ async function verifyDialer(dialer: Dialer, logger: Logger) {
 }
 
 /**
+ * How often a worker looks for calls whose worker died. BullMQ takes a call over at the first check
+ * that finds it both marked at an earlier check and without its lock, so with checks as far apart as
+ * the lock lasts a crashed worker's calls waited two to three lock durations. A tenth of the lock
+ * bounds it by the lock's last renewal running out (at most the lock duration after the crash) plus
+ * a tenth; the check is one short script over the active calls.
+ */
+export const stalledCheckInterval = (lockDurationMs: number) => Math.round(lockDurationMs / 10);
+
+/**
  * Starts a call worker: it dials queued calls within the concurrency and the paced rate limit, and
  * follows placed calls by polling when no status callbacks can reach this service.
  */
@@ -146,7 +155,7 @@ export async function startCallWorker(
     ...queueOptions,
     concurrency: config.CALL_WORKER_CONCURRENCY,
     lockDuration: config.CALL_LOCK_DURATION_MS,
-    stalledInterval: config.CALL_LOCK_DURATION_MS,
+    stalledInterval: stalledCheckInterval(config.CALL_LOCK_DURATION_MS),
     limiter: pacer.fetchLimit,
     settings: {
       backoffStrategy: (attemptsMade, _type, error, job) =>
