@@ -37,7 +37,7 @@ export async function createApi(config: Readonly<Config>, logger: Logger | undef
       limits: { maxScheduleAheadMs: config.MAX_SCHEDULE_AHEAD_MS, recurringMinIntervalSeconds: config.RECURRING_MIN_INTERVAL_SECONDS },
       callLog,
     }),
-    queueAdmin: createQueueAdminService({ callQueue, callRecords }),
+    queueAdmin: createQueueAdminService({ callQueue, callRecords, redis }),
     auth: { apiKeys: config.API_KEYS, adminApiKeys: config.ADMIN_API_KEYS },
     idempotency: { redis, prefix: config.QUEUE_PREFIX },
     rateLimit: { redis, prefix: config.QUEUE_PREFIX, max: config.API_RATE_LIMIT_MAX, windowMs: config.API_RATE_LIMIT_WINDOW_MS },

@@ -48,6 +48,17 @@ describe('GET /api/queue/job/:jobId', () => {
     expect(body.finishedAt).not.toBeNull();
   });
 
+  it('shows when the call is due, as the schedule answer did, before and after it comes due', async () => {
+    const now = (await service.app.inject({ method: 'POST', url: '/api/queue/schedule-call', payload: aCall() })).json();
+    expect((await getJob(now.jobId)).json().scheduledFor).toBe(now.scheduledFor);
+
+    const later = (await service.app.inject({ method: 'POST', url: '/api/queue/schedule-delayed-call', payload: aCall({ delayMs: 60_000 }) })).json();
+    expect((await getJob(later.jobId)).json().scheduledFor).toBe(later.scheduledFor);
+    // Its time came (BullMQ then forgets the delay it was added with).
+    await (await service.queue.getJob(later.jobId))!.promote();
+    expect((await getJob(later.jobId)).json()).toMatchObject({ state: 'waiting', scheduledFor: later.scheduledFor });
+  });
+
   it('answers 404 for an unknown job', async () => {
     const response = await getJob('999999');
     expect(response.statusCode).toBe(404);
@@ -98,6 +109,19 @@ describe('DELETE /api/queue/job/:jobId', () => {
     const refused = await cancel(jobId);
     expect(refused.statusCode).toBe(409);
     expect(refused.json().message).toContain(`/api/queue/recurring/${recurringId}`);
+  });
+
+  it('cancels a run left waiting by a schedule that no longer exists', async () => {
+    const response = await service.app.inject({ method: 'POST', url: '/api/queue/schedule-recurring-call', payload: aCall({ cronExpression: '0 9 * * *' }) });
+    const { jobId, recurringId } = response.json();
+    await (await service.queue.getJob(jobId))!.promote();
+    // The schedule goes the way it went before its runs were removed with it: the waiting run stays.
+    await service.queue.removeJobScheduler(recurringId);
+    expect((await getJob(jobId)).json().state).toBe('waiting');
+
+    const cancelled = await cancel(jobId);
+    expect(cancelled.statusCode).toBe(200);
+    expect(await service.queue.getJob(jobId)).toBeUndefined();
   });
 
   it('answers 404 for an unknown job', async () => {

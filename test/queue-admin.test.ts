@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { until } from './helpers/callbacks.js';
 import { aCall, nextJobs, startService, type Service } from './helpers/harness.js';
 
 let service: Service;
@@ -152,9 +153,61 @@ describe('recurring calls', () => {
     ]);
 
     const removed = await inject('DELETE', `recurring/${created.recurringId}`);
-    expect(removed.json()).toEqual({ success: true, message: 'Recurring schedule deleted', recurringId: created.recurringId });
+    expect(removed.json()).toEqual({ success: true, message: 'Recurring schedule deleted', recurringId: created.recurringId, removedRuns: expect.any(Number) });
     expect((await inject('GET', 'recurring')).json().schedules).toEqual([]);
     expect(await service.queue.getDelayedCount()).toBe(0);
+  });
+
+  it('removes its next run with it, and says so', async () => {
+    const created = (await inject('POST', 'schedule-recurring-call', aCall({ cronExpression: '0 9 * * *' }))).json();
+    const removed = await inject('DELETE', `recurring/${created.recurringId}`);
+    expect(removed.json()).toEqual({ success: true, message: 'Recurring schedule deleted', recurringId: created.recurringId, removedRuns: 1 });
+    expect(await service.queue.getJob(created.jobId)).toBeUndefined();
+  });
+
+  it('removes a run that already fired and waits for a worker, so it is never dialed', async () => {
+    const created = (await inject('POST', 'schedule-recurring-call', aCall({ cronExpression: '0 9 * * *' }))).json();
+    // Its time came: the run leaves the delayed set for the line of waiting calls.
+    await (await service.queue.getJob(created.jobId))!.promote();
+    expect((await inject('GET', `job/${encodeURIComponent(created.jobId)}`)).json()).toMatchObject({ state: 'waiting', scheduledFor: created.nextRunAt });
+
+    const removed = await inject('DELETE', `recurring/${created.recurringId}`);
+    expect(removed.json()).toMatchObject({ success: true, removedRuns: 1 });
+    expect((await inject('GET', `job/${encodeURIComponent(created.jobId)}`)).statusCode).toBe(404);
+    expect((await inject('GET', 'stats')).json().stats).toMatchObject({ waiting: 0, delayed: 0 });
+  });
+
+  it('lets a run being dialed finish, and removes the next one', async () => {
+    const worker = await service.startWorker({ SIMULATED_DIAL_LATENCY_MS: '1500' });
+    const started = nextJobs(worker, 'active', 1);
+    const created = (await inject('POST', 'schedule-recurring-call', aCall({ cronExpression: '* * * * * *' }))).json();
+    const [dialing] = await started;
+    const finished = nextJobs(worker, 'completed', 1);
+
+    const removed = await inject('DELETE', `recurring/${created.recurringId}`);
+    // The run after the one being dialed was added when it started: that one goes.
+    expect(removed.json()).toMatchObject({ success: true, removedRuns: 1 });
+    expect((await finished)[0]!.id).toBe(dialing!.id);
+    expect(await service.queue.getJobCounts('delayed', 'prioritized', 'wait')).toEqual({ delayed: 0, prioritized: 0, wait: 0 });
+  });
+
+  it('shows a schedule whose run is overdue, waits for that run instead of piling up more, then moves on', async () => {
+    // No worker yet: the first run comes due and nobody dials it.
+    const created = (await inject('POST', 'schedule-recurring-call', aCall({ cronExpression: '* * * * * *' }))).json();
+    const overdue = await until(
+      async () => (await inject('GET', 'recurring')).json().schedules[0],
+      (schedule) => schedule.overdue === true,
+    );
+    expect(overdue).toMatchObject({ recurringId: created.recurringId, pendingRunJobId: created.jobId, nextRunAt: created.nextRunAt });
+    expect((await inject('GET', 'stats')).json().stats).toMatchObject({ waiting: 0, delayed: 1 });
+
+    // Once the overdue run starts, the next one is due at the schedule's next time after that, not at the times missed.
+    const worker = await service.startWorker();
+    const [run] = await nextJobs(worker, 'completed', 1);
+    expect(run!.id).toBe(created.jobId);
+    const movedOn = (await inject('GET', 'recurring')).json().schedules[0];
+    expect(Date.parse(movedOn.nextRunAt)).toBeGreaterThan(run!.processedOn!);
+    expect(movedOn.pendingRunJobId).not.toBe(created.jobId);
   });
 
   it('answers 404 when deleting an unknown schedule', async () => {

@@ -14,7 +14,10 @@ export interface JobView {
   priority: PriorityName;
   attemptsMade: number;
   maxAttempts: number;
+  /** Why the job failed: only for a failed job. */
   failedReason: string | null;
+  /** BullMQ keeps the last attempt's error on a job that then retried or completed: shown here, not as a failure. */
+  previousAttemptError: string | null;
   createdAt: string;
   scheduledFor: string | null;
   processedAt: string | null;
@@ -71,6 +74,7 @@ const priorityName = (priority: number): PriorityName =>
   (Object.keys(PRIORITIES) as PriorityName[]).find((name) => PRIORITIES[name] === priority) ?? 'normal';
 
 export function toJobView(job: Job<CallJobData>, state: string, record: CallRecord | undefined): JobView {
+  const attemptError = job.failedReason || null;
   return {
     jobId: job.id!,
     state: toStateName(state),
@@ -80,9 +84,11 @@ export function toJobView(job: Job<CallJobData>, state: string, record: CallReco
     priority: priorityName(job.opts.priority ?? PRIORITIES.normal),
     attemptsMade: job.attemptsMade,
     maxAttempts: job.opts.attempts ?? 1,
-    failedReason: job.failedReason || null,
+    failedReason: state === 'failed' ? attemptError : null,
+    previousAttemptError: state === 'failed' ? null : attemptError,
     createdAt: new Date(job.timestamp).toISOString(),
-    scheduledFor: job.delay ? iso(job.timestamp + job.delay) : null,
+    // The job's own delay is reset when it becomes due and reused for retry backoffs; its options keep the one it was added with.
+    scheduledFor: new Date(job.timestamp + (job.opts.delay ?? 0)).toISOString(),
     processedAt: iso(job.processedOn),
     finishedAt: iso(job.finishedOn),
     callSid: record?.callSid ?? null,

@@ -1,5 +1,7 @@
 import type { Job, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { CallRecordStore } from '../adapters/call-record-store.js';
+import { createSchedulerRuns, schedulerRunId } from '../adapters/scheduler-runs.js';
 import { AppError, conflict, jobNotFound } from '../errors.js';
 import type { CallJobData } from '../jobs/call-jobs.js';
 import { toJobView, type JobStateName, type JobView } from './job-view.js';
@@ -31,11 +33,18 @@ export interface RecurringView {
   cronExpression: string | null;
   timezone: string | null;
   nextRunAt: string | null;
+  /** The next run is due and has not started (a backlog, a paused queue, no worker): the schedule waits for it. */
+  overdue: boolean;
+  /** The run that is waiting or delayed; the schedule's next one is added only when it starts. */
+  pendingRunJobId: string | null;
   iterationCount: number;
   data: CallJobData | null;
 }
 
-export function createQueueAdminService({ callQueue, callRecords }: { callQueue: Queue<CallJobData>; callRecords: CallRecordStore }) {
+const NOT_STARTED = ['waiting', 'prioritized', 'delayed', 'paused', 'waiting-children'];
+
+export function createQueueAdminService({ callQueue, callRecords, redis }: { callQueue: Queue<CallJobData>; callRecords: CallRecordStore; redis: Redis }) {
+  const schedulerRuns = createSchedulerRuns(redis, callQueue);
   const findJob = async (jobId: string): Promise<Job<CallJobData>> => {
     const job = await callQueue.getJob(jobId);
     if (!job) throw jobNotFound(jobId);
@@ -58,10 +67,14 @@ export function createQueueAdminService({ callQueue, callRecords }: { callQueue:
       return toJobView(job, state, record);
     },
 
-    /** Removes a call that has not started. Recurring runs are stopped through their schedule. */
+    /**
+     * Removes a call that has not started. A run of a live schedule is stopped through the schedule
+     * (without it, BullMQ would never add the schedule's next run); a run left by a deleted one is
+     * cancelled like any call.
+     */
     async cancel(jobId: string): Promise<void> {
       const job = await findJob(jobId);
-      if (job.data.recurringId) {
+      if (job.data.recurringId && (await callQueue.getJobScheduler(job.data.recurringId))) {
         throw conflict('RECURRING_JOB', `Job ${jobId} belongs to recurring schedule ${job.data.recurringId}; delete the schedule with DELETE /api/queue/recurring/${job.data.recurringId}`);
       }
       const state = await job.getState();
@@ -130,19 +143,45 @@ export function createQueueAdminService({ callQueue, callRecords }: { callQueue:
 
     async listRecurring(): Promise<RecurringView[]> {
       const schedulers = await callQueue.getJobSchedulers(0, -1, true);
-      return schedulers.map((scheduler) => ({
-        recurringId: scheduler.key,
-        cronExpression: scheduler.pattern ?? null,
-        timezone: scheduler.tz ?? null,
-        nextRunAt: scheduler.next ? new Date(scheduler.next).toISOString() : null,
-        iterationCount: scheduler.iterationCount ?? 0,
-        data: (scheduler.template?.data as CallJobData | undefined) ?? null,
-      }));
+      const now = Date.now();
+      return Promise.all(
+        schedulers.map(async (scheduler) => {
+          const runId = scheduler.next ? schedulerRunId(scheduler.key, scheduler.next) : undefined;
+          const runState = runId ? await callQueue.getJobState(runId) : 'unknown';
+          return {
+            recurringId: scheduler.key,
+            cronExpression: scheduler.pattern ?? null,
+            timezone: scheduler.tz ?? null,
+            nextRunAt: scheduler.next ? new Date(scheduler.next).toISOString() : null,
+            overdue: scheduler.next !== undefined && scheduler.next < now && runState !== 'active',
+            pendingRunJobId: runId && NOT_STARTED.includes(runState) ? runId : null,
+            iterationCount: scheduler.iterationCount ?? 0,
+            data: (scheduler.template?.data as CallJobData | undefined) ?? null,
+          };
+        }),
+      );
     },
 
-    async removeRecurring(recurringId: string): Promise<void> {
-      const removed = await callQueue.removeJobScheduler(recurringId);
-      if (!removed) throw new AppError(404, 'RECURRING_NOT_FOUND', `No recurring schedule with id ${recurringId}`);
+    /**
+     * Stops a schedule and removes its runs that have not started; a run being dialed finishes.
+     * BullMQ removes the schedule's next run itself while it is delayed (and refuses to remove it
+     * sooner), but leaves one that is due and waiting, and earlier runs waiting to retry.
+     */
+    async removeRecurring(recurringId: string): Promise<{ removedRuns: number }> {
+      const scheduler = await callQueue.getJobScheduler(recurringId);
+      const nextRunId = scheduler?.next ? schedulerRunId(recurringId, scheduler.next) : undefined;
+      const nextRunDelayed = nextRunId !== undefined && (await callQueue.getJobState(nextRunId)) === 'delayed';
+
+      const removedSchedule = await callQueue.removeJobScheduler(recurringId);
+      const removed = nextRunDelayed && !(await callQueue.getJob(nextRunId)) ? [nextRunId] : [];
+      for (const runId of await schedulerRuns.pending(recurringId)) {
+        // 0 when a worker took the run meanwhile: it is being dialed and is left to finish.
+        if (await callQueue.remove(runId)) removed.push(runId);
+      }
+      await callRecords.remove(removed);
+      // Runs left by a schedule deleted earlier are removed too.
+      if (!removedSchedule && removed.length === 0) throw new AppError(404, 'RECURRING_NOT_FOUND', `No recurring schedule with id ${recurringId}`);
+      return { removedRuns: removed.length };
     },
   };
 }

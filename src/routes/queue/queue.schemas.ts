@@ -54,9 +54,13 @@ export const jobViewSchema = z
     priority: z.enum(PRIORITY_NAMES),
     attemptsMade: z.number().int(),
     maxAttempts: z.number().int(),
-    failedReason: z.string().nullable(),
+    failedReason: z.string().nullable().describe('Why the job failed; null unless its state is failed'),
+    previousAttemptError: z
+      .string()
+      .nullable()
+      .describe('The error of an earlier attempt of a job that has not failed: one waiting to retry, or completed on a later attempt'),
     createdAt: isoTime,
-    scheduledFor: isoTime.nullable().describe('When a delayed call is due'),
+    scheduledFor: isoTime.nullable().describe('When the call is (or was) due: its creation for a call now, its time for a delayed call or a run of a schedule'),
     processedAt: isoTime.nullable(),
     finishedAt: isoTime.nullable(),
     callSid: z.string().nullable().describe("Twilio's call SID, once the call was placed"),
@@ -152,11 +156,19 @@ export const recurringListResponse = ok({
       recurringId: z.string(),
       cronExpression: z.string().nullable(),
       timezone: z.string().nullable(),
-      nextRunAt: isoTime.nullable(),
+      nextRunAt: isoTime.nullable().describe('When the next run is (or was) due'),
+      overdue: z
+        .boolean()
+        .describe('The next run is due and has not started (a backlog, a paused queue, no worker running). The run after it is added only once this one starts: missed times are skipped, never piled up'),
+      pendingRunJobId: z.string().nullable().describe('The run waiting or delayed, to look up with GET /api/queue/job/{jobId}'),
       iterationCount: z.number().int(),
       data: callDataSchema.nullable(),
     }),
   ),
 });
 
-export const recurringRemovedResponse = ok({ message: z.string(), recurringId: z.string() });
+export const recurringRemovedResponse = ok({
+  message: z.string(),
+  recurringId: z.string(),
+  removedRuns: z.number().int().describe('Runs of the schedule that had not started, removed with it; a run being dialed finishes'),
+});

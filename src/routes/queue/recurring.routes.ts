@@ -15,14 +15,14 @@ export const recurringRoutes: FastifyPluginAsyncZod<{ queueAdmin: QueueAdminServ
     config: { auth: 'admin' },
     schema: {
       operationId: 'deleteRecurring',
-      summary: 'Stop a recurring schedule; its pending run is removed too',
+      summary: 'Stop a recurring schedule and remove its runs that have not started',
       tags,
       params: recurringIdParams,
       response: { 200: recurringRemovedResponse, 404: errorBodySchema, ...commonErrors },
     },
     handler: async (request) => {
-      await queueAdmin.removeRecurring(request.params.id);
-      return { success: true as const, message: 'Recurring schedule deleted', recurringId: request.params.id };
+      const { removedRuns } = await queueAdmin.removeRecurring(request.params.id);
+      return { success: true as const, message: 'Recurring schedule deleted', recurringId: request.params.id, removedRuns };
     },
   });
 };
