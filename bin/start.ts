@@ -1,8 +1,9 @@
 import { resolve } from 'node:path';
 import { RedisBinaryMissingError, redisAnswers, startRedisServer } from '../src/adapters/redis-server.js';
+import { redisAtStart } from '../src/adapters/redis-startup.js';
 import { startApi } from '../src/api-runtime.js';
 import type { Config } from '../src/config.js';
-import { runProcess } from '../src/lib/run-process.js';
+import { runProcess, StartupFailure } from '../src/lib/run-process.js';
 import type { Logger } from '../src/logger.js';
 import { startWorkers } from '../workers/start-workers.js';
 
@@ -23,8 +24,7 @@ async function ensureRedis(config: Readonly<Config>, logger: Logger) {
     return server;
   } catch (error) {
     if (error instanceof RedisBinaryMissingError) {
-      console.error('No Redis answers on 127.0.0.1:6379 and redis-server is not installed: install Redis (e.g. `sudo apt-get install redis-server`) or set REDIS_URL.');
-      process.exit(1);
+      throw new StartupFailure('No Redis answers on 127.0.0.1:6379 and redis-server is not installed: install Redis (e.g. `sudo apt-get install redis-server`) or set REDIS_URL.');
     }
     throw error;
   }
@@ -34,6 +34,7 @@ async function ensureRedis(config: Readonly<Config>, logger: Logger) {
 await runProcess('switchboard', async (config, logger) => {
   const redis = await ensureRedis(config, logger);
   const runtimeConfig = Object.freeze({ ...config, redisUrl: redis.url });
+  await redisAtStart(runtimeConfig, logger);
   const worker = await startWorkers(runtimeConfig, logger);
   const api = await startApi(runtimeConfig, logger);
   logger.info(`Switchboard is listening on http://${config.HOST}:${config.PORT} (API docs at /docs)`);

@@ -1,4 +1,8 @@
+import { redisAtStart } from './adapters/redis-startup.js';
 import { startApi } from './api-runtime.js';
 import { runProcess } from './lib/run-process.js';
 
-await runProcess('api', startApi);
+await runProcess('api', async (config, logger) => {
+  await redisAtStart(config, logger);
+  return startApi(config, logger);
+});

@@ -1,4 +1,17 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { followAvailability } from './redis-availability.js';
+
+/** The URL with its password replaced by `***`, for logs and messages. */
+export function maskRedisUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (!parsed.password) return url;
+    parsed.password = '***';
+    return parsed.toString().replace(/\/$/, url.endsWith('/') ? '/' : '');
+  } catch {
+    return url.replace(/:[^:@/]*@/, ':***@');
+  }
+}
 
 /**
  * Producers fail fast: a request that cannot reach Redis gets a 503 at once instead of hanging
@@ -9,12 +22,13 @@ export function createRedis(url: string, role: 'producer' | 'consumer', name: st
     role === 'producer'
       ? { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000 }
       : { maxRetriesPerRequest: null };
-  return new Redis(url, {
+  const redis = new Redis(url, {
     ...options,
     connectionName: `switchboard:${name}`,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
     lazyConnect: true,
   });
+  return followAvailability(redis, url, isRedisUnavailable);
 }
 
 /** Connects, waiting at most `timeoutMs`; a producer connection must be up before use. */

@@ -6,6 +6,19 @@ export interface Running {
   close(): Promise<void>;
 }
 
+/** A reason not to start that one log line explains, with no stack trace. */
+export class StartupFailure extends Error {
+  constructor(message: string, readonly fields: Record<string, unknown> = {}) {
+    super(message);
+    this.name = 'StartupFailure';
+  }
+}
+
+export interface ProcessOptions {
+  /** False for a process that serves no API, so HOST without keys is no exposure. Default true. */
+  servesApi?: boolean;
+}
+
 /** How long a drain may take before the process gives up and exits anyway. */
 const SHUTDOWN_TIMEOUT_MS = 30_000;
 /** npm forwards the terminal's Ctrl-C, so one keypress can arrive twice: that is not a second request. */
@@ -15,11 +28,15 @@ const DUPLICATE_SIGNAL_MS = 1_000;
  * The shared life of an entry file: read `.env` and the configuration once, start, and on SIGTERM
  * or SIGINT close everything in order. A second signal, a moment later, exits at once.
  */
-export async function runProcess(name: string, start: (config: Readonly<Config>, logger: Logger) => Promise<Running>) {
+export async function runProcess(
+  name: string,
+  start: (config: Readonly<Config>, logger: Logger) => Promise<Running>,
+  { servesApi = true }: ProcessOptions = {},
+) {
   if (existsSync('.env')) process.loadEnvFile('.env');
   let config: Readonly<Config>;
   try {
-    config = loadConfig();
+    config = loadConfig(process.env, { servesApi });
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);
@@ -33,7 +50,8 @@ export async function runProcess(name: string, start: (config: Readonly<Config>,
   try {
     running = await start(config, logger);
   } catch (error) {
-    logger.fatal({ err: error }, `${name} could not start`);
+    if (error instanceof StartupFailure) logger.fatal(error.fields, error.message);
+    else logger.fatal({ err: error }, `${name} could not start`);
     process.exit(1);
   }
 

@@ -1,4 +1,12 @@
+import { redisAtStart } from '../../src/adapters/redis-startup.js';
 import { runProcess } from '../../src/lib/run-process.js';
 import { startWorkers } from '../start-workers.js';
 
-await runProcess('worker', startWorkers);
+await runProcess(
+  'worker',
+  async (config, logger) => {
+    await redisAtStart(config, logger);
+    return startWorkers(config, logger);
+  },
+  { servesApi: false },
+);
