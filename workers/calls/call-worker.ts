@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { Queue, WaitingError, Worker, type Job } from 'bullmq';
 import { openCallLog } from '../../src/adapters/call-log-outbox.js';
 import { createCallRecordStore } from '../../src/adapters/call-record-store.js';
@@ -151,8 +152,11 @@ export async function startCallWorker(
     metrics: processMetrics(),
     logger: log,
   };
+  // Named by machine and process, so Bull Board's list of a queue's workers says which is which.
+  const workerName = `${hostname()}:${process.pid}`;
   const worker = new Worker<CallJobData, CallJobResult>(CALL_QUEUE_NAME, (job, token) => processCall(job, callDeps, token), {
     ...queueOptions,
+    name: workerName,
     concurrency: config.CALL_WORKER_CONCURRENCY,
     lockDuration: config.CALL_LOCK_DURATION_MS,
     stalledInterval: stalledCheckInterval(config.CALL_LOCK_DURATION_MS),
@@ -166,7 +170,7 @@ export async function startCallWorker(
 
   const statusDeps = { dialer, callRecords, lifecycle, pollIntervalMs: config.STATUS_POLL_INTERVAL_MS, maxCallDurationSeconds: config.MAX_CALL_DURATION_SECONDS, logger: log };
   const statusWorker = polling
-    ? new Worker<TrackCallData>(CALL_STATUS_QUEUE_NAME, (job, token) => trackCallStatus(job, token, statusDeps), { ...queueOptions, concurrency: 50 })
+    ? new Worker<TrackCallData>(CALL_STATUS_QUEUE_NAME, (job, token) => trackCallStatus(job, token, statusDeps), { ...queueOptions, name: workerName, concurrency: 50 })
     : undefined;
   statusWorker?.on('error', (error) => log.error({ err: error }, 'call status worker error'));
 
