@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: the service beside raw BullMQ doing the same work, in one run, on one private
- * Redis. `-- --quick` for a short run, `-- --only <scenario>` for one scenario. Writes
- * bench/results/latest.json and BENCHMARKS.md (the table, then bench/findings.md).
+ * Redis. `-- --quick` for a short run, `-- --only <scenario>` for one scenario. A full run of every
+ * scenario writes bench/results/latest.json and BENCHMARKS.md (the table, then bench/findings.md);
+ * a quick or partial run writes bench/results/quick.json or partial.json and leaves BENCHMARKS.md
+ * alone unless `-- --write`.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -17,7 +19,7 @@ import { ingest } from './scenarios/ingest.js';
 
 const scenarios = { ingest, bulk, footprint, dialing, capacity, delayed };
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, write: { type: 'boolean', default: false } } });
 const only = values.only?.split(',');
 const unknown = only?.filter((name) => !(name in scenarios));
 if (unknown?.length) {
@@ -50,10 +52,16 @@ const result: BenchResult = {
   machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, bullmq: bullmq.version, redis: redisVersion },
   rows: bench.report.rows,
 };
+const full = !values.quick && !only;
+const resultFile = `bench/results/${full ? 'latest' : values.quick ? 'quick' : 'partial'}.json`;
+const written = [resultFile];
 mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/latest.json', `${JSON.stringify(result, null, 2)}\n`);
-if (!only) writeFileSync('BENCHMARKS.md', markdown(result, readFileSync('bench/findings.md', 'utf8')));
+writeFileSync(resultFile, `${JSON.stringify(result, null, 2)}\n`);
+if (full || values.write) {
+  writeFileSync('BENCHMARKS.md', markdown(result, readFileSync('bench/findings.md', 'utf8')));
+  written.push('BENCHMARKS.md');
+}
 console.log(`\n${markdownTable(result.rows)}\n`);
-console.log(`${only ? 'wrote bench/results/latest.json' : 'wrote bench/results/latest.json and BENCHMARKS.md'} in ${Math.round((Date.now() - started) / 1000)} s`);
+console.log(`wrote ${written.join(' and ')}; the whole run took ${Math.round((Date.now() - started) / 1000)} s`);
 // Everything started is stopped; a reconnecting client must not keep the process alive.
 process.exit(0);

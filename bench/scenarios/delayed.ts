@@ -19,7 +19,9 @@ export async function delayed(ctx: BenchContext) {
   const spreadMs = ctx.quick ? 4_000 : 10_000;
   // The first call is due once every call is queued and the worker is up, so that nothing else the
   // bench does while scheduling competes with the worker.
-  const lead = ctx.quick ? 2_000 : 3_000;
+  // On a busy machine scheduling can take longer: each call is then asked for by how long from now
+  // it is due (delayMs, never in the past), and the rows say how many were scheduled after their time.
+  const lead = ctx.quick ? 3_000 : 4_000;
   const shapes = [
     { label: `spread over ${spreadMs / 1000} s`, offsetOf: (index: number) => lead + Math.round((index * spreadMs) / count), target: 'target p99 < 20 ms' },
     { label: 'due at one instant', offsetOf: () => lead, target: 'target: no later than raw' },
@@ -42,14 +44,19 @@ export async function delayed(ctx: BenchContext) {
 
     await ctx.flush();
     start = Date.now();
-    await concurrently(count, 20, (index) => ctx.post('/api/queue/schedule-delayed-call', { ...aCall, scheduleAt: new Date(start + offsetOf(index)).toISOString() }));
+    let scheduledLate = 0;
+    await concurrently(count, 20, (index) => {
+      const delayMs = start + offsetOf(index) - Date.now();
+      if (delayMs <= 0) scheduledLate++;
+      return ctx.post('/api/queue/schedule-delayed-call', { ...aCall, delayMs: Math.max(0, delayMs) });
+    });
+    const schedulingOverranMs = Date.now() - (start + lead);
     const worker = await startCallWorker(
       ctx.config({ ...twilioEnv(twilio.url, ctx.api.url), CALL_RATE_MAX: '1000000', CALL_RATE_WINDOW_MS: '1000', CALL_WORKER_CONCURRENCY: '50', MAX_CONCURRENT_CALLS: '1000000' }),
       createLogger('silent'),
     );
     const serviceDone: Job[] = [];
     worker.worker.on('completed', (job) => serviceDone.push(job));
-    if (Date.now() > start + lead) throw new Error('delayed: scheduling took longer than the lead before the first call');
     await until(() => serviceDone.length >= count, 'service delayed calls');
     await worker.close();
     await twilio.close();
@@ -57,7 +64,8 @@ export async function delayed(ctx: BenchContext) {
     const raw = rawLateness(rawDone);
     const service = serviceLateness(serviceDone);
     ctx.report.record({ scenario, metric: 'lateness p50', raw: percentile(raw, 50), service: percentile(service, 50), unit: 'ms' }, { lowerIsBetter: true });
-    ctx.report.record({ scenario, metric: 'lateness p99', raw: percentile(raw, 99), service: percentile(service, 99), unit: 'ms', note: target }, { lowerIsBetter: true });
+    const overran = schedulingOverranMs > 0 ? `; scheduling overran the lead by ${schedulingOverranMs} ms, ${scheduledLate} calls asked for after their time` : '';
+    ctx.report.record({ scenario, metric: 'lateness p99', raw: percentile(raw, 99), service: percentile(service, 99), unit: 'ms', note: `${target}${overran}` }, { lowerIsBetter: true });
     ctx.report.record({ scenario, metric: 'lateness max', raw: Math.max(...raw), service: Math.max(...service), unit: 'ms' }, { lowerIsBetter: true });
   }
 }

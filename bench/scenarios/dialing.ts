@@ -1,5 +1,7 @@
 import { Worker } from 'bullmq';
 import { PRIORITIES, workerHeartbeatKey } from '../../src/jobs/call-jobs.js';
+import { createDialer } from '../../src/adapters/dialers.js';
+import type { Dialer } from '../../src/adapters/dialer.js';
 import { createLogger } from '../../src/logger.js';
 import { startCallWorker } from '../../workers/calls/call-worker.js';
 import { aCall, RAW_PREFIX, RAW_QUEUE_NAME, SERVICE_PREFIX, type BenchContext } from '../support/context.js';
@@ -32,6 +34,16 @@ async function startStandInProcess() {
   };
 }
 
+/** The dialer, noting when each request is handed to the Twilio SDK: the dials as this process sends them. */
+function noteSends(dialer: Dialer, sends: number[]): Dialer {
+  return Object.assign(Object.create(dialer) as Dialer, {
+    placeCall: (request: Parameters<Dialer['placeCall']>[0]) => {
+      sends.push(performance.timeOrigin + performance.now());
+      return dialer.placeCall(request);
+    },
+  });
+}
+
 /** With a backlog and a rate limit: the achieved rate, and the busiest rolling second. */
 export async function dialing(ctx: BenchContext) {
   const limit = 50;
@@ -54,10 +66,9 @@ export async function dialing(ctx: BenchContext) {
   await ctx.serviceQueue.pause();
   await ctx.post('/api/queue/schedule-bulk-calls', { calls: calls(backlog) });
   twilio = await startStandInProcess();
-  const worker = await startCallWorker(
-    ctx.config({ ...twilioEnv(twilio.url, ctx.api.url), CALL_RATE_MAX: String(limit), CALL_RATE_WINDOW_MS: '1000', CALL_WORKER_CONCURRENCY: '10', MAX_CONCURRENT_CALLS: '1000000' }),
-    createLogger('silent'),
-  );
+  const config = ctx.config({ ...twilioEnv(twilio.url, ctx.api.url), CALL_RATE_MAX: String(limit), CALL_RATE_WINDOW_MS: '1000', CALL_WORKER_CONCURRENCY: '10', MAX_CONCURRENT_CALLS: '1000000' });
+  const sends: number[] = [];
+  const worker = await startCallWorker(config, createLogger('silent'), noteSends(createDialer(config, createLogger('silent')), sends));
   await ctx.serviceQueue.resume();
   await until(async () => (await twilio.arrivals()).length >= backlog, 'service calls', 120_000, 250);
   await worker.close();
@@ -65,7 +76,9 @@ export async function dialing(ctx: BenchContext) {
   await twilio.stop();
   // Against the limit, not raw BullMQ: raw bursts past it.
   ctx.report.record({ scenario, metric: 'achieved rate', raw: raw.rate, service: service.rate, unit: '/s', note: `ratio: service ÷ the limit; target ≥ 0.98` }, { against: limit });
-  ctx.report.record({ scenario, metric: 'busiest rolling second', raw: raw.busiest, service: service.busiest, unit: 'calls', note: `ratio: the limit ÷ service; must not exceed ${limit}` }, { lowerIsBetter: true, against: limit });
+  const sent = pace(sends, 1000);
+  ctx.report.record({ scenario, metric: 'busiest rolling second sent', raw: raw.busiest, service: sent.busiest, unit: 'calls', note: `as the worker hands dials to the Twilio SDK; raw: at the carrier; must not exceed ${limit}` }, { lowerIsBetter: true, against: limit });
+  ctx.report.record({ scenario, metric: 'busiest rolling second at the carrier', raw: raw.busiest, service: service.busiest, unit: 'calls', note: `arrival times at the stand-in, with the way there's jitter; ratio: the limit ÷ service` }, { lowerIsBetter: true, against: limit });
 
   await throughTwilio(ctx);
 }
