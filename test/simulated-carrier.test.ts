@@ -35,6 +35,9 @@ describe('the simulated carrier', () => {
     expect(statuses(job)).toEqual(['queued', 'initiated', 'ringing', 'in-progress', 'completed']);
     expect(job.call).toMatchObject({ final: true, answeredBy: 'human', sipResponseCode: 200, durationSeconds: expect.any(Number) });
     expect(job.call.durationSeconds).toBeGreaterThan(0);
+    // The carrier stamps its callbacks to the second; the timeline still reads forward in time.
+    const times = job.call.timeline.map((entry: { at: string }) => Date.parse(entry.at));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
   });
 
   it.each([
@@ -68,5 +71,10 @@ describe('the simulated carrier', () => {
   it('fails the first dial of an outage number, and places it on the retry', async () => {
     const job = await ended(await schedule(aCall({ to: '+14155559006' })));
     expect(job).toMatchObject({ state: 'completed', attemptsMade: 2, call: { status: 'completed' } });
+  });
+
+  it('shows the outage met by the first dial as an earlier attempt\'s error, not as the completed job\'s failure', async () => {
+    const job = await ended(await schedule(aCall({ to: '+14155579006' })));
+    expect(job).toMatchObject({ state: 'completed', failedReason: null, previousAttemptError: expect.stringContaining('20500') });
   });
 });

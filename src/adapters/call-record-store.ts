@@ -57,6 +57,10 @@ local function applyStatus(key, args, from)
   local known = redis.call('HGET', key, 'callSid')
   if sid ~= '' and known and known ~= sid then return 0 end
   local timeline = cjson.decode(redis.call('HGET', key, 'timeline') or '[]')
+  -- Carriers stamp events to the second; our own stamps have milliseconds. An event stamped within
+  -- the second of the status before it happened after it, whatever the truncated stamp says.
+  local previous = timeline[#timeline]
+  if previous and at < previous.at and string.sub(at, 1, 19) == string.sub(previous.at, 1, 19) then at = previous.at end
   table.insert(timeline, { status = status, at = at })
   redis.call('HSET', key, 'callStatus', status, 'rank', rank, 'timeline', cjson.encode(timeline))
   for i = from + 6, #args, 2 do redis.call('HSET', key, args[i], args[i + 1]) end
