@@ -4,7 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateOpenApiDocument } from '../src/openapi-document.js';
 import { startService, type Service } from './helpers/harness.js';
 
-const published = parse(readFileSync('openapi.yaml', 'utf8')) as { paths: Record<string, Record<string, unknown>> };
+interface Operation {
+  security?: unknown[];
+  responses: Record<string, { content?: Record<string, unknown> }>;
+}
+const published = parse(readFileSync('openapi.yaml', 'utf8')) as {
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas: Record<string, unknown> };
+};
+const operations = () => Object.entries(published.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]) => ({ name: `${method.toUpperCase()} ${path}`, operation })));
 
 describe('openapi.yaml', () => {
   it('is exactly what the routes declare (run `npm run openapi` after changing a route)', async () => {
@@ -12,10 +20,7 @@ describe('openapi.yaml', () => {
   });
 
   it('describes every endpoint: the outbound contract, call history, capacity and webhooks', () => {
-    const operations = Object.entries(published.paths).flatMap(([path, methods]) =>
-      Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
-    );
-    expect(operations.sort()).toEqual(
+    expect(operations().map(({ name }) => name).sort()).toEqual(
       [
         'POST /api/queue/schedule-call',
         'POST /api/queue/schedule-delayed-call',
@@ -37,6 +42,7 @@ describe('openapi.yaml', () => {
         'DELETE /api/queue/recurring/{id}',
         'GET /health',
         'GET /ready',
+        'GET /metrics',
         'POST /webhooks/twilio/status',
         'GET /api/calls',
         'GET /api/capacity',
@@ -54,8 +60,43 @@ describe('openapi.yaml', () => {
         'POST /simulator/inbound-calls',
         'GET /simulator/inbound-calls',
         'POST /simulator/queues/{queueSid}/members/{callSid}',
+        'POST /simulator/phone-calls',
       ].sort(),
     );
+  });
+});
+
+describe('what openapi.yaml says of access and errors', () => {
+  const open = ['GET /health', 'GET /ready'];
+  const signed = (name: string) => name.includes(' /webhooks/') || name === 'POST /simulator/queues/{queueSid}/members/{callSid}' || name === 'POST /simulator/phone-calls';
+
+  it('needs no key for health, readiness and the signed webhooks, and a Bearer key for everything else', () => {
+    for (const { name, operation } of operations()) {
+      expect([name, operation.security]).toEqual([name, open.includes(name) || signed(name) ? [] : undefined]);
+    }
+  });
+
+  it('lists the errors each operation can give: 401 and 429 with a key, 403 for admin or a signature, 413 and 415 with a body, 500 and 503 everywhere', () => {
+    for (const { name, operation } of operations()) {
+      const statuses = Object.keys(operation.responses);
+      expect([name, statuses]).toEqual([name, expect.arrayContaining(['500', '503'])]);
+      if (!open.includes(name) && !signed(name)) expect([name, statuses]).toEqual([name, expect.arrayContaining(['401', '429'])]);
+      if (signed(name)) expect([name, statuses]).toEqual([name, expect.arrayContaining(['403'])]);
+      if (/^(POST|PUT) \/api\/queue\/schedule/.test(name)) expect([name, statuses]).toEqual([name, expect.arrayContaining(['400', '409', '413', '415', '422'])]);
+    }
+    for (const admin of ['POST /api/queue/pause', 'DELETE /api/queue/job/{jobId}', 'POST /api/queue/clean', 'PUT /api/priority-numbers/{number}']) {
+      expect(Object.keys(published.paths[admin.split(' ')[1]!]![admin.split(' ')[0]!.toLowerCase()]!.responses)).toContain('403');
+    }
+    expect(Object.keys(published.paths['/api/queue/stats']!.get!.responses)).not.toContain('403');
+  });
+
+  it('declares TwiML as text/xml and metrics as text/plain', () => {
+    expect(Object.keys(published.paths['/webhooks/twilio/voice']!.post!.responses['200']!.content!)).toEqual(['text/xml']);
+    expect(Object.keys(published.paths['/metrics']!.get!.responses['200']!.content!)).toEqual(['text/plain']);
+  });
+
+  it('publishes each schema once', () => {
+    expect(Object.keys(published.components.schemas).filter((name) => name.endsWith('Input'))).toEqual([]);
   });
 });
 

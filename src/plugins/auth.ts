@@ -44,15 +44,11 @@ export function scopeOf(request: FastifyRequest): AuthScope {
 /** True when the route a request matched takes no API key (the rate limit does not count those). */
 export const takesNoKey = (request: FastifyRequest) => needsNoKey(scopeOf(request));
 
-/**
- * An `onRoute` hook that gives every route of a plugin `scope`, unless the route declares its own.
- * Routes that take no key are marked so in the OpenAPI document.
- */
+/** An `onRoute` hook that gives every route of a plugin `scope`, unless the route declares its own. */
 export function routeScope(scope: AuthScope) {
   return (route: RouteOptions) => {
     const own = (route.config as { auth?: AuthScope } | undefined)?.auth;
     route.config = { ...route.config, auth: own ?? scope };
-    if (needsNoKey(own ?? scope) && route.schema) route.schema = { ...route.schema, security: [] };
   };
 }
 

@@ -3,6 +3,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import { dropUnusedSchemas } from './openapi-components.js';
+import { documentedSchema } from './openapi-responses.js';
 
 export const OPENAPI_INFO = {
   title: 'Switchboard',
@@ -32,8 +34,8 @@ export const swaggerPlugin = fp(
           { name: 'health', description: 'Liveness' },
         ],
       },
-      transform: jsonSchemaTransform,
-      transformObject: jsonSchemaTransformObject,
+      transform: (input) => jsonSchemaTransform({ ...input, schema: documentedSchema(input.route) ?? input.schema }),
+      transformObject: (input) => dropUnusedSchemas(jsonSchemaTransformObject(input)),
     });
   },
   { name: 'swagger' },

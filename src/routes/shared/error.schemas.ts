@@ -18,10 +18,11 @@ export const errorBodySchema = z
   })
   .meta({ id: 'Error' });
 
-/** The error responses every API route may give, beside its own. */
+/**
+ * Error responses of API routes, for their runtime serialization. The OpenAPI document adds every
+ * status the access rule, parser, rate limit and error handler can give (plugins/openapi-responses.ts).
+ */
 export const commonErrors = {
   400: errorBodySchema,
-  401: errorBodySchema.describe('No valid API key'),
-  403: errorBodySchema.describe('The key may not do this (an admin key is needed)'),
   503: errorBodySchema,
 } as const;

@@ -4,7 +4,7 @@ import type { InboundService } from '../../services/inbound-service.js';
 import { errorBodySchema } from '../shared/error.schemas.js';
 import { formParams, numberOf, one } from './twilio-form.js';
 
-const twiml = z.string().describe('TwiML');
+const twiml = { description: 'TwiML: what Twilio does next with the call', content: { 'text/xml': { schema: z.string() } } };
 const schemaFor = (operationId: string, summary: string) => ({
   operationId,
   summary,
