@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isFinalCallStatus } from '../jobs/call-status.js';
 import type { Logger } from '../logger.js';
 import { signLikeTwilio } from '../routes/webhooks/twilio-signature.js';
 import { DialError, type Dialer, type PlaceCallRequest } from './dialer.js';
@@ -113,6 +114,19 @@ export function createSimulatedCarrier(options: SimulatedCarrierOptions): Dialer
     pending.add(entry);
   };
 
+  /**
+   * A callback rings a caller who dialed in through the simulated network: their phone hears the
+   * message when it answers and hangs up when the call ends, so the simulator shows them served.
+   */
+  const ringSimulatedPhone = (apiBaseUrl: string, sid: string, request: PlaceCallRequest, events: PlannedEvent[]) => {
+    const phoneUrl = `${apiBaseUrl.replace(/\/+$/, '')}/simulator/phone-calls`;
+    for (const event of events) {
+      const status = event.params.CallStatus!;
+      if (status !== 'in-progress' && !isFinalCallStatus(status)) continue;
+      schedule(phoneUrl, event.afterMs, { CallSid: sid, From: request.from, To: request.to, CallStatus: status, ...(status === 'in-progress' && { Message: request.message }) });
+    }
+  };
+
   return {
     name: 'simulated',
     async placeCall(request) {
@@ -126,6 +140,7 @@ export function createSimulatedCarrier(options: SimulatedCarrierOptions): Dialer
         throw new DialError('Twilio 20500: An internal server error has occurred', { retryable: true, code: 20500, httpStatus: 500 });
       }
       const sid = `CA${randomBytes(16).toString('hex')}`;
+      const events = plan(request, scenario);
       if (request.statusCallbackUrl) {
         const common = {
           AccountSid: SIMULATED_ACCOUNT_SID,
@@ -138,10 +153,11 @@ export function createSimulatedCarrier(options: SimulatedCarrierOptions): Dialer
           Called: request.to,
           Caller: request.from,
         };
-        plan(request, scenario).forEach((event, index) =>
+        events.forEach((event, index) =>
           schedule(request.statusCallbackUrl!, event.afterMs, { ...common, ...event.params, SequenceNumber: String(index) }),
         );
       }
+      if (request.connectTo && options.apiBaseUrl) ringSimulatedPhone(options.apiBaseUrl, sid, request, events);
       return { sid, status: 'queued' };
     },
     async redirectQueueMember(queueSid, callSid, url) {

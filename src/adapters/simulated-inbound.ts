@@ -26,6 +26,8 @@ export interface SimulatedInboundCall {
   arrivedAt: string;
   /** When the service took them out of the queue for their turn. */
   dequeuedAt?: string;
+  /** When they answered the callback they had asked for. */
+  calledBackAt?: string;
   connectedAt?: string;
   endedAt?: string;
 }
@@ -57,7 +59,7 @@ const sleep = (ms: number, signal: AbortSignal) =>
  * Member API does.
  */
 export function createSimulatedInbound(options: { baseUrl: string; authToken: string; timeScale: number; queueName: string; logger: Logger }) {
-  const calls = new Map<string, SimulatedInboundCall & { redirectTo?: string; wake: AbortController }>();
+  const calls = new Map<string, SimulatedInboundCall & { redirectTo?: string; callbackSid?: string; wake: AbortController }>();
   const queueSid = `QU${createHash('sha256').update(options.queueName).digest('hex').slice(0, 32)}`;
   const realMs = (seconds: number) => seconds * 1000 * options.timeScale;
 
@@ -154,8 +156,26 @@ export function createSimulatedInbound(options: { baseUrl: string; authToken: st
       call.wake.abort();
       return true;
     },
+    /**
+     * An outbound call reaches the phone of a caller who asked to be called back: answered, they hear
+     * the message and talk with the agent; when it ends, they are served. False for any other phone.
+     */
+    phoneCall(call: { to: string; callSid: string; status: string; message?: string }): boolean {
+      const caller = [...calls.values()]
+        .reverse()
+        .find((known) => known.from === call.to && (known.callbackSid === call.callSid || (known.state === 'called-back-later' && !known.callbackSid)));
+      if (!caller) return false;
+      const now = new Date().toISOString();
+      if (call.status === 'in-progress') {
+        Object.assign(caller, { state: 'connected', callbackSid: call.callSid, calledBackAt: now, connectedAt: now });
+        if (call.message) caller.heard.push(call.message);
+      } else if (caller.callbackSid === call.callSid) {
+        Object.assign(caller, { state: 'ended', endedAt: now });
+      }
+      return true;
+    },
     list(): SimulatedInboundCall[] {
-      return [...calls.values()].map(({ redirectTo: _redirect, wake: _wake, ...call }) => call);
+      return [...calls.values()].map(({ redirectTo: _redirect, callbackSid: _callback, wake: _wake, ...call }) => call);
     },
   };
 }

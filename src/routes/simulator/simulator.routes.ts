@@ -15,6 +15,7 @@ const callSchema = z.object({
   heard: z.array(z.string()).describe('What the caller was told, in order'),
   arrivedAt: z.string(),
   dequeuedAt: z.string().optional().describe('When the service took them out of the queue for their turn'),
+  calledBackAt: z.string().optional().describe('When they answered the callback they asked for (then connected, then ended)'),
   connectedAt: z.string().optional(),
   endedAt: z.string().optional(),
 });
@@ -60,6 +61,26 @@ export const simulatorRoutes: FastifyPluginAsyncZod<SimulatorRoutesOptions> = as
       response: { 200: z.object({ success: z.literal(true), calls: z.array(callSchema) }), 404: errorBodySchema },
     },
     handler: async () => ({ success: true as const, calls: running().list() }),
+  });
+
+  // Signed by the simulated carrier, which holds no API key.
+  app.post('/phone-calls', {
+    config: { auth: 'signed' },
+    schema: {
+      operationId: 'simulatedPhoneCall',
+      summary: "An outbound call's progress at a simulated caller's phone: a callback answered, then ended (signed)",
+      tags: ['simulator'],
+      body: formParams,
+      response: { 204: z.undefined().describe('The phone took the news'), 403: errorBodySchema, 404: errorBodySchema },
+    },
+    handler: async (request, reply) => {
+      const signed = isSignedByTwilio({ authToken, publicBaseUrl, requestUrl: request.url, signature: request.headers['x-twilio-signature'] as string | undefined, params: request.body });
+      if (!signed) return reply.code(403).send({ success: false, error: 'INVALID_SIGNATURE', message: 'X-Twilio-Signature does not match this request', requestId: request.id });
+      const message = one(request.body.Message);
+      const call = { to: one(request.body.To) ?? '', callSid: one(request.body.CallSid) ?? '', status: one(request.body.CallStatus) ?? '', ...(message && { message }) };
+      if (!running().phoneCall(call)) throw new AppError(404, 'NOT_A_SIMULATED_CALLER', 'No simulated caller waits for a call at that number');
+      return reply.code(204).send();
+    },
   });
 
   app.post('/queues/:queueSid/members/:callSid', {
