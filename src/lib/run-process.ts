@@ -46,15 +46,8 @@ export async function runProcess(
   }
   const logger = createLogger(config.LOG_LEVEL, { process: name });
 
-  let running: Running;
-  try {
-    running = await start(config, logger);
-  } catch (error) {
-    if (error instanceof StartupFailure) logger.fatal(error.fields, error.message);
-    else logger.fatal({ err: error }, `${name} could not start`);
-    process.exit(1);
-  }
-
+  // Signals are heard from the start: one that arrives while starting stops the process once it is up.
+  const starting = start(config, logger);
   let stoppingSince: number | undefined;
   const stop = async (signal: NodeJS.Signals) => {
     if (stoppingSince !== undefined) {
@@ -70,7 +63,7 @@ export async function runProcess(
     }, SHUTDOWN_TIMEOUT_MS);
     timer.unref();
     try {
-      await running.close();
+      await (await starting).close();
       logger.info(`${name} stopped`);
       process.exit(0);
     } catch (error) {
@@ -79,4 +72,12 @@ export async function runProcess(
     }
   };
   process.on('SIGTERM', stop).on('SIGINT', stop);
+
+  try {
+    await starting;
+  } catch (error) {
+    if (error instanceof StartupFailure) logger.fatal(error.fields, error.message);
+    else logger.fatal({ err: error }, `${name} could not start`);
+    process.exit(1);
+  }
 }
