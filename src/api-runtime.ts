@@ -8,7 +8,7 @@ import type { Config } from './config.js';
 import { CALL_LOG_QUEUE_NAME, CALL_QUEUE_NAME, CALL_STATUS_QUEUE_NAME, WORKER_HEARTBEAT_MS, workerHeartbeatKey, callJobPolicy, callRecordTtlSeconds, redialPolicy, type CallJobData } from './jobs/call-jobs.js';
 import { createLogger, type Logger } from './logger.js';
 import type { Running } from './lib/run-process.js';
-import { createDialer } from './adapters/dialers.js';
+import { createDialer, logsCalls, pollsCallStatus } from './adapters/dialers.js';
 import { createPriorityNumbers } from './adapters/priority-numbers.js';
 import { createSimulatedInbound } from './adapters/simulated-inbound.js';
 import { createCallLifecycle } from './services/call-lifecycle.js';
@@ -22,11 +22,13 @@ export async function createApi(config: Readonly<Config>, logger: Logger | undef
   const log = logger ?? createLogger('silent');
   const redis = await connectRedis(createRedis(config.redisUrl, 'producer', 'api'));
   const callQueue = new Queue<CallJobData>(CALL_QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX });
-  // The other queues, seen from the API for the dashboard and readiness.
-  const otherQueues = [CALL_STATUS_QUEUE_NAME, CALL_LOG_QUEUE_NAME].map((name) => new Queue(name, { connection: redis, prefix: config.QUEUE_PREFIX }));
   const callRecords = createCallRecordStore(redis, config.QUEUE_PREFIX, callRecordTtlSeconds(config));
   const { callLog, close: closeCallLog } = openCallLog(config, redis, callRecords);
   const dialer = createDialer(config, log, false);
+  // The other queues the workers use in this configuration, seen from the API for the dashboard.
+  const otherQueues = [...(pollsCallStatus(config, dialer) ? [CALL_STATUS_QUEUE_NAME] : []), ...(logsCalls(config) ? [CALL_LOG_QUEUE_NAME] : [])].map(
+    (name) => new Queue(name, { connection: redis, prefix: config.QUEUE_PREFIX }),
+  );
   const capacity = capacityFor(config, redis, { callQueue, callRecords, dialer, logger: log });
   const priorities = createPriorityNumbers(redis, config.QUEUE_PREFIX, config.VIP_NUMBERS);
 

@@ -30,4 +30,10 @@ describe('/admin/queues with a worker process running', () => {
     const queues = (await board('/queues')).json().queues as Array<{ name: string; hasWorkers?: boolean | null }>;
     expect(queues.find((queue) => queue.name === 'calls')?.hasWorkers).toBe(true);
   });
+
+  it('shows only the queues a worker serves in this configuration, each with its worker', async () => {
+    const queues = (await board('/queues')).json().queues as Array<{ name: string; hasWorkers?: boolean | null }>;
+    // Status callbacks reach the API and Supabase is off: no status polls, no call log outbox.
+    expect(queues.map((queue) => [queue.name, queue.hasWorkers])).toEqual([['calls', true]]);
+  });
 });

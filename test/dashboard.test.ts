@@ -15,7 +15,18 @@ describe('/admin/queues', () => {
     expect(page.body).toContain('/admin/queues');
     const queues = await service.app.inject({ method: 'GET', url: '/admin/queues/api/queues', headers: { authorization: 'Bearer admin' } });
     expect(queues.statusCode).toBe(200);
-    expect(queues.json().queues.map((queue: { name: string }) => queue.name).sort()).toEqual(['call-log', 'call-status', 'calls']);
+    // Status callbacks reach the API and Supabase is off here: the board shows the one queue in use.
+    expect(queues.json().queues.map((queue: { name: string }) => queue.name)).toEqual(['calls']);
+  });
+
+  it('shows the status polls and the call log outbox where this configuration uses them', async () => {
+    const polling = await startService({ ADMIN_API_KEYS: 'admin', TWILIO_ACCOUNT_SID: 'AC' + '0'.repeat(32), TWILIO_AUTH_TOKEN: 'token', TWILIO_PHONE_NUMBER: '+14155550100', SUPABASE_URL: 'http://127.0.0.1:9', SUPABASE_SERVICE_ROLE_KEY: 'key' });
+    try {
+      const queues = await polling.app.inject({ method: 'GET', url: '/admin/queues/api/queues', headers: { authorization: 'Bearer admin' } });
+      expect(queues.json().queues.map((queue: { name: string }) => queue.name).sort()).toEqual(['call-log', 'call-status', 'calls']);
+    } finally {
+      await polling.stop();
+    }
   });
 
   it.each([

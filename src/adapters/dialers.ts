@@ -25,3 +25,10 @@ export function createDialer(config: Readonly<Config>, logger: Logger, announce 
   });
 }
 
+
+/** Placed calls are followed by polling the carrier when no status callback can reach this service. */
+export const pollsCallStatus = (config: Readonly<Config>, dialer: Dialer) => config.callbackBaseUrl === undefined && dialer.fetchCall !== undefined;
+
+/** Whether the call log outbox is drained (Supabase is configured). */
+export const logsCalls = (config: Readonly<Config>): config is Readonly<Config> & { SUPABASE_URL: string; SUPABASE_SERVICE_ROLE_KEY: string } =>
+  Boolean(config.SUPABASE_URL && config.SUPABASE_SERVICE_ROLE_KEY);

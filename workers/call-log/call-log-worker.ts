@@ -1,6 +1,7 @@
 import { Worker } from 'bullmq';
 import { outboxBackoff, type OutboxJob } from '../../src/adapters/call-log-outbox.js';
 import { createRedis } from '../../src/adapters/redis.js';
+import { logsCalls } from '../../src/adapters/dialers.js';
 import { createSupabaseCallLog } from '../../src/adapters/supabase-call-log.js';
 import type { Config } from '../../src/config.js';
 import { CALL_LOG_QUEUE_NAME } from '../../src/jobs/call-jobs.js';
@@ -13,7 +14,7 @@ import type { Logger } from '../../src/logger.js';
  */
 export async function startCallLogWorker(config: Readonly<Config>, logger: Logger): Promise<Running> {
   const log = logger.child({ component: 'call-log' });
-  if (!config.SUPABASE_URL || !config.SUPABASE_SERVICE_ROLE_KEY) {
+  if (!logsCalls(config)) {
     log.info('call log off: set SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY to log every call to Supabase');
     return { close: async () => {} };
   }

@@ -4,7 +4,7 @@ import { openCallLog } from '../../src/adapters/call-log-outbox.js';
 import { createCallRecordStore } from '../../src/adapters/call-record-store.js';
 import { DialError, type Dialer } from '../../src/adapters/dialer.js';
 import { createRedis } from '../../src/adapters/redis.js';
-import { createDialer } from '../../src/adapters/dialers.js';
+import { createDialer, pollsCallStatus } from '../../src/adapters/dialers.js';
 import type { Config } from '../../src/config.js';
 import {
   CALL_QUEUE_NAME,
@@ -115,7 +115,7 @@ export async function startCallWorker(
   // A worker closing stops waiting for turns: those calls go back for a worker to take later.
   const closing = new AbortController();
 
-  const polling = config.callbackBaseUrl === undefined && dialer.fetchCall !== undefined;
+  const polling = pollsCallStatus(config, dialer);
   const statusQueue = polling ? new Queue<TrackCallData>(CALL_STATUS_QUEUE_NAME, queueOptions) : undefined;
   const trackCall = statusQueue
     ? async (jobId: string, callSid: string) => {
