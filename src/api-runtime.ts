@@ -1,21 +1,21 @@
 import { Queue } from 'bullmq';
-import { openCallLog } from './adapters/call-log-outbox.js';
-import { createSupabaseCallLog } from './adapters/supabase-call-log.js';
-import { createCallRecordStore } from './adapters/call-record-store.js';
-import { connectRedis, createRedis } from './adapters/redis.js';
+import { openCallLog } from './call-log/call-log-outbox.js';
+import { createSupabaseCallLog } from './call-log/supabase-call-log.js';
+import { createCallRecordStore } from './calls/call-record-store.js';
+import { connectRedis, createRedis } from './lib/redis.js';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { CALL_LOG_QUEUE_NAME, CALL_QUEUE_NAME, CALL_STATUS_QUEUE_NAME, WORKER_HEARTBEAT_MS, workerHeartbeatKey, callJobPolicy, callRecordTtlSeconds, redialPolicy, type CallJobData } from './jobs/call-jobs.js';
 import { createLogger, type Logger } from './logger.js';
 import type { Running } from './lib/run-process.js';
-import { createDialer, logsCalls, pollsCallStatus } from './adapters/dialers.js';
-import { createPriorityNumbers } from './adapters/priority-numbers.js';
-import { createSimulatedInbound } from './adapters/simulated-inbound.js';
-import { createCallLifecycle } from './services/call-lifecycle.js';
-import { capacityFor } from './services/capacity-service.js';
-import { createInboundService } from './services/inbound-service.js';
-import { createQueueAdminService } from './services/queue-admin-service.js';
-import { createSchedulingService } from './services/scheduling-service.js';
+import { createDialer, logsCalls, pollsCallStatus } from './carriers/create-carrier.js';
+import { createPriorityNumbers } from './capacity/priority-numbers.js';
+import { createSimulatedInbound } from './carriers/simulated/simulated-inbound.js';
+import { createCallLifecycle } from './calls/call-lifecycle.js';
+import { capacityFor } from './capacity/capacity-service.js';
+import { createInboundService } from './capacity/inbound-service.js';
+import { createQueueAdminService } from './calls/queue-admin-service.js';
+import { createSchedulingService } from './calls/scheduling-service.js';
 
 /** Wires the API's parts from configuration. Tests build the same parts with their own Redis. */
 export async function createApi(config: Readonly<Config>, logger: Logger | undefined) {

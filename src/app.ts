@@ -8,7 +8,7 @@ import { rateLimitPlugin, type RateLimitOptions } from './plugins/rate-limit.js'
 import type { IdempotencyOptions } from './plugins/idempotency.js';
 import { errorHandlerPlugin, sendError } from './plugins/error-handler.js';
 import { swaggerPlugin, swaggerUiPlugin } from './plugins/swagger.js';
-import type { SupabaseCallLog } from './adapters/supabase-call-log.js';
+import type { SupabaseCallLog } from './call-log/supabase-call-log.js';
 import { processMetrics } from './metrics.js';
 import { callsRoutes } from './routes/calls/calls.routes.js';
 import { metricsRoutes } from './routes/metrics.routes.js';
@@ -18,15 +18,15 @@ import { jobsRoutes } from './routes/queue/jobs.routes.js';
 import { queueRoutes } from './routes/queue/queue.routes.js';
 import { recurringRoutes } from './routes/queue/recurring.routes.js';
 import { scheduleRoutes } from './routes/queue/schedule.routes.js';
-import type { PriorityNumbers } from './adapters/priority-numbers.js';
-import type { SimulatedInbound } from './adapters/simulated-inbound.js';
+import type { PriorityNumbers } from './capacity/priority-numbers.js';
+import type { SimulatedInbound } from './carriers/simulated/simulated-inbound.js';
 import { capacityRoutes } from './routes/capacity/capacity.routes.js';
 import { simulatorRoutes } from './routes/simulator/simulator.routes.js';
 import { agentRoutes } from './routes/webhooks/agent.routes.js';
 import { twilioWebhooks, type TwilioWebhookOptions } from './routes/webhooks/twilio-webhooks.js';
-import type { CapacityService } from './services/capacity-service.js';
-import type { QueueAdminService } from './services/queue-admin-service.js';
-import type { SchedulingService } from './services/scheduling-service.js';
+import type { CapacityService } from './capacity/capacity-service.js';
+import type { QueueAdminService } from './calls/queue-admin-service.js';
+import type { SchedulingService } from './calls/scheduling-service.js';
 
 export interface AppDeps {
   scheduling: SchedulingService;

@@ -3,13 +3,13 @@ import type { Redis } from 'ioredis';
 import type { CallJobData } from './jobs/call-jobs.js';
 import { buildApp } from './app.js';
 import { loadConfig } from './config.js';
-import type { CallRecordStore } from './adapters/call-record-store.js';
-import type { PriorityNumbers } from './adapters/priority-numbers.js';
-import type { CallLifecycle } from './services/call-lifecycle.js';
-import type { CapacityService } from './services/capacity-service.js';
-import type { InboundService } from './services/inbound-service.js';
-import type { QueueAdminService } from './services/queue-admin-service.js';
-import type { SchedulingService } from './services/scheduling-service.js';
+import type { CallRecordStore } from './calls/call-record-store.js';
+import type { PriorityNumbers } from './capacity/priority-numbers.js';
+import type { CallLifecycle } from './calls/call-lifecycle.js';
+import type { CapacityService } from './capacity/capacity-service.js';
+import type { InboundService } from './capacity/inbound-service.js';
+import type { QueueAdminService } from './calls/queue-admin-service.js';
+import type { SchedulingService } from './calls/scheduling-service.js';
 
 /** Stands in for the services while the routes are only described, never called. */
 const notCalled = new Proxy({}, {

@@ -1,4 +1,4 @@
-import { redisAtStart } from './adapters/redis-startup.js';
+import { redisAtStart } from './lib/redis-startup.js';
 import { startApi } from './api-runtime.js';
 import { runProcess } from './lib/run-process.js';
 

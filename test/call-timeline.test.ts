@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { createCallRecordStore } from '../src/adapters/call-record-store.js';
+import { createCallRecordStore } from '../src/calls/call-record-store.js';
 
 const redis = new Redis(inject('redisUrl'), { maxRetriesPerRequest: null });
 const records = createCallRecordStore(redis, `test-${randomUUID().slice(0, 8)}`, 3600);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { signLikeTwilio } from '../src/routes/webhooks/twilio-signature.js';
+import { signLikeTwilio } from '../src/carriers/twilio/twilio-signature.js';
 import { until } from './helpers/callbacks.js';
 import { freePort } from './helpers/free-port.js';
 import { startService, twilioEnv, type Service } from './helpers/harness.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startRedisServer, type RedisServerHandle } from '../src/adapters/redis-server.js';
+import { startRedisServer, type RedisServerHandle } from '../src/lib/redis-server.js';
 import { freePort } from './helpers/free-port.js';
 import { until } from './helpers/callbacks.js';
 import { aCall, startService, type Service } from './helpers/harness.js';

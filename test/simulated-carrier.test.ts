@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SIMULATED_OUTCOMES } from '../src/adapters/simulated-carrier.js';
+import { SIMULATED_OUTCOMES } from '../src/carriers/simulated/simulated-carrier.js';
 import { until } from './helpers/callbacks.js';
 import { aCall, startService, type Service } from './helpers/harness.js';
 

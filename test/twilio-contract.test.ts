@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTwilioDialer } from '../src/adapters/twilio-dialer.js';
+import { createTwilioDialer } from '../src/carriers/twilio/twilio-dialer.js';
 import { startTwilioStandIn, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, type TwilioStandIn } from './helpers/twilio-stand-in.js';
 
 let twilio: TwilioStandIn;

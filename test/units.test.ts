@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { maskNumber } from '../src/lib/mask-number.js';
 import { toE164 } from '../src/lib/phone-number.js';
-import { fitsInlineTwiml, MAX_INLINE_TWIML_LENGTH, sayTwiml } from '../src/services/twiml.js';
+import { fitsInlineTwiml, MAX_INLINE_TWIML_LENGTH, sayTwiml } from '../src/carriers/twilio/twiml.js';
 
 describe('toE164', () => {
   it.each([

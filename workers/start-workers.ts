@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { createRedis } from '../src/adapters/redis.js';
+import { createRedis } from '../src/lib/redis.js';
 import type { Config } from '../src/config.js';
 import { processMetrics } from '../src/metrics.js';
 import type { Running } from '../src/lib/run-process.js';

@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
-import { createTwilioClient } from '../../src/adapters/twilio-dialer.js';
-import { sayTwiml } from '../../src/services/twiml.js';
+import { createTwilioClient } from '../../src/carriers/twilio/twilio-dialer.js';
+import { sayTwiml } from '../../src/carriers/twilio/twiml.js';
 import { STAND_IN_ACCOUNT_SID } from '../support/twilio-latency-stand-in.js';
 
 /** What a hand-rolled BullMQ script's job does: place the call with the Twilio SDK, nothing more. */

@@ -1,7 +1,7 @@
 import { Worker } from 'bullmq';
 import { PRIORITIES, workerHeartbeatKey } from '../../src/jobs/call-jobs.js';
-import { createDialer } from '../../src/adapters/dialers.js';
-import type { Dialer } from '../../src/adapters/dialer.js';
+import { createDialer } from '../../src/carriers/create-carrier.js';
+import type { Dialer } from '../../src/carriers/carrier.js';
 import { createLogger } from '../../src/logger.js';
 import { startCallWorker } from '../../workers/calls/call-worker.js';
 import { aCall, RAW_PREFIX, RAW_QUEUE_NAME, SERVICE_PREFIX, type BenchContext } from '../support/context.js';

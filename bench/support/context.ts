@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { startRedisServer } from '../../src/adapters/redis-server.js';
+import { startRedisServer } from '../../src/lib/redis-server.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { CALL_QUEUE_NAME, type CallJobData } from '../../src/jobs/call-jobs.js';
 import { freePort } from '../../test/helpers/free-port.js';

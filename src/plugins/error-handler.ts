@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { isRedisUnavailable } from '../adapters/redis.js';
+import { isRedisUnavailable } from '../lib/redis.js';
 import { AppError, serviceUnavailable, type ErrorDetail } from '../errors.js';
 import { processMetrics } from '../metrics.js';
 

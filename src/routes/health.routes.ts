@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { CapacityService } from '../services/capacity-service.js';
+import type { CapacityService } from '../capacity/capacity-service.js';
 import { capacitySnapshotSchema } from './capacity/capacity.routes.js';
 
 const healthResponse = z.object({

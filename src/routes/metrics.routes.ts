@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import type { CapacityService } from '../services/capacity-service.js';
-import type { QueueAdminService } from '../services/queue-admin-service.js';
+import type { CapacityService } from '../capacity/capacity-service.js';
+import type { QueueAdminService } from '../calls/queue-admin-service.js';
 import { processMetrics } from '../metrics.js';
 
 /** Prometheus text: this process's counters and histograms, plus queue and capacity gauges read from Redis. */

@@ -1,4 +1,4 @@
-import { signLikeTwilio } from '../../src/routes/webhooks/twilio-signature.js';
+import { signLikeTwilio } from '../../src/carriers/twilio/twilio-signature.js';
 import type { Service } from './harness.js';
 
 /** Posts a status callback to the service as Twilio would, signed with `authToken` unless told otherwise. */

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { startRedisServer } from '../../src/adapters/redis-server.js';
+import { startRedisServer } from '../../src/lib/redis-server.js';
 import { freePort } from './free-port.js';
 import { startPostgres, SUPABASE_ROLES_SQL, withDatabase } from './postgres.js';
 

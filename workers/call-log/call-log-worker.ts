@@ -1,8 +1,8 @@
 import { Worker } from 'bullmq';
-import { outboxBackoff, type OutboxJob } from '../../src/adapters/call-log-outbox.js';
-import { createRedis } from '../../src/adapters/redis.js';
-import { logsCalls } from '../../src/adapters/dialers.js';
-import { createSupabaseCallLog } from '../../src/adapters/supabase-call-log.js';
+import { outboxBackoff, type OutboxJob } from '../../src/call-log/call-log-outbox.js';
+import { createRedis } from '../../src/lib/redis.js';
+import { logsCalls } from '../../src/carriers/create-carrier.js';
+import { createSupabaseCallLog } from '../../src/call-log/supabase-call-log.js';
 import type { Config } from '../../src/config.js';
 import { CALL_LOG_QUEUE_NAME } from '../../src/jobs/call-jobs.js';
 import type { Running } from '../../src/lib/run-process.js';

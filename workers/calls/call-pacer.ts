@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RateLimiterOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { redisScript } from '../../src/adapters/redis.js';
+import { redisScript } from '../../src/lib/redis.js';
 import { waitUnlessAborted } from './abortable-wait.js';
 
 /**

@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
 import { Queue, WaitingError, Worker, type Job } from 'bullmq';
-import { openCallLog } from '../../src/adapters/call-log-outbox.js';
-import { createCallRecordStore } from '../../src/adapters/call-record-store.js';
-import { DialError, type Dialer } from '../../src/adapters/dialer.js';
-import { createRedis } from '../../src/adapters/redis.js';
-import { createDialer, pollsCallStatus } from '../../src/adapters/dialers.js';
+import { openCallLog } from '../../src/call-log/call-log-outbox.js';
+import { createCallRecordStore } from '../../src/calls/call-record-store.js';
+import { DialError, type Dialer } from '../../src/carriers/carrier.js';
+import { createRedis } from '../../src/lib/redis.js';
+import { createDialer, pollsCallStatus } from '../../src/carriers/create-carrier.js';
 import type { Config } from '../../src/config.js';
 import {
   CALL_QUEUE_NAME,
@@ -22,10 +22,10 @@ import {
 import type { Running } from '../../src/lib/run-process.js';
 import type { Logger } from '../../src/logger.js';
 import { processMetrics } from '../../src/metrics.js';
-import { createCallLifecycle } from '../../src/services/call-lifecycle.js';
-import { capacityFor, holderOf } from '../../src/services/capacity-service.js';
+import { createCallLifecycle } from '../../src/calls/call-lifecycle.js';
+import { capacityFor, holderOf } from '../../src/capacity/capacity-service.js';
 import { carrierBackoff, processCall } from './call.processor.js';
-import { nextPollDelay, trackCallStatus } from './call-status.processor.js';
+import { nextPollDelay, trackCallStatus } from '../call-status/call-status.processor.js';
 import { wakeForDelayedJobs } from './delayed-wake.js';
 import { createCallPacer } from './call-pacer.js';
 

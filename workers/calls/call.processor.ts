@@ -1,11 +1,11 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import type { CallRecordStore } from '../../src/adapters/call-record-store.js';
-import { DialError, type Dialer, type FoundCall } from '../../src/adapters/dialer.js';
+import type { CallRecordStore } from '../../src/calls/call-record-store.js';
+import { DialError, type Dialer, type FoundCall } from '../../src/carriers/carrier.js';
 import type { CallJobData, CallJobResult } from '../../src/jobs/call-jobs.js';
 import { maskNumber } from '../../src/lib/mask-number.js';
 import type { Logger } from '../../src/logger.js';
 import type { Metrics } from '../../src/metrics.js';
-import type { CallLog } from '../../src/services/call-log.js';
+import type { CallLog } from '../../src/call-log/call-log-writer.js';
 
 export interface CallProcessorDeps {
   dialer: Dialer;

@@ -1,4 +1,4 @@
-import { redisAtStart } from '../../src/adapters/redis-startup.js';
+import { redisAtStart } from '../../src/lib/redis-startup.js';
 import { runProcess } from '../../src/lib/run-process.js';
 import { startWorkers } from '../start-workers.js';
 

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { SupabaseCallLog } from '../../adapters/supabase-call-log.js';
+import type { SupabaseCallLog } from '../../call-log/supabase-call-log.js';
 import { AppError } from '../../errors.js';
 import { commonErrors, errorBodySchema } from '../shared/error.schemas.js';
 import { callsQuery, callsResponse, encodeCursor } from './calls.schemas.js';

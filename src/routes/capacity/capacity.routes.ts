@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { PriorityNumbers } from '../../adapters/priority-numbers.js';
+import type { PriorityNumbers } from '../../capacity/priority-numbers.js';
 import { AppError } from '../../errors.js';
 import { toE164 } from '../../lib/phone-number.js';
-import type { CapacityService } from '../../services/capacity-service.js';
+import type { CapacityService } from '../../capacity/capacity-service.js';
 import { commonErrors, errorBodySchema } from '../shared/error.schemas.js';
 
 const isoTime = z.string().meta({ format: 'date-time' });

@@ -3,7 +3,7 @@ import { PRIORITY_NAMES, REDIAL_OUTCOMES } from '../../jobs/call-jobs.js';
 import { jsonShapeExcess, type JsonShapeLimits } from '../../lib/json-shape.js';
 import { toE164 } from '../../lib/phone-number.js';
 import { canonicalTimeZone } from '../../lib/time-zone.js';
-import { fitsInlineTwiml, isSpeakable, MAX_INLINE_TWIML_LENGTH } from '../../services/twiml.js';
+import { fitsInlineTwiml, isSpeakable, MAX_INLINE_TWIML_LENGTH } from '../../carriers/twilio/twiml.js';
 
 export interface CallSchemaLimits {
   bulkMaxCalls: number;

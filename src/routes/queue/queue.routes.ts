@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { QueueAdminService } from '../../services/queue-admin-service.js';
-import { JOB_STATES } from '../../services/job-view.js';
+import type { QueueAdminService } from '../../calls/queue-admin-service.js';
+import { JOB_STATES } from '../../calls/job-view.js';
 import { commonErrors } from '../shared/error.schemas.js';
 import { cleanBody, cleanResponse, listQuery, listResponse, pauseResponse, statsResponse } from './queue.schemas.js';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { PRIORITY_NAMES } from '../../jobs/call-jobs.js';
-import { JOB_STATES } from '../../services/job-view.js';
-import { CLEANABLE_STATES } from '../../services/queue-admin-service.js';
+import { JOB_STATES } from '../../calls/job-view.js';
+import { CLEANABLE_STATES } from '../../calls/queue-admin-service.js';
 
 const isoTime = z.string().meta({ format: 'date-time' });
 

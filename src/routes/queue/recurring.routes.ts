@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { QueueAdminService } from '../../services/queue-admin-service.js';
+import type { QueueAdminService } from '../../calls/queue-admin-service.js';
 import { commonErrors, errorBodySchema } from '../shared/error.schemas.js';
 import { recurringIdParams, recurringListResponse, recurringRemovedResponse } from './queue.schemas.js';
 

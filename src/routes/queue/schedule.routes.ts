@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { idempotency, type IdempotencyOptions } from '../../plugins/idempotency.js';
-import type { SchedulingService } from '../../services/scheduling-service.js';
+import type { SchedulingService } from '../../calls/scheduling-service.js';
 import { commonErrors, errorBodySchema } from '../shared/error.schemas.js';
 import { createCallSchemas, type CallSchemaLimits } from './call.schemas.js';
 import { bulkScheduledResponse, recurringScheduledResponse, scheduledResponse } from './queue.schemas.js';

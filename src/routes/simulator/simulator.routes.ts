@@ -1,12 +1,12 @@
 import formBody from '@fastify/formbody';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { SimulatedInbound } from '../../adapters/simulated-inbound.js';
+import type { SimulatedInbound } from '../../carriers/simulated/simulated-inbound.js';
 import { AppError } from '../../errors.js';
 import { toE164 } from '../../lib/phone-number.js';
 import { commonErrors, errorBodySchema } from '../shared/error.schemas.js';
-import { formParams, one } from '../webhooks/twilio-form.js';
-import { isSignedByTwilio } from '../webhooks/twilio-signature.js';
+import { formParams, one } from '../../carriers/twilio/twilio-form.js';
+import { isSignedByTwilio } from '../../carriers/twilio/twilio-signature.js';
 
 const callSchema = z.object({
   callSid: z.string(),

@@ -1,11 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { CallRecordStore } from '../../adapters/call-record-store.js';
+import type { CallRecordStore } from '../../calls/call-record-store.js';
 import type { Queue } from 'bullmq';
-import { holderForCall, holderForJob } from '../../adapters/capacity-store.js';
+import { holderForCall, holderForJob } from '../../capacity/capacity-store.js';
 import type { CallJobData } from '../../jobs/call-jobs.js';
-import { holderOf, type CapacityService } from '../../services/capacity-service.js';
+import { holderOf, type CapacityService } from '../../capacity/capacity-service.js';
 import { errorBodySchema } from '../shared/error.schemas.js';
 
 /** The voice agent's end-of-call report, shaped like Vapi's `end-of-call-report` server message. */

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { CallRecordStore } from '../../adapters/call-record-store.js';
-import type { CallEvent } from '../../jobs/call-status.js';
-import type { CallLifecycle } from '../../services/call-lifecycle.js';
+import type { CallRecordStore } from '../../calls/call-record-store.js';
+import type { CallEvent } from '../../calls/call-status-rank.js';
+import type { CallLifecycle } from '../../calls/call-lifecycle.js';
 import { errorBodySchema } from '../shared/error.schemas.js';
-import { formParams, numberOf, one, type FormParams } from './twilio-form.js';
+import { formParams, numberOf, one, type FormParams } from '../../carriers/twilio/twilio-form.js';
 
 /** Twilio's status callback parameters, as one call event. */
 export function callEventFromCallback(params: FormParams): CallEvent | undefined {

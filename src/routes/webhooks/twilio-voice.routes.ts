@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { InboundService } from '../../services/inbound-service.js';
+import type { InboundService } from '../../capacity/inbound-service.js';
 import { errorBodySchema } from '../shared/error.schemas.js';
-import { formParams, numberOf, one } from './twilio-form.js';
+import { formParams, numberOf, one } from '../../carriers/twilio/twilio-form.js';
 
 const twiml = { description: 'TwiML: what Twilio does next with the call', content: { 'text/xml': { schema: z.string() } } };
 const schemaFor = (operationId: string, summary: string) => ({

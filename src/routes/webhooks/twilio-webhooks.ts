@@ -1,12 +1,12 @@
 import formBody from '@fastify/formbody';
 import type { FastifyPluginAsync } from 'fastify';
-import type { CallRecordStore } from '../../adapters/call-record-store.js';
-import type { CallLifecycle } from '../../services/call-lifecycle.js';
-import type { InboundService } from '../../services/inbound-service.js';
+import type { CallRecordStore } from '../../calls/call-record-store.js';
+import type { CallLifecycle } from '../../calls/call-lifecycle.js';
+import type { InboundService } from '../../capacity/inbound-service.js';
 import { twilioStatusRoutes } from './twilio-status.routes.js';
-import { isSignedByTwilio } from './twilio-signature.js';
+import { isSignedByTwilio } from '../../carriers/twilio/twilio-signature.js';
 import { twilioVoiceRoutes } from './twilio-voice.routes.js';
-import type { FormParams } from './twilio-form.js';
+import type { FormParams } from '../../carriers/twilio/twilio-form.js';
 
 export interface TwilioWebhookOptions {
   lifecycle: CallLifecycle;

@@ -1,4 +1,4 @@
-import type { CallRecord } from '../adapters/call-record-store.js';
+import type { CallRecord } from '../calls/call-record-store.js';
 import type { CallJobData } from '../jobs/call-jobs.js';
 
 /** One row of `call_logs`: one dial attempt of one job, as it stands at `version`. */

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isFinalCallStatus } from '../jobs/call-status.js';
-import type { Logger } from '../logger.js';
-import { signLikeTwilio } from '../routes/webhooks/twilio-signature.js';
-import { DialError, type Dialer, type PlaceCallRequest } from './dialer.js';
+import { isFinalCallStatus } from '../../calls/call-status-rank.js';
+import type { Logger } from '../../logger.js';
+import { signLikeTwilio } from '../twilio/twilio-signature.js';
+import { DialError, type Dialer, type PlaceCallRequest } from '../carrier.js';
 
 /**
  * How a simulated call ends, chosen by the last four digits of the number called, so every

@@ -1,9 +1,9 @@
 import twilio from 'twilio';
-import { holderForCall } from '../adapters/capacity-store.js';
-import type { PriorityNumbers } from '../adapters/priority-numbers.js';
+import { holderForCall } from './capacity-store.js';
+import type { PriorityNumbers } from './priority-numbers.js';
 import type { Logger } from '../logger.js';
 import type { CapacityService } from './capacity-service.js';
-import { dialAgent } from './twiml.js';
+import { dialAgent } from '../carriers/twilio/twiml.js';
 import { describeWait, estimateWaitSeconds } from './wait-estimate.js';
 
 export interface InboundOptions {

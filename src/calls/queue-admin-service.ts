@@ -1,7 +1,7 @@
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { CallRecordStore } from '../adapters/call-record-store.js';
-import { createSchedulerRuns, schedulerRunId } from '../adapters/scheduler-runs.js';
+import type { CallRecordStore } from './call-record-store.js';
+import { createSchedulerRuns, schedulerRunId } from './scheduler-runs.js';
 import { AppError, conflict, jobNotFound } from '../errors.js';
 import type { CallJobData } from '../jobs/call-jobs.js';
 import { toJobView, type JobStateName, type JobView } from './job-view.js';

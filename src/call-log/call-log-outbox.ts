@@ -2,8 +2,8 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { CALL_LOG_JOB, CALL_LOG_QUEUE_NAME, OUTBOX_BACKOFF } from '../jobs/call-jobs.js';
-import { createCallLog, disabledCallLog, type CallLog, type CallLogRow, type CallLogWriter } from '../services/call-log.js';
-import type { CallRecordStore } from './call-record-store.js';
+import { createCallLog, disabledCallLog, type CallLog, type CallLogRow, type CallLogWriter } from './call-log-writer.js';
+import type { CallRecordStore } from '../calls/call-record-store.js';
 
 /** Rows per outbox job: one upsert request each. */
 const CHUNK = 500;

@@ -1,6 +1,6 @@
 import { createClient } from '@supabase/supabase-js';
 import WebSocket from 'ws';
-import type { CallLogRow } from '../services/call-log.js';
+import type { CallLogRow } from './call-log-writer.js';
 
 export interface CallLogQuery {
   leadId?: string;

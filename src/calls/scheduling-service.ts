@@ -1,9 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
-import { batchedAdd } from '../adapters/batched-add.js';
+import { batchedAdd } from '../jobs/batched-add.js';
 import { validationError } from '../errors.js';
 import { CALL_JOB, callJobOptions, type CallJobData, type CallJobPolicy } from '../jobs/call-jobs.js';
-import type { CallLog } from './call-log.js';
+import type { CallLog } from '../call-log/call-log-writer.js';
 import { nextCronRun } from './cron-schedule.js';
 
 /** A validated call as the API received it. */

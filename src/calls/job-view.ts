@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import type { CallRecord } from '../adapters/call-record-store.js';
+import type { CallRecord } from './call-record-store.js';
 import { PRIORITIES, type CallJobData, type PriorityName } from '../jobs/call-jobs.js';
 
 export const JOB_STATES = ['waiting', 'active', 'completed', 'failed', 'delayed'] as const;

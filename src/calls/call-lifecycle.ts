@@ -1,12 +1,12 @@
 import type { Queue } from 'bullmq';
-import type { CallRecordStore, StatusChange } from '../adapters/call-record-store.js';
+import type { CallRecordStore, StatusChange } from './call-record-store.js';
 import { CALL_JOB, callJobOptions, type CallJobData, type CallJobPolicy, type RedialPolicy } from '../jobs/call-jobs.js';
-import type { CallEvent } from '../jobs/call-status.js';
+import type { CallEvent } from './call-status-rank.js';
 import { maskNumber } from '../lib/mask-number.js';
 import type { Logger } from '../logger.js';
 import { processMetrics } from '../metrics.js';
-import type { CallLog } from './call-log.js';
-import { holderOf, type CapacityService } from './capacity-service.js';
+import type { CallLog } from '../call-log/call-log-writer.js';
+import { holderOf, type CapacityService } from '../capacity/capacity-service.js';
 
 export interface CallLifecycleDeps {
   callRecords: CallRecordStore;

@@ -1,8 +1,8 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { Dialer } from './dialer.js';
-import { createSimulatedCarrier } from './simulated-carrier.js';
-import { createTwilioDialer } from './twilio-dialer.js';
+import type { Dialer } from './carrier.js';
+import { createSimulatedCarrier } from './simulated/simulated-carrier.js';
+import { createTwilioDialer } from './twilio/twilio-dialer.js';
 
 /** Twilio when its credentials are set; the simulated carrier otherwise. */
 export function createDialer(config: Readonly<Config>, logger: Logger, announce = true): Dialer {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { XMLParser } from 'fast-xml-parser';
-import type { Logger } from '../logger.js';
-import { signLikeTwilio } from '../routes/webhooks/twilio-signature.js';
+import type { Logger } from '../../logger.js';
+import { signLikeTwilio } from '../twilio/twilio-signature.js';
 import { SIMULATED_ACCOUNT_SID } from './simulated-carrier.js';
 
 /** How a simulated caller behaves. Durations are real seconds of the call, played at the time scale. */

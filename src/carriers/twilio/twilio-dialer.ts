@@ -1,8 +1,8 @@
 import twilio from 'twilio';
 import type { CallInstance } from 'twilio/lib/rest/api/v2010/account/call.js';
-import type { CallEvent } from '../jobs/call-status.js';
-import { sayThenDialTwiml, sayTwiml } from '../services/twiml.js';
-import { DialError, type Dialer, type PlaceCallRequest } from './dialer.js';
+import type { CallEvent } from '../../calls/call-status-rank.js';
+import { sayThenDialTwiml, sayTwiml } from './twiml.js';
+import { DialError, type Dialer, type PlaceCallRequest } from '../carrier.js';
 
 type RequestOptions<TData> = import('twilio/lib/base/RequestClient.js').RequestOptions<TData>;
 type RestExceptionWithRetry = InstanceType<typeof twilio.RestException> & { retryAfterMs?: number };

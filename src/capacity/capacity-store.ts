@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { redisScript } from './redis.js';
+import { redisScript } from '../lib/redis.js';
 
 /**
  * Live-call capacity, shared by every process through Redis.

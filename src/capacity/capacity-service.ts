@@ -1,11 +1,11 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { CallRecordStore } from '../adapters/call-record-store.js';
-import { createCapacityStore, holderForJob, type CapacityStore, type Dispatch } from '../adapters/capacity-store.js';
-import type { Dialer } from '../adapters/dialer.js';
+import type { CallRecordStore } from '../calls/call-record-store.js';
+import { createCapacityStore, holderForJob, type CapacityStore, type Dispatch } from './capacity-store.js';
+import type { Dialer } from '../carriers/carrier.js';
 import type { Config } from '../config.js';
 import { CALL_JOB, callJobOptions, callJobPolicy, type CallJobData, type CallJobPolicy } from '../jobs/call-jobs.js';
-import { isFinalCallStatus } from '../jobs/call-status.js';
+import { isFinalCallStatus } from '../calls/call-status-rank.js';
 import { maskNumber } from '../lib/mask-number.js';
 import type { Logger } from '../logger.js';
 import { estimateWaitSeconds } from './wait-estimate.js';

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Config } from '../config.js';
-import { StartupFailure } from '../lib/run-process.js';
+import { StartupFailure } from './run-process.js';
 import type { Logger } from '../logger.js';
 import { onRedisAvailability } from './redis-availability.js';
 import { maskRedisUrl } from './redis.js';
