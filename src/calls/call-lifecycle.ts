@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { CallRecordStore, StatusChange } from './call-record-store.js';
 import { CALL_JOB, callJobOptions, type CallJobData, type CallJobPolicy, type RedialPolicy } from '../jobs/call-jobs.js';
-import type { CallEvent } from './call-status-rank.js';
+import type { CallEvent } from '../carriers/call-status.js';
 import { maskNumber } from '../lib/mask-number.js';
 import type { Logger } from '../logger.js';
 import { processMetrics } from '../metrics.js';

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { redisScript } from '../lib/redis.js';
 import { CALL_QUEUE_NAME } from '../jobs/call-jobs.js';
-import { CALL_STATUS_RANK, isFinalCallStatus, type CallEvent } from './call-status-rank.js';
+import { CALL_STATUS_RANK, isFinalCallStatus, type CallEvent } from '../carriers/call-status.js';
 
 /** What is known of a job's phone call, kept beside the job so the API and workers can both write it. */
 export interface CallRecord {

@@ -5,7 +5,7 @@ import { createCapacityStore, holderForJob, type CapacityStore, type Dispatch } 
 import type { Dialer } from '../carriers/carrier.js';
 import type { Config } from '../config.js';
 import { CALL_JOB, callJobOptions, callJobPolicy, type CallJobData, type CallJobPolicy } from '../jobs/call-jobs.js';
-import { isFinalCallStatus } from '../calls/call-status-rank.js';
+import { isFinalCallStatus } from '../carriers/call-status.js';
 import { maskNumber } from '../lib/mask-number.js';
 import type { Logger } from '../logger.js';
 import { estimateWaitSeconds } from './wait-estimate.js';

@@ -1,4 +1,4 @@
-import type { CallEvent } from '../calls/call-status-rank.js';
+import type { CallEvent } from './call-status.js';
 
 /** A request to place one outbound call. */
 export interface PlaceCallRequest {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isFinalCallStatus } from '../../calls/call-status-rank.js';
+import { isFinalCallStatus } from '../call-status.js';
 import type { Logger } from '../../logger.js';
 import { signLikeTwilio } from '../twilio/twilio-signature.js';
 import { DialError, type Dialer, type PlaceCallRequest } from '../carrier.js';

@@ -1,6 +1,6 @@
 import twilio from 'twilio';
 import type { CallInstance } from 'twilio/lib/rest/api/v2010/account/call.js';
-import type { CallEvent } from '../../calls/call-status-rank.js';
+import type { CallEvent } from '../call-status.js';
 import { sayThenDialTwiml, sayTwiml } from './twiml.js';
 import { DialError, type Dialer, type PlaceCallRequest } from '../carrier.js';
 

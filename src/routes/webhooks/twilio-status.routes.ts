@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { CallRecordStore } from '../../calls/call-record-store.js';
-import type { CallEvent } from '../../calls/call-status-rank.js';
+import type { CallEvent } from '../../carriers/call-status.js';
 import type { CallLifecycle } from '../../calls/call-lifecycle.js';
 import { errorBodySchema } from '../shared/error.schemas.js';
 import { formParams, numberOf, one, type FormParams } from '../../carriers/twilio/twilio-form.js';
