@@ -1,6 +1,16 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** Folders of src/ from the lowest layer up; a layer may import its own and the ones below, never one above. */
+const restrict = (...groups) => ({
+  'no-restricted-imports': ['error', { patterns: groups.map(([group, message]) => ({ group, message })) }],
+});
+const ABOVE_DOMAIN = [['**/plugins/**', '**/routes/**', '**/app.js', '**/core.js', '**/api-runtime.js', '**/server.js', '**/openapi-document.js'], 'The domain does not know HTTP or wiring: pass what it needs in.'];
+const PROCESSES = [['**/workers/**', '**/bin/**'], 'src/ never imports worker or entry files.'];
+const DOMAIN = [['**/calls/**', '**/call-log/**', '**/capacity/**'], 'This layer sits below the domain folders.'];
+const JOBS = [['**/jobs/**'], 'This layer sits below the job catalog.'];
+const CARRIERS = [['**/carriers/**'], 'This layer sits below the carriers.'];
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', '.data/'] },
   js.configs.recommended,
@@ -15,4 +25,14 @@ export default tseslint.config(
     files: ['bin/**', 'bench/**', 'test/**'],
     rules: { 'no-console': 'off' },
   },
+  // The direction of imports: lib <- carriers <- jobs <- calls, call-log, capacity <- plugins, routes <- app, core, entry files.
+  { files: ['src/lib/**'], rules: restrict(PROCESSES, ABOVE_DOMAIN, DOMAIN, JOBS, CARRIERS) },
+  { files: ['src/carriers/**'], rules: restrict(PROCESSES, ABOVE_DOMAIN, DOMAIN, JOBS) },
+  { files: ['src/jobs/**'], rules: restrict(PROCESSES, ABOVE_DOMAIN, DOMAIN) },
+  { files: ['src/calls/**', 'src/call-log/**', 'src/capacity/**'], rules: restrict(PROCESSES, ABOVE_DOMAIN) },
+  {
+    files: ['src/plugins/**', 'src/routes/**'],
+    rules: restrict(PROCESSES, [['**/app.js', '**/core.js', '**/api-runtime.js', '**/server.js', '**/openapi-document.js'], 'Routes and plugins are wired by the app, not the other way round.']),
+  },
+  { files: ['src/*.ts'], rules: restrict(PROCESSES) },
 );
