@@ -22,6 +22,7 @@ import type { PriorityNumbers } from './capacity/priority-numbers.js';
 import type { SimulatedInbound } from './carriers/simulated/simulated-inbound.js';
 import { capacityRoutes } from './routes/capacity/capacity.routes.js';
 import { simulatorRoutes } from './routes/simulator/simulator.routes.js';
+import { SIMULATOR_PREFIX, TWILIO_WEBHOOK_PREFIX } from './carriers/twilio/webhook-paths.js';
 import { agentRoutes } from './routes/webhooks/agent.routes.js';
 import { twilioWebhooks, type TwilioWebhookOptions } from './routes/webhooks/twilio-webhooks.js';
 import type { CapacityService } from './capacity/capacity-service.js';
@@ -109,12 +110,12 @@ export async function buildApp(deps: AppDeps) {
       simulator: deps.simulator,
       authToken: deps.twilioWebhooks.authToken,
       publicBaseUrl: deps.twilioWebhooks.publicBaseUrl,
-      prefix: '/simulator',
+      prefix: SIMULATOR_PREFIX,
     });
   });
   await app.register(async (signed) => {
     signed.addHook('onRoute', routeScope('signed'));
-    await signed.register(twilioWebhooks, { ...deps.twilioWebhooks, prefix: '/webhooks/twilio' });
+    await signed.register(twilioWebhooks, { ...deps.twilioWebhooks, prefix: TWILIO_WEBHOOK_PREFIX });
     await signed.register(agentRoutes, { capacity: deps.capacity, callRecords: deps.twilioWebhooks.callRecords, callQueue: deps.callQueue, secret: deps.agentWebhookSecret, prefix: '/webhooks/agent' });
   });
 

@@ -4,6 +4,7 @@ import { isFinalCallStatus } from '../call-status.js';
 import type { Logger } from '../../logger.js';
 import { signLikeTwilio } from '../twilio/twilio-signature.js';
 import { DialError, type Dialer, type PlaceCallRequest } from '../carrier.js';
+import { SIMULATOR_PHONE_CALLS_PATH, simulatorQueueMemberPath } from '../twilio/webhook-paths.js';
 
 /**
  * How a simulated call ends, chosen by the last four digits of the number called, so every
@@ -119,7 +120,7 @@ export function createSimulatedCarrier(options: SimulatedCarrierOptions): Dialer
    * message when it answers and hangs up when the call ends, so the simulator shows them served.
    */
   const ringSimulatedPhone = (apiBaseUrl: string, sid: string, request: PlaceCallRequest, events: PlannedEvent[]) => {
-    const phoneUrl = `${apiBaseUrl.replace(/\/+$/, '')}/simulator/phone-calls`;
+    const phoneUrl = `${apiBaseUrl.replace(/\/+$/, '')}${SIMULATOR_PHONE_CALLS_PATH}`;
     for (const event of events) {
       const status = event.params.CallStatus!;
       if (status !== 'in-progress' && !isFinalCallStatus(status)) continue;
@@ -162,7 +163,7 @@ export function createSimulatedCarrier(options: SimulatedCarrierOptions): Dialer
     },
     async redirectQueueMember(queueSid, callSid, url) {
       if (!options.apiBaseUrl) return false;
-      const target = `${options.apiBaseUrl.replace(/\/+$/, '')}/simulator/queues/${queueSid}/members/${callSid}`;
+      const target = `${options.apiBaseUrl.replace(/\/+$/, '')}${simulatorQueueMemberPath(queueSid, callSid)}`;
       const params = { Url: url, Method: 'POST' };
       const response = await fetch(target, {
         method: 'POST',

@@ -3,6 +3,7 @@ import { XMLParser } from 'fast-xml-parser';
 import type { Logger } from '../../logger.js';
 import { signLikeTwilio } from '../twilio/twilio-signature.js';
 import { SIMULATED_ACCOUNT_SID } from './simulated-carrier.js';
+import { TWILIO_WEBHOOK_PATHS } from '../twilio/webhook-paths.js';
 
 /** How a simulated caller behaves. Durations are real seconds of the call, played at the time scale. */
 export interface SimulatedCallerOptions {
@@ -91,11 +92,11 @@ export function createSimulatedInbound(options: { baseUrl: string; authToken: st
   const wait = async (call: SimulatedInboundCall & { redirectTo?: string; wake: AbortController }, enqueue: Record<string, string>, caller: SimulatedCallerOptions) => {
     call.state = 'waiting';
     const waitedSince = Date.now();
-    const action = enqueue.action ?? '/webhooks/twilio/queue-exit';
+    const action = enqueue.action ?? TWILIO_WEBHOOK_PATHS.queueExit;
     for (;;) {
       if (call.redirectTo) {
         const dial = dialIn(await post(call.redirectTo, { CallSid: call.callSid, From: call.from }));
-        if (dial) return talk(call, dial.attributes.action ?? '/webhooks/twilio/dial-ended', caller.talkSeconds ?? 60);
+        if (dial) return talk(call, dial.attributes.action ?? TWILIO_WEBHOOK_PATHS.dialEnded, caller.talkSeconds ?? 60);
         return;
       }
       if (caller.patienceSeconds !== undefined && Date.now() - waitedSince > realMs(caller.patienceSeconds)) {
@@ -103,12 +104,12 @@ export function createSimulatedInbound(options: { baseUrl: string; authToken: st
         await post(action, { CallSid: call.callSid, QueueSid: queueSid, QueueResult: 'hangup' });
         return;
       }
-      const twiml = await post(enqueue.waitUrl ?? '/webhooks/twilio/wait', { CallSid: call.callSid, From: call.from, QueueSid: queueSid, QueueTime: String(Math.round((Date.now() - waitedSince) / 1000)) });
+      const twiml = await post(enqueue.waitUrl ?? TWILIO_WEBHOOK_PATHS.wait, { CallSid: call.callSid, From: call.from, QueueSid: queueSid, QueueTime: String(Math.round((Date.now() - waitedSince) / 1000)) });
       for (const verb of verbsOf(twiml)) {
         if (verb.verb === 'Say') call.heard.push(verb.text);
         if (verb.verb === 'Leave') {
           const dial = dialIn(await post(action, { CallSid: call.callSid, QueueSid: queueSid, QueueResult: 'leave' }));
-          if (dial) return talk(call, dial.attributes.action ?? '/webhooks/twilio/dial-ended', caller.talkSeconds ?? 60);
+          if (dial) return talk(call, dial.attributes.action ?? TWILIO_WEBHOOK_PATHS.dialEnded, caller.talkSeconds ?? 60);
           return;
         }
         if (verb.verb === 'Gather') {
@@ -128,9 +129,9 @@ export function createSimulatedInbound(options: { baseUrl: string; authToken: st
   };
 
   const run = async (call: SimulatedInboundCall & { redirectTo?: string; wake: AbortController }, caller: SimulatedCallerOptions) => {
-    const twiml = await post('/webhooks/twilio/voice', { CallSid: call.callSid, From: call.from, To: '+15005550006', Direction: 'inbound', CallStatus: 'ringing' });
+    const twiml = await post(TWILIO_WEBHOOK_PATHS.voice, { CallSid: call.callSid, From: call.from, To: '+15005550006', Direction: 'inbound', CallStatus: 'ringing' });
     const first = verbsOf(twiml)[0];
-    if (first?.verb === 'Dial') return talk(call, first.attributes.action ?? '/webhooks/twilio/dial-ended', caller.talkSeconds ?? 60);
+    if (first?.verb === 'Dial') return talk(call, first.attributes.action ?? TWILIO_WEBHOOK_PATHS.dialEnded, caller.talkSeconds ?? 60);
     if (first?.verb === 'Enqueue') return wait(call, first.attributes, caller);
     call.state = 'ended';
   };

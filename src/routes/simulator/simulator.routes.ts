@@ -6,6 +6,7 @@ import { AppError } from '../../errors.js';
 import { toE164 } from '../../lib/phone-number.js';
 import { commonErrors, errorBodySchema } from '../shared/error.schemas.js';
 import { formParams, one } from '../../carriers/twilio/twilio-form.js';
+import { SIMULATOR_ROUTES } from '../../carriers/twilio/webhook-paths.js';
 import { isSignedByTwilio } from '../../carriers/twilio/twilio-signature.js';
 
 const callSchema = z.object({
@@ -64,7 +65,7 @@ export const simulatorRoutes: FastifyPluginAsyncZod<SimulatorRoutesOptions> = as
   });
 
   // Signed by the simulated carrier, which holds no API key.
-  app.post('/phone-calls', {
+  app.post(SIMULATOR_ROUTES.phoneCalls, {
     config: { auth: 'signed' },
     schema: {
       operationId: 'simulatedPhoneCall',
@@ -83,7 +84,7 @@ export const simulatorRoutes: FastifyPluginAsyncZod<SimulatorRoutesOptions> = as
     },
   });
 
-  app.post('/queues/:queueSid/members/:callSid', {
+  app.post(SIMULATOR_ROUTES.queueMember, {
     config: { auth: 'signed' },
     schema: {
       operationId: 'simulatedQueueMemberRedirect',

@@ -5,6 +5,7 @@ import type { CallEvent } from '../../carriers/call-status.js';
 import type { CallLifecycle } from '../../calls/call-lifecycle.js';
 import { errorBodySchema } from '../shared/error.schemas.js';
 import { formParams, numberOf, one, type FormParams } from '../../carriers/twilio/twilio-form.js';
+import { TWILIO_WEBHOOK_ROUTES } from '../../carriers/twilio/webhook-paths.js';
 
 /** Twilio's status callback parameters, as one call event. */
 export function callEventFromCallback(params: FormParams): CallEvent | undefined {
@@ -34,7 +35,7 @@ export function callEventFromCallback(params: FormParams): CallEvent | undefined
 
 /** Twilio's call progress callbacks: idempotent, and never moving a call backwards. */
 export const twilioStatusRoutes: FastifyPluginAsyncZod<{ lifecycle: CallLifecycle; callRecords: CallRecordStore }> = async (app, options) => {
-  app.post('/status', {
+  app.post(TWILIO_WEBHOOK_ROUTES.status, {
     schema: {
       operationId: 'twilioStatusCallback',
       summary: "Twilio's call status callback (signed with X-Twilio-Signature)",
