@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
-import { RedisBinaryMissingError, redisAnswers, startRedisServer } from '../src/adapters/redis-server.js';
-import { redisAtStart } from '../src/adapters/redis-startup.js';
+import { RedisBinaryMissingError, redisAnswers, startRedisServer } from '../src/lib/redis-server.js';
+import { redisAtStart } from '../src/lib/redis-startup.js';
 import { startApi } from '../src/api-runtime.js';
 import type { Config } from '../src/config.js';
 import { runProcess, StartupFailure } from '../src/lib/run-process.js';

@@ -123,6 +123,11 @@ export interface Config extends Env {
    * Undefined when Twilio cannot reach this API, and call outcomes are polled instead.
    */
   callbackBaseUrl: string | undefined;
+  /**
+   * This API's own base URL: callbackBaseUrl, else this API on loopback. Webhook signatures are
+   * checked against it, and the URLs handed to the carrier start with it.
+   */
+  apiBaseUrl: string;
   /** The token callbacks are signed with. */
   webhookAuthToken: string;
   /** False only with no keys at all, when the API serves loopback alone. */
@@ -173,11 +178,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, { servesApi 
   }
 
   const carrier = givenTwilio.length > 0 ? 'twilio' : 'simulated';
+  const callbackBaseUrl =
+    values.PUBLIC_URL ?? (carrier === 'simulated' ? (values.SIMULATED_CALLBACK_URL ?? `http://${reachableHost(values.HOST)}:${values.PORT}`) : undefined);
   return Object.freeze({
     ...values,
     carrier,
-    callbackBaseUrl:
-      values.PUBLIC_URL ?? (carrier === 'simulated' ? (values.SIMULATED_CALLBACK_URL ?? `http://${reachableHost(values.HOST)}:${values.PORT}`) : undefined),
+    callbackBaseUrl,
+    // Without PUBLIC_URL nothing from outside can be verified; loopback callers still can be.
+    apiBaseUrl: callbackBaseUrl ?? `http://127.0.0.1:${values.PORT}`,
     webhookAuthToken: values.TWILIO_AUTH_TOKEN ?? values.SIMULATED_AUTH_TOKEN,
     authRequired: !noKeys,
     redisUrl: values.REDIS_URL ?? 'redis://127.0.0.1:6379',

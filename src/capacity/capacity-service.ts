@@ -165,6 +165,6 @@ export function capacityFor(
     ...parts,
     store,
     jobPolicy: callJobPolicy(config),
-    publicBaseUrl: config.callbackBaseUrl ?? `http://127.0.0.1:${config.PORT}`,
+    publicBaseUrl: config.apiBaseUrl,
   });
 }

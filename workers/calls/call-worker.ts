@@ -1,17 +1,13 @@
 import { hostname } from 'node:os';
-import { Queue, WaitingError, Worker, type Job } from 'bullmq';
-import { openCallLog } from '../../src/call-log/call-log-outbox.js';
-import { createCallRecordStore } from '../../src/calls/call-record-store.js';
+import { WaitingError, Worker, type Job } from 'bullmq';
+import { createCore } from '../../src/core.js';
 import { DialError, type Dialer } from '../../src/carriers/carrier.js';
 import { createRedis } from '../../src/lib/redis.js';
-import { createDialer, pollsCallStatus } from '../../src/carriers/create-carrier.js';
+import { createDialer } from '../../src/carriers/create-carrier.js';
 import type { Config } from '../../src/config.js';
 import {
   CALL_QUEUE_NAME,
   CALL_STATUS_QUEUE_NAME,
-  callJobPolicy,
-  callRecordTtlSeconds,
-  redialPolicy,
   TRACK_CALL_JOB,
   WORKER_HEARTBEAT_MS,
   workerHeartbeatKey,
@@ -22,8 +18,7 @@ import {
 import type { Running } from '../../src/lib/run-process.js';
 import type { Logger } from '../../src/logger.js';
 import { processMetrics } from '../../src/metrics.js';
-import { createCallLifecycle } from '../../src/calls/call-lifecycle.js';
-import { capacityFor, holderOf } from '../../src/capacity/capacity-service.js';
+import { holderOf } from '../../src/capacity/capacity-service.js';
 import { carrierBackoff, processCall } from './call.processor.js';
 import { nextPollDelay, trackCallStatus } from '../call-status/call-status.processor.js';
 import { wakeForDelayedJobs } from './delayed-wake.js';
@@ -67,11 +62,8 @@ export async function startCallWorker(
   await verifyDialer(dialer, log);
   const connection = createRedis(config.redisUrl, 'consumer', 'worker');
   const queueOptions = { connection, prefix: config.QUEUE_PREFIX };
-  const callRecords = createCallRecordStore(connection, config.QUEUE_PREFIX, callRecordTtlSeconds(config));
-  const callQueue = new Queue<CallJobData>(CALL_QUEUE_NAME, queueOptions);
-  const { callLog, close: closeCallLog } = openCallLog(config, connection, callRecords);
-  const capacity = capacityFor(config, connection, { callQueue, callRecords, dialer, logger: log });
-  const lifecycle = createCallLifecycle({ callRecords, callQueue, jobPolicy: callJobPolicy(config), redialDefaults: redialPolicy(config), callLog, capacity, logger: log });
+  const core = createCore(config, { redis: connection, logger: log, dialer });
+  const { callQueue, callRecords, callLog, capacity, lifecycle } = core;
 
   // Waiting for a slot: the worker stops fetching until one frees, told at once by the capacity
   // events (a slow timer is only a safety net for a missed event).
@@ -115,8 +107,8 @@ export async function startCallWorker(
   // A worker closing stops waiting for turns: those calls go back for a worker to take later.
   const closing = new AbortController();
 
-  const polling = pollsCallStatus(config, dialer);
-  const statusQueue = polling ? new Queue<TrackCallData>(CALL_STATUS_QUEUE_NAME, queueOptions) : undefined;
+  const statusQueue = core.callStatusQueue;
+  const polling = statusQueue !== undefined;
   const trackCall = statusQueue
     ? async (jobId: string, callSid: string) => {
         const data = { jobId, callSid, since: new Date().toISOString(), polls: 0 };
@@ -215,8 +207,7 @@ export async function startCallWorker(
       await events.quit().catch(() => events.disconnect());
       await worker.close();
       await statusWorker?.close();
-      await dialer.close?.();
-      await Promise.all([callQueue.close(), statusQueue?.close(), closeCallLog()]);
+      await core.close();
       await connection.quit().catch(() => connection.disconnect());
     },
   };

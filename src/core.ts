@@ -1,0 +1,89 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { openCallLog } from './call-log/call-log-outbox.js';
+import { createCallLifecycle } from './calls/call-lifecycle.js';
+import { createCallRecordStore } from './calls/call-record-store.js';
+import { createQueueAdminService } from './calls/queue-admin-service.js';
+import { createSchedulingService } from './calls/scheduling-service.js';
+import { capacityFor } from './capacity/capacity-service.js';
+import { createInboundService } from './capacity/inbound-service.js';
+import { createPriorityNumbers } from './capacity/priority-numbers.js';
+import type { Dialer } from './carriers/carrier.js';
+import { createDialer, logsCalls, pollsCallStatus } from './carriers/create-carrier.js';
+import type { Config } from './config.js';
+import {
+  CALL_LOG_QUEUE_NAME,
+  CALL_QUEUE_NAME,
+  CALL_STATUS_QUEUE_NAME,
+  callJobPolicy,
+  callRecordTtlSeconds,
+  redialPolicy,
+  type CallJobData,
+  type TrackCallData,
+} from './jobs/call-jobs.js';
+import type { Logger } from './logger.js';
+
+export interface CoreParts {
+  /** The connection every part shares: a producer's in the API, a consumer's in a worker. */
+  redis: Redis;
+  logger: Logger;
+  /** The carrier; by default the one configuration names, built without announcing itself. */
+  dialer?: Dialer;
+}
+
+/**
+ * The domain, wired once from configuration: what the API and every worker process share. The
+ * caller owns the Redis connection; `close` ends the queues, the call log and the carrier.
+ */
+export function createCore(config: Readonly<Config>, { redis, logger, dialer = createDialer(config, logger, false) }: CoreParts) {
+  const queueOptions = { connection: redis, prefix: config.QUEUE_PREFIX };
+  const callQueue = new Queue<CallJobData>(CALL_QUEUE_NAME, queueOptions);
+  // Present only when this configuration uses them: status polls without callbacks, the outbox with Supabase.
+  const callStatusQueue = pollsCallStatus(config, dialer) ? new Queue<TrackCallData>(CALL_STATUS_QUEUE_NAME, queueOptions) : undefined;
+  const callLogQueue = logsCalls(config) ? new Queue(CALL_LOG_QUEUE_NAME, queueOptions) : undefined;
+
+  const callRecords = createCallRecordStore(redis, config.QUEUE_PREFIX, callRecordTtlSeconds(config));
+  const { callLog, close: closeCallLog } = openCallLog(config, redis, callRecords);
+  const capacity = capacityFor(config, redis, { callQueue, callRecords, dialer, logger });
+  const priorities = createPriorityNumbers(redis, config.QUEUE_PREFIX, config.VIP_NUMBERS);
+  const jobPolicy = callJobPolicy(config);
+
+  return {
+    callQueue,
+    callStatusQueue,
+    /** Every queue this configuration uses, for the dashboard. */
+    queues: [callQueue, ...(callStatusQueue ? [callStatusQueue] : []), ...(callLogQueue ? [callLogQueue] : [])] as Queue[],
+    callRecords,
+    callLog,
+    dialer,
+    capacity,
+    priorities,
+    lifecycle: createCallLifecycle({ callRecords, callQueue, jobPolicy, redialDefaults: redialPolicy(config), callLog, capacity, logger }),
+    inbound: createInboundService({
+      capacity,
+      priorities,
+      options: {
+        agentTarget: config.AGENT_DIAL_TARGET,
+        queueName: config.TWILIO_QUEUE_NAME,
+        holdMusicUrl: config.HOLD_MUSIC_URL,
+        callbackThresholdSeconds: config.CALLBACK_THRESHOLD_SECONDS,
+      },
+      logger,
+    }),
+    scheduling: createSchedulingService({
+      callQueue,
+      policy: jobPolicy,
+      limits: { maxScheduleAheadMs: config.MAX_SCHEDULE_AHEAD_MS, recurringMinIntervalSeconds: config.RECURRING_MIN_INTERVAL_SECONDS },
+      callLog,
+    }),
+    queueAdmin: createQueueAdminService({ callQueue, callRecords, redis }),
+
+    async close() {
+      // The carrier first: a simulated one plays its calls in flight to their end.
+      await dialer.close?.();
+      await Promise.all([callQueue.close(), callStatusQueue?.close(), callLogQueue?.close(), closeCallLog()]);
+    },
+  };
+}
+
+export type Core = ReturnType<typeof createCore>;
