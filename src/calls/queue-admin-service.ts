@@ -1,7 +1,8 @@
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { CallRecordStore } from './call-record-store.js';
-import { createSchedulerRuns, schedulerRunId } from './scheduler-runs.js';
+import { jobIds } from '../jobs/job-ids.js';
+import { createSchedulerRuns } from './scheduler-runs.js';
 import { AppError, conflict, jobNotFound } from '../errors.js';
 import type { CallJobData } from '../jobs/call-jobs.js';
 import { toJobView, type JobStateName, type JobView } from './job-view.js';
@@ -146,7 +147,7 @@ export function createQueueAdminService({ callQueue, callRecords, redis }: { cal
       const now = Date.now();
       return Promise.all(
         schedulers.map(async (scheduler) => {
-          const runId = scheduler.next ? schedulerRunId(scheduler.key, scheduler.next) : undefined;
+          const runId = scheduler.next ? jobIds.recurringRun(scheduler.key, scheduler.next) : undefined;
           const runState = runId ? await callQueue.getJobState(runId) : 'unknown';
           return {
             recurringId: scheduler.key,
@@ -169,7 +170,7 @@ export function createQueueAdminService({ callQueue, callRecords, redis }: { cal
      */
     async removeRecurring(recurringId: string): Promise<{ removedRuns: number }> {
       const scheduler = await callQueue.getJobScheduler(recurringId);
-      const nextRunId = scheduler?.next ? schedulerRunId(recurringId, scheduler.next) : undefined;
+      const nextRunId = scheduler?.next ? jobIds.recurringRun(recurringId, scheduler.next) : undefined;
       const nextRunDelayed = nextRunId !== undefined && (await callQueue.getJobState(nextRunId)) === 'delayed';
 
       const removedSchedule = await callQueue.removeJobScheduler(recurringId);

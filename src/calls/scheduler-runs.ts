@@ -1,8 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { jobIds } from '../jobs/job-ids.js';
 
-/** BullMQ names each run of a job scheduler `repeat:<scheduler id>:<due time in ms>`. */
-export const schedulerRunId = (schedulerId: string, dueAtMs: number) => `repeat:${schedulerId}:${dueAtMs}`;
 
 const SCAN_COUNT = 1000;
 const globEscape = (text: string) => text.replace(/[*?[\]\\]/g, '\\$&');
@@ -37,7 +36,7 @@ export function createSchedulerRuns(redis: Redis, callQueue: Queue) {
 
   return {
     async pending(schedulerId: string): Promise<string[]> {
-      const prefix = `repeat:${schedulerId}:`;
+      const prefix = jobIds.recurringRunPrefix(schedulerId);
       const pattern = `${globEscape(prefix)}*`;
       const { delayed, prioritized, wait, paused } = callQueue.keys;
       const found = [

@@ -1,10 +1,10 @@
-import { createHash, randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import { batchedAdd } from '../jobs/batched-add.js';
 import { validationError } from '../errors.js';
 import { CALL_JOB, callJobOptions, type CallJobData, type CallJobPolicy } from '../jobs/call-jobs.js';
 import type { CallLog } from '../call-log/call-log-writer.js';
 import { nextCronRun } from './cron-schedule.js';
+import { jobIds } from '../jobs/job-ids.js';
 
 /** A validated call as the API received it. */
 export type NewCall = Omit<CallJobData, 'scheduleAt' | 'recurringId'>;
@@ -51,11 +51,8 @@ const BULK_PIPELINE_SIZE = 200;
 
 const ANONYMOUS: RequestIdentity = { idempotencyKey: undefined };
 
-const jobIdsFrom = ({ idempotencyKey }: RequestIdentity) => {
-  if (idempotencyKey === undefined) return () => undefined;
-  const base = createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 24);
-  return (index = 0) => `req-${base}-${index}`;
-};
+const jobIdsFrom = ({ idempotencyKey }: RequestIdentity): ((index?: number) => string | undefined) =>
+  idempotencyKey === undefined ? () => undefined : jobIds.fromIdempotencyKey(idempotencyKey);
 
 export function createSchedulingService({ callQueue, policy, limits, callLog, clock = () => new Date() }: SchedulingDeps) {
   const addJob = batchedAdd(callQueue);
@@ -93,7 +90,7 @@ export function createSchedulingService({ callQueue, policy, limits, callLog, cl
 
     async scheduleRecurring(call: NewCall, cronExpression: string, timezone?: string): Promise<RecurringSchedule> {
       const nextRun = nextCronRun(cronExpression, timezone, limits.recurringMinIntervalSeconds, clock());
-      const recurringId = `rec-${randomUUID()}`;
+      const recurringId = jobIds.newRecurring();
       const data: CallJobData = { ...call, recurringId };
       const job = await callQueue.upsertJobScheduler(
         recurringId,

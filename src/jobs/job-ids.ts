@@ -1,0 +1,25 @@
+import { createHash, randomUUID } from 'node:crypto';
+
+/**
+ * Every scheme by which a job id is made. Ids that follow from something (a request's
+ * Idempotency-Key, the call a redial follows, the caller a callback serves, the call a poll tracks)
+ * make adding the same job twice a no-op, which is what keeps retries from dialing anyone twice.
+ */
+export const jobIds = {
+  /** The calls of one request sent with an Idempotency-Key, by their index in it. */
+  fromIdempotencyKey(idempotencyKey: string): (index?: number) => string {
+    const base = createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 24);
+    return (index = 0) => `req-${base}-${index}`;
+  },
+  /** A new recurring schedule. */
+  newRecurring: () => `rec-${randomUUID()}`,
+  /** BullMQ names each run of a job scheduler by the schedule and the time it is due. */
+  recurringRun: (schedulerId: string, dueAtMs: number) => `repeat:${schedulerId}:${dueAtMs}`,
+  recurringRunPrefix: (schedulerId: string) => `repeat:${schedulerId}:`,
+  /** The `redialNumber`th redial of a chain of calls ("repeat:" ids hold colons, which BullMQ refuses in custom ids). */
+  redial: (rootJobId: string, redialNumber: number) => `redial-${rootJobId.replaceAll(':', '_')}-${redialNumber}`,
+  /** The callback owed to a caller who left the line keeping their place. */
+  callback: (inboundCallSid: string) => `callback-${inboundCallSid}`,
+  /** The status polls of one call job. */
+  trackCall: (callJobId: string) => `track-${callJobId}`,
+} as const;
