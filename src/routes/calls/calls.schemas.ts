@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { toE164 } from '../../lib/phone-number.js';
+import { isoTimeInputSchema, isoTimeSchema, phoneNumberSchema } from '../shared/common.schemas.js';
 
-const isoTime = z.string().meta({ format: 'date-time' });
+const isoTime = isoTimeSchema;
 
 export const callLogRowSchema = z
   .object({
@@ -60,13 +60,9 @@ export const encodeCursor = (row: { created_at: string; id: number }) =>
 export const callsQuery = z.strictObject({
   lead_id: z.string().min(1).max(128).optional(),
   status: z.string().min(1).max(32).optional(),
-  to: z
-    .string()
-    .max(32)
-    .transform((value, ctx) => toE164(value) ?? (ctx.addIssue({ code: 'custom', message: `"${value}" is not a possible phone number` }), z.NEVER))
-    .optional(),
-  since: z.iso.datetime({ offset: true }).optional().describe('Rows created at or after this time'),
-  until: z.iso.datetime({ offset: true }).optional().describe('Rows created before this time'),
+  to: phoneNumberSchema.optional(),
+  since: isoTimeInputSchema.optional().describe('Rows created at or after this time'),
+  until: isoTimeInputSchema.optional().describe('Rows created before this time'),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: cursorSchema.optional().describe('nextCursor of the previous page'),
 });

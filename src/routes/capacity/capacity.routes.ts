@@ -2,11 +2,11 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { PriorityNumbers } from '../../capacity/priority-numbers.js';
 import { AppError } from '../../errors.js';
-import { toE164 } from '../../lib/phone-number.js';
 import type { CapacityService } from '../../capacity/capacity-service.js';
 import { commonErrors, errorBodySchema } from '../shared/error.schemas.js';
+import { isoTimeSchema, phoneNumberSchema } from '../shared/common.schemas.js';
 
-const isoTime = z.string().meta({ format: 'date-time' });
+const isoTime = isoTimeSchema;
 export const capacitySnapshotSchema = z.object({
   max: z.number().int(),
   inUse: z.number().int(),
@@ -35,10 +35,7 @@ const capacityResponse = z.object({
     .describe('The last 100 waiting callers given a slot, most recent first'),
 });
 const numberParams = z.object({
-  number: z
-    .string()
-    .max(32)
-    .transform((value, ctx) => toE164(value) ?? (ctx.addIssue({ code: 'custom', message: `"${value}" is not a possible phone number` }), z.NEVER)),
+  number: phoneNumberSchema,
 });
 const priorityList = z.object({
   success: z.literal(true),
@@ -52,8 +49,8 @@ export const capacityRoutes: FastifyPluginAsyncZod<{ capacity: CapacityService; 
     handler: async () => ({
       success: true as const,
       capacity: await capacity.snapshot(),
-      holders: await capacity.store.holders(),
-      recentlyServed: await capacity.store.recentlyServed(),
+      holders: await capacity.holders(),
+      recentlyServed: await capacity.recentlyServed(),
     }),
   });
 

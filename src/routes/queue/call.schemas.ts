@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { PRIORITY_NAMES, REDIAL_OUTCOMES } from '../../jobs/call-jobs.js';
 import { jsonShapeExcess, type JsonShapeLimits } from '../../lib/json-shape.js';
-import { toE164 } from '../../lib/phone-number.js';
 import { canonicalTimeZone } from '../../lib/time-zone.js';
 import { fitsInlineTwiml, isSpeakable, MAX_INLINE_TWIML_LENGTH } from '../../carriers/twilio/twiml.js';
+import { isoTimeInputSchema, phoneNumberSchema } from '../shared/common.schemas.js';
 
 export interface CallSchemaLimits {
   bulkMaxCalls: number;
@@ -11,19 +11,7 @@ export interface CallSchemaLimits {
   maxScheduleAheadMs: number;
 }
 
-const phoneNumber = (description: string) =>
-  z
-    .string()
-    .max(32)
-    .transform((value, ctx) => {
-      const e164 = toE164(value);
-      if (e164 === undefined) {
-        ctx.addIssue({ code: 'custom', message: `"${value}" is not a possible phone number; use E.164 such as +14155550123` });
-        return z.NEVER;
-      }
-      return e164;
-    })
-    .meta({ description, example: '+14155550123' });
+const phoneNumber = (description: string) => phoneNumberSchema.meta({ description, example: '+14155550123' });
 
 /** How deep and wide `metadata` may be, besides METADATA_MAX_BYTES: it travels with the call to logs, events and the agent. */
 export const METADATA_SHAPE: JsonShapeLimits = { maxDepth: 5, maxEntries: 200 };
@@ -79,7 +67,7 @@ export function createCallSchemas(limits: CallSchemaLimits) {
 
   const delayedCall = call
     .extend({
-      scheduleAt: z.iso.datetime({ offset: true }).optional().meta({ description: 'When to call: ISO-8601 with Z or an offset, in the future', example: '2030-11-20T14:00:00Z' }),
+      scheduleAt: isoTimeInputSchema.optional().meta({ description: 'When to call: ISO-8601 with Z or an offset, in the future', example: '2030-11-20T14:00:00Z' }),
       delayMs: z.number().int().min(0).max(limits.maxScheduleAheadMs).optional().meta({ description: 'Or: how long from now, in milliseconds', example: 3600000 }),
     })
     .superRefine((body, ctx) => {

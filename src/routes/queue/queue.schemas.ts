@@ -2,8 +2,9 @@ import { z } from 'zod';
 import { PRIORITY_NAMES } from '../../jobs/call-jobs.js';
 import { JOB_STATES } from '../../calls/job-view.js';
 import { CLEANABLE_STATES } from '../../calls/queue-admin-service.js';
+import { isoTimeSchema } from '../shared/common.schemas.js';
 
-const isoTime = z.string().meta({ format: 'date-time' });
+const isoTime = isoTimeSchema;
 
 export const callDataSchema = z
   .object({

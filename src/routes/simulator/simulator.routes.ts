@@ -3,11 +3,11 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { SimulatedInbound } from '../../carriers/simulated/simulated-inbound.js';
 import { AppError } from '../../errors.js';
-import { toE164 } from '../../lib/phone-number.js';
 import { commonErrors, errorBodySchema } from '../shared/error.schemas.js';
 import { formParams, one } from '../../carriers/twilio/twilio-form.js';
 import { SIMULATOR_ROUTES } from '../../carriers/twilio/webhook-paths.js';
 import { isSignedByTwilio } from '../../carriers/twilio/twilio-signature.js';
+import { phoneNumberSchema } from '../shared/common.schemas.js';
 
 const callSchema = z.object({
   callSid: z.string(),
@@ -44,7 +44,7 @@ export const simulatorRoutes: FastifyPluginAsyncZod<SimulatorRoutesOptions> = as
       summary: 'A simulated caller dials in (simulated carrier only)',
       tags: ['simulator'],
       body: z.strictObject({
-        from: z.string().max(32).transform((value, ctx) => toE164(value) ?? (ctx.addIssue({ code: 'custom', message: `"${value}" is not a possible phone number` }), z.NEVER)),
+        from: phoneNumberSchema,
         talkSeconds: z.number().min(1).max(3600).optional().describe('How long they talk with the agent (60 by default)'),
         acceptsCallback: z.boolean().optional().describe('Press 1 when offered a callback'),
         patienceSeconds: z.number().min(1).optional().describe('Hang up after waiting this long'),
