@@ -116,7 +116,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(async (signed) => {
     signed.addHook('onRoute', routeScope('signed'));
     await signed.register(twilioWebhooks, { ...deps.twilioWebhooks, prefix: TWILIO_WEBHOOK_PREFIX });
-    await signed.register(agentRoutes, { capacity: deps.capacity, callRecords: deps.twilioWebhooks.callRecords, callQueue: deps.callQueue, secret: deps.agentWebhookSecret, prefix: '/webhooks/agent' });
+    await signed.register(agentRoutes, { capacity: deps.capacity, secret: deps.agentWebhookSecret, prefix: '/webhooks/agent' });
   });
 
   return app;

@@ -5,9 +5,7 @@ import { createCallLifecycle } from './calls/call-lifecycle.js';
 import { createCallRecordStore } from './calls/call-record-store.js';
 import { createQueueAdminService } from './calls/queue-admin-service.js';
 import { createSchedulingService } from './calls/scheduling-service.js';
-import { capacityFor } from './capacity/capacity-service.js';
-import { createInboundService } from './capacity/inbound-service.js';
-import { createPriorityNumbers } from './capacity/priority-numbers.js';
+import { createCapacity } from './capacity/create-capacity.js';
 import type { Dialer } from './carriers/carrier.js';
 import { createDialer, logsCalls, pollsCallStatus } from './carriers/create-carrier.js';
 import type { Config } from './config.js';
@@ -44,8 +42,7 @@ export function createCore(config: Readonly<Config>, { redis, logger, dialer = c
 
   const callRecords = createCallRecordStore(redis, config.QUEUE_PREFIX, callRecordTtlSeconds(config));
   const { callLog, close: closeCallLog } = openCallLog(config, redis, callRecords);
-  const capacity = capacityFor(config, redis, { callQueue, callRecords, dialer, logger });
-  const priorities = createPriorityNumbers(redis, config.QUEUE_PREFIX, config.VIP_NUMBERS);
+  const { capacity, inbound, priorities } = createCapacity(config, redis, { callQueue, callRecords, dialer, logger });
   const jobPolicy = callJobPolicy(config);
 
   return {
@@ -59,17 +56,7 @@ export function createCore(config: Readonly<Config>, { redis, logger, dialer = c
     capacity,
     priorities,
     lifecycle: createCallLifecycle({ callRecords, callQueue, jobPolicy, redialDefaults: redialPolicy(config), callLog, capacity, logger }),
-    inbound: createInboundService({
-      capacity,
-      priorities,
-      options: {
-        agentTarget: config.AGENT_DIAL_TARGET,
-        queueName: config.TWILIO_QUEUE_NAME,
-        holdMusicUrl: config.HOLD_MUSIC_URL,
-        callbackThresholdSeconds: config.CALLBACK_THRESHOLD_SECONDS,
-      },
-      logger,
-    }),
+    inbound,
     scheduling: createSchedulingService({
       callQueue,
       policy: jobPolicy,

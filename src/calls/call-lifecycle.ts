@@ -1,12 +1,13 @@
 import type { Queue } from 'bullmq';
 import type { CallRecordStore, StatusChange } from './call-record-store.js';
 import { CALL_JOB, callJobOptions, type CallJobData, type CallJobPolicy, type RedialPolicy } from '../jobs/call-jobs.js';
+import { jobIds } from '../jobs/job-ids.js';
 import type { CallEvent } from '../carriers/call-status.js';
 import { maskNumber } from '../lib/mask-number.js';
 import type { Logger } from '../logger.js';
 import { processMetrics } from '../metrics.js';
 import type { CallLog } from '../call-log/call-log-writer.js';
-import { holderOf, type CapacityService } from '../capacity/capacity-service.js';
+import type { CapacityService } from '../capacity/capacity-service.js';
 
 export interface CallLifecycleDeps {
   callRecords: CallRecordStore;
@@ -14,12 +15,9 @@ export interface CallLifecycleDeps {
   jobPolicy: CallJobPolicy;
   redialDefaults: RedialPolicy;
   callLog: CallLog;
-  capacity?: CapacityService;
+  capacity?: Pick<CapacityService, 'renew' | 'callEnded'>;
   logger: Logger;
 }
-
-/** BullMQ refuses custom ids with a colon (those of scheduled runs have them). */
-const redialJobIdFor = (rootJobId: string, redialNumber: number) => `redial-${rootJobId.replaceAll(':', '_')}-${redialNumber}`;
 
 /**
  * Where a call's progress lands, whoever reports it (a status callback, a poll): the record moves
@@ -32,7 +30,7 @@ export function createCallLifecycle({ callRecords, callQueue, jobPolicy, redialD
     if (!(policy.on as string[]).includes(status) || redialNumber > policy.max) return;
 
     const rootJobId = data.rootJobId ?? jobId;
-    const redialJobId = redialJobIdFor(rootJobId, redialNumber);
+    const redialJobId = jobIds.redial(rootJobId, redialNumber);
     const { recurringId: _recurring, scheduleAt: _due, ...call } = data;
     const redial: CallJobData = {
       ...call,
@@ -61,15 +59,15 @@ export function createCallLifecycle({ callRecords, callQueue, jobPolicy, redialD
         logger.warn({ jobId, callStatus: event.status }, 'call progressed but its job is gone: not logged, no redial considered');
         return change;
       }
-      const holder = holderOf(jobId, job.data);
+      const slotOwner = { jobId, data: job.data };
       await callLog.call(jobId, job.data);
       if (change !== 'final') {
-        await capacity?.store.renew(holder);
+        await capacity?.renew(slotOwner);
         return change;
       }
       if (event.status === 'completed' && event.durationSeconds !== undefined) processMetrics().callDuration.observe(event.durationSeconds);
       // The call is over: its slot goes to the next caller or call.
-      await capacity?.callEnded(holder, event.status === 'completed' ? event.durationSeconds : undefined);
+      await capacity?.callEnded(slotOwner, event.status === 'completed' ? event.durationSeconds : undefined);
       await redialIfAsked(jobId, job.data, event.status);
       return change;
     },

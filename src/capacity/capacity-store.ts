@@ -1,11 +1,11 @@
 import type { Redis } from 'ioredis';
 import { redisScript } from '../lib/redis.js';
+import { holderForCall } from './slot-holders.js';
 
 /**
  * Live-call capacity, shared by every process through Redis.
  *
- * A slot is a lease: a holder (`call:<CallSid>` for an inbound caller, `job:<jobId>` for an outbound
- * call) with an expiry. Holders renew it while their call lives and release it when it ends; a
+ * A slot is a lease: a holder (see slot-holders.ts) with an expiry. Holders renew it while their call lives and release it when it ends; a
  * holder whose process died, or whose final callback was lost, loses it when the lease runs out.
  * Callers waiting for a slot sit in one priority queue (VIP, normal, low; FIFO within a level), and
  * a freed slot goes straight to the first of them, atomically, before any outbound job can take it.
@@ -40,13 +40,11 @@ export interface Waiter {
 export type Dispatch = Waiter & { holder: string };
 
 const PRIORITY_SPAN = 1e13;
-export const holderForCall = (callSid: string) => `call:${callSid}`;
-export const holderForJob = (jobId: string) => `job:${jobId}`;
 
 /**
  * Drops expired leases, then hands free slots to waiting callers in order, noting each in the
  * served list. Shared by every script. KEYS: leases, holders, waiting, dispatching, waiter hash
- * prefix, served.
+ * prefix, served. A waiter's holder is `call:<CallSid>`, as holderForCall writes it.
  */
 const PURGE_AND_DISPATCH = `
 local function purge_and_dispatch(leases, holders, waiting, dispatching, waiterPrefix, now, max, leaseMs)
@@ -90,7 +88,7 @@ redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 return { 1, unpack(dispatched) }
 `;
 
-/** ARGV: holder, max, now, leaseMs. Returns {released (0/1), dispatched...}. */
+/** ARGV: holder, max, now, leaseMs. Returns {released (0/1), dispatched...}. A `call:` holder leaves the dispatching set. */
 const RELEASE = `${PURGE_AND_DISPATCH}
 local released = redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
@@ -124,6 +122,7 @@ export function createCapacityStore(redis: Redis, options: CapacityStoreOptions)
     handleTimes: `${base}:handle-times`,
     served: `${base}:served`,
     events: `${base}:events`,
+    reconcileTurn: `${base}:reconcile-lock`,
   };
   const scriptKeys = [keys.leases, keys.holders, keys.waiting, keys.dispatching, keys.waiterPrefix, keys.served] as const;
   const acquire = redisScript(redis, 'switchboardCapacityAcquire', scriptKeys.length, ACQUIRE);
@@ -158,7 +157,6 @@ export function createCapacityStore(redis: Redis, options: CapacityStoreOptions)
   };
 
   return {
-    keys,
     maxSlots: options.maxSlots,
 
     /** Takes a slot if one is free and nobody waits for it. Also hands expired slots to waiters. */
@@ -180,6 +178,19 @@ export function createCapacityStore(redis: Redis, options: CapacityStoreOptions)
       const { ok, dispatches } = await split(result);
       await redis.publish(keys.events, 'freed');
       return { released: ok, dispatches };
+    },
+
+    /** Calls `listener` whenever a slot is freed, by any process, until `subscriber` disconnects. */
+    async onFreed(subscriber: Redis, listener: () => void): Promise<void> {
+      subscriber.on('message', (channel: string) => {
+        if (channel === keys.events) listener();
+      });
+      await subscriber.subscribe(keys.events);
+    },
+
+    /** True for one caller per `periodMs` across every process. */
+    async claimReconcileTurn(periodMs: number): Promise<boolean> {
+      return (await redis.set(keys.reconcileTurn, '1', 'PX', periodMs, 'NX')) === 'OK';
     },
 
     /** Whether `holder` holds a slot whose lease has not run out. */

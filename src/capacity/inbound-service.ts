@@ -1,10 +1,11 @@
 import twilio from 'twilio';
-import { holderForCall } from './capacity-store.js';
+import type { CapacityStore } from './capacity-store.js';
 import type { PriorityNumbers } from './priority-numbers.js';
 import type { Logger } from '../logger.js';
 import type { CapacityService } from './capacity-service.js';
 import { dialAgent } from '../carriers/twilio/twiml.js';
-import { describeWait, estimateWaitSeconds } from './wait-estimate.js';
+import { TWILIO_WEBHOOK_PATHS } from '../carriers/twilio/webhook-paths.js';
+import { describeWait } from './wait-estimate.js';
 
 export interface InboundOptions {
   agentTarget: string;
@@ -13,6 +14,9 @@ export interface InboundOptions {
   callbackThresholdSeconds: number;
 }
 
+/** The line of waiting callers, kept in the capacity store beside the slots they wait for. */
+export type WaitingLine = Pick<CapacityStore, 'enqueue' | 'waiter' | 'updateWaiter' | 'position' | 'leave'>;
+
 const VoiceResponse = twilio.twiml.VoiceResponse;
 
 /**
@@ -20,13 +24,12 @@ const VoiceResponse = twilio.twiml.VoiceResponse;
  * order (VIP, normal, low; FIFO within each), told their place and wait, and offered a callback
  * that keeps their place when the wait is long.
  */
-export function createInboundService(deps: { capacity: CapacityService; priorities: PriorityNumbers; options: InboundOptions; logger: Logger }) {
-  const { capacity, options, logger } = deps;
-  const store = capacity.store;
+export function createInboundService(deps: { capacity: CapacityService; line: WaitingLine; priorities: PriorityNumbers; options: InboundOptions; logger: Logger }) {
+  const { capacity, line, options, logger } = deps;
 
   const connectTwiml = () => {
     const response = new VoiceResponse();
-    dialAgent(response, options.agentTarget, '/webhooks/twilio/dial-ended');
+    dialAgent(response, options.agentTarget, TWILIO_WEBHOOK_PATHS.dialEnded);
     return response.toString();
   };
   const hangUp = () => {
@@ -34,23 +37,21 @@ export function createInboundService(deps: { capacity: CapacityService; prioriti
     response.hangup();
     return response.toString();
   };
-  const holdsSlot = (callSid: string) => store.holds(holderForCall(callSid));
+  const holdsSlot = (callSid: string) => capacity.holds({ callSid });
 
   return {
     /** A call arrives: straight to the agent, or into the line. */
     async answer(call: { callSid: string; from: string }): Promise<string> {
       const priority = await deps.priorities.of(call.from);
-      const { ok, dispatches } = await store.acquire(holderForCall(call.callSid), { kind: 'inbound', callSid: call.callSid });
-      await capacity.dispatch(dispatches);
-      if (ok) {
+      if (await capacity.acquire({ callSid: call.callSid })) {
         logger.info({ callSid: call.callSid, priority }, 'inbound call connected to the agent');
         return connectTwiml();
       }
-      const position = await store.enqueue({ callSid: call.callSid, from: call.from, priority, enqueuedAt: new Date().toISOString(), callback: false });
+      const position = await line.enqueue({ callSid: call.callSid, from: call.from, priority, enqueuedAt: new Date().toISOString(), callback: false });
       logger.info({ callSid: call.callSid, priority, position }, 'inbound call waits in line');
       const response = new VoiceResponse();
       response.enqueue(
-        { waitUrl: '/webhooks/twilio/wait', waitUrlMethod: 'POST', action: '/webhooks/twilio/queue-exit', method: 'POST' },
+        { waitUrl: TWILIO_WEBHOOK_PATHS.wait, waitUrlMethod: 'POST', action: TWILIO_WEBHOOK_PATHS.queueExit, method: 'POST' },
         options.queueName,
       );
       return response.toString();
@@ -59,20 +60,19 @@ export function createInboundService(deps: { capacity: CapacityService; prioriti
     /** What a waiting caller hears, again and again: place, wait, a callback offer, hold music. */
     async hold(call: { callSid: string; queueSid?: string }): Promise<string> {
       const response = new VoiceResponse();
-      const waiter = await store.waiter(call.callSid);
-      if (waiter && call.queueSid && waiter.queueSid !== call.queueSid) await store.updateWaiter(call.callSid, { queueSid: call.queueSid });
-      const position = await store.position(call.callSid);
+      const waiter = await line.waiter(call.callSid);
+      if (waiter && call.queueSid && waiter.queueSid !== call.queueSid) await line.updateWaiter(call.callSid, { queueSid: call.queueSid });
+      const position = await line.position(call.callSid);
       if (position === undefined) {
         // Given a slot before its place in the carrier's queue was known: out of the queue, to the agent.
         if (await holdsSlot(call.callSid)) response.leave();
         else response.play(options.holdMusicUrl);
         return response.toString();
       }
-      const average = await store.averageHandleTime();
-      const waitSeconds = estimateWaitSeconds(position, average, store.maxSlots);
+      const waitSeconds = await capacity.estimateWait(position);
       response.say(`You are currently number ${position} in the queue. Estimated wait time is ${describeWait(waitSeconds)}.`);
       if (waitSeconds >= options.callbackThresholdSeconds && !waiter?.callback) {
-        const gather = response.gather({ numDigits: 1, action: '/webhooks/twilio/callback', method: 'POST', timeout: 5 });
+        const gather = response.gather({ numDigits: 1, action: TWILIO_WEBHOOK_PATHS.callback, method: 'POST', timeout: 5 });
         gather.say('Press 1 to be called back when it is your turn. You will not lose your place in line.');
       }
       response.play(options.holdMusicUrl);
@@ -82,11 +82,11 @@ export function createInboundService(deps: { capacity: CapacityService; prioriti
     /** The caller pressed a key after the callback offer. */
     async chooseCallback(call: { callSid: string; digits: string }): Promise<string> {
       const response = new VoiceResponse();
-      if (call.digits !== '1' || (await store.position(call.callSid)) === undefined) {
+      if (call.digits !== '1' || (await line.position(call.callSid)) === undefined) {
         response.say('Please hold.');
         return response.toString();
       }
-      await store.updateWaiter(call.callSid, { callback: true });
+      await line.updateWaiter(call.callSid, { callback: true });
       logger.info({ callSid: call.callSid }, 'caller chose a callback and keeps their place');
       response.say('Thank you. We will call you back at this number when it is your turn. Goodbye.');
       response.hangup();
@@ -96,9 +96,9 @@ export function createInboundService(deps: { capacity: CapacityService; prioriti
     /** The caller left the carrier's queue: to the agent if given a slot, otherwise out of line. */
     async queueExit(call: { callSid: string; result: string }): Promise<string> {
       if (await holdsSlot(call.callSid)) return connectTwiml();
-      const waiter = await store.waiter(call.callSid);
+      const waiter = await line.waiter(call.callSid);
       if (waiter && !waiter.callback) {
-        await store.leave(call.callSid);
+        await line.leave(call.callSid);
         logger.info({ callSid: call.callSid, result: call.result }, 'caller hung up while waiting and left the line');
       }
       return hangUp();
@@ -109,7 +109,7 @@ export function createInboundService(deps: { capacity: CapacityService; prioriti
 
     /** The agent leg ended: the slot goes to the next caller. */
     async dialEnded(call: { callSid: string; durationSeconds?: number }): Promise<string> {
-      await capacity.callEnded(holderForCall(call.callSid), call.durationSeconds);
+      await capacity.callEnded({ callSid: call.callSid }, call.durationSeconds);
       return hangUp();
     },
   };

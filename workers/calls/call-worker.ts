@@ -18,7 +18,6 @@ import {
 import type { Running } from '../../src/lib/run-process.js';
 import type { Logger } from '../../src/logger.js';
 import { processMetrics } from '../../src/metrics.js';
-import { holderOf } from '../../src/capacity/capacity-service.js';
 import { carrierBackoff, processCall } from './call.processor.js';
 import { nextPollDelay, trackCallStatus } from '../call-status/call-status.processor.js';
 import { wakeForDelayedJobs } from './delayed-wake.js';
@@ -82,9 +81,7 @@ export async function startCallWorker(
     refused = undefined;
     if (job) await job.changePriority({ priority: job.opts.priority ?? 2, lifo: false }).then(() => frontOfItsLevel(job)).catch(() => {});
   };
-  const events = createRedis(config.redisUrl, 'consumer', 'capacity-events');
-  await events.subscribe(capacity.store.keys.events);
-  events.on('message', () => void slotFreed());
+  const events = await capacity.onSlotFreed(() => void slotFreed());
   const waitForSlot = async (job: Job<CallJobData>, token: string | undefined): Promise<never> => {
     if (!waitingForSlot) {
       waitingForSlot = true;
@@ -134,9 +131,9 @@ export async function startCallWorker(
     ...(trackCall && { trackCall }),
     callLog,
     capacity: {
-      acquire: (jobId: string, data: CallJobData) => capacity.acquireForJob(jobId, data),
+      acquire: (jobId: string, data: CallJobData) => capacity.acquire({ jobId, data }),
       release: async (jobId: string, data: CallJobData) => {
-        await capacity.release(holderOf(jobId, data));
+        await capacity.release({ jobId, data });
       },
       waitForSlot,
     },
@@ -167,10 +164,9 @@ export async function startCallWorker(
   statusWorker?.on('error', (error) => log.error({ err: error }, 'call status worker error'));
 
   // One process at a time repairs slot drift, every CAPACITY_RECONCILE_SECONDS.
-  const reconcileLock = `${config.QUEUE_PREFIX}:capacity:reconcile-lock`;
   const reconciling = setInterval(async () => {
     try {
-      if ((await connection.set(reconcileLock, '1', 'PX', config.CAPACITY_RECONCILE_SECONDS * 1000, 'NX')) === 'OK') await capacity.reconcile();
+      await capacity.reconcileInTurn(config.CAPACITY_RECONCILE_SECONDS * 1000);
     } catch (error) {
       log.warn({ err: error }, 'capacity reconciliation failed; it runs again shortly');
     }
@@ -204,7 +200,7 @@ export async function startCallWorker(
       clearInterval(reconciling);
       clearInterval(safetyNet);
       delayedWake.close();
-      await events.quit().catch(() => events.disconnect());
+      await events.close();
       await worker.close();
       await statusWorker?.close();
       await core.close();

@@ -1,11 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { CallRecordStore } from '../../calls/call-record-store.js';
-import type { Queue } from 'bullmq';
-import { holderForCall, holderForJob } from '../../capacity/capacity-store.js';
-import type { CallJobData } from '../../jobs/call-jobs.js';
-import { holderOf, type CapacityService } from '../../capacity/capacity-service.js';
+import type { CapacityService } from '../../capacity/capacity-service.js';
 import { errorBodySchema } from '../shared/error.schemas.js';
 
 /** The voice agent's end-of-call report, shaped like Vapi's `end-of-call-report` server message. */
@@ -23,10 +19,7 @@ const endOfCallReport = z.object({
 const sameSecret = (given: string | undefined, expected: string) =>
   given !== undefined && given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected));
 
-export const agentRoutes: FastifyPluginAsyncZod<{ capacity: CapacityService; callRecords: CallRecordStore; callQueue: Queue<CallJobData>; secret: string | undefined }> = async (
-  app,
-  { capacity, callRecords, callQueue, secret },
-) => {
+export const agentRoutes: FastifyPluginAsyncZod<{ capacity: Pick<CapacityService, 'releaseForCallSid'>; secret: string | undefined }> = async (app, { capacity, secret }) => {
   app.post('/end-of-call', {
     schema: {
       operationId: 'agentEndOfCall',
@@ -44,10 +37,7 @@ export const agentRoutes: FastifyPluginAsyncZod<{ capacity: CapacityService; cal
       const { message } = request.body;
       const callSid = message.call?.phoneCallProviderId;
       if (message.type !== 'end-of-call-report' || !callSid) return { success: true as const, released: false };
-      const jobId = await callRecords.jobIdForSid(callSid);
-      const job = jobId ? await callQueue.getJob(jobId) : undefined;
-      const holder = jobId ? (job ? holderOf(jobId, job.data as CallJobData) : holderForJob(jobId)) : holderForCall(callSid);
-      return { success: true as const, released: await capacity.callEnded(holder, message.durationSeconds) };
+      return { success: true as const, released: await capacity.releaseForCallSid(callSid, message.durationSeconds) };
     },
   });
 };
