@@ -1,19 +1,17 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { aCall, nextJobs, startService, twilioEnv, type Service } from './helpers/harness.js';
-import { startTwilioStandIn, type TwilioStandIn } from './helpers/twilio-stand-in.js';
+import { describe, expect } from 'vitest';
+import { it, test, type StartService } from './helpers/fixtures.js';
+import { aCall, nextJobs, type Service } from './helpers/harness.js';
+import type { TwilioStandIn } from './helpers/twilio-stand-in.js';
 
 let twilio: TwilioStandIn;
+let startTwilioService: StartService;
 let service: Service;
 const start = async (env: Record<string, string> = {}) => {
-  service = await startService({ ...twilioEnv(twilio), ...env });
+  service = await startTwilioService(env);
 };
-beforeEach(async () => {
-  twilio = await startTwilioStandIn();
-});
-afterEach(async () => {
-  await service.stop();
-  await twilio.close();
-  expect(twilio.violations).toEqual([]);
+test.beforeEach(({ twilio: standIn, startTwilioService: startWithStandIn }) => {
+  twilio = standIn;
+  startTwilioService = startWithStandIn;
 });
 
 const schedule = async (payload: object, url = 'schedule-call') => {

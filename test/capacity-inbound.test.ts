@@ -1,18 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { sendTwilioWebhook, until } from './helpers/callbacks.js';
 import { freePort } from './helpers/free-port.js';
-import { aCall, nextJobs, startService, twilioEnv, type Service } from './helpers/harness.js';
-import { startTwilioStandIn, type TwilioStandIn } from './helpers/twilio-stand-in.js';
+import { it, test, type StartService } from './helpers/fixtures.js';
+import { aCall, nextJobs, startService, type Service } from './helpers/harness.js';
+import type { TwilioStandIn } from './helpers/twilio-stand-in.js';
 
 let twilio: TwilioStandIn;
+let startTwilioService: StartService;
 let service: Service;
 const QUEUE = `QU${'a'.repeat(32)}`;
 const sid = () => `CA${randomBytes(16).toString('hex')}`;
 
 async function start(env: Record<string, string> = {}) {
-  service = await startService({
-    ...twilioEnv(twilio),
+  service = await startTwilioService({
     PUBLIC_URL: 'https://switchboard.example.com',
     MAX_CONCURRENT_CALLS: '1',
     AGENT_DIAL_TARGET: 'sip:agent@voice.example.com',
@@ -23,13 +24,9 @@ async function start(env: Record<string, string> = {}) {
     ...env,
   });
 }
-beforeEach(async () => {
-  twilio = await startTwilioStandIn();
-});
-afterEach(async () => {
-  await service.stop();
-  await twilio.close();
-  expect(twilio.violations).toEqual([]);
+test.beforeEach(({ twilio: standIn, startTwilioService: startWithStandIn }) => {
+  twilio = standIn;
+  startTwilioService = startWithStandIn;
 });
 
 /** Plays Twilio's part for one inbound caller. */

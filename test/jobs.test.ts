@@ -1,16 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { aCall, nextJobs, startService, twilioEnv, type Service } from './helpers/harness.js';
-import { startTwilioStandIn, type TwilioStandIn } from './helpers/twilio-stand-in.js';
+import { describe, expect } from 'vitest';
+import { it, test } from './helpers/fixtures.js';
+import { aCall, nextJobs, type Service } from './helpers/harness.js';
+import type { TwilioStandIn } from './helpers/twilio-stand-in.js';
 
 let twilio: TwilioStandIn;
 let service: Service;
-beforeEach(async () => {
-  twilio = await startTwilioStandIn();
-  service = await startService(twilioEnv(twilio));
-});
-afterEach(async () => {
-  await service.stop();
-  await twilio.close();
+test.beforeEach(({ twilio: standIn, service: started }) => {
+  twilio = standIn;
+  service = started;
 });
 
 const schedule = async (payload: object, url = 'schedule-call') =>

@@ -1,26 +1,26 @@
 import { QueueEvents } from 'bullmq';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect } from 'vitest';
 import { CALL_STATUS_QUEUE_NAME } from '../src/jobs/call-jobs.js';
-import { aCall, nextJobs, startService, twilioEnv, type Service } from './helpers/harness.js';
-import { startTwilioStandIn, type TwilioStandIn } from './helpers/twilio-stand-in.js';
+import { it, test, type StartService } from './helpers/fixtures.js';
+import { aCall, nextJobs, type Service } from './helpers/harness.js';
+import type { TwilioStandIn } from './helpers/twilio-stand-in.js';
 
 let twilio: TwilioStandIn;
+let startTwilioService: StartService;
 let service: Service;
 let events: QueueEvents;
 
-beforeEach(async () => {
-  twilio = await startTwilioStandIn();
+test.beforeEach(({ twilio: standIn, startTwilioService: startWithStandIn }) => {
+  twilio = standIn;
+  startTwilioService = startWithStandIn;
 });
 afterEach(async () => {
   await events.close();
-  await service.stop();
-  await twilio.close();
-  expect(twilio.violations).toEqual([]);
 });
 
 async function start(env: Record<string, string> = {}) {
   // No PUBLIC_URL: Twilio could not reach us, so the worker polls each placed call.
-  service = await startService({ ...twilioEnv(twilio), STATUS_POLL_INTERVAL_MS: '100', REDIAL_ON: 'busy', REDIAL_DELAY_MS: '60000', ...env });
+  service = await startTwilioService({ STATUS_POLL_INTERVAL_MS: '100', REDIAL_ON: 'busy', REDIAL_DELAY_MS: '60000', ...env });
   events = new QueueEvents(CALL_STATUS_QUEUE_NAME, { connection: { url: service.config.redisUrl }, prefix: service.config.QUEUE_PREFIX });
   await events.waitUntilReady();
   const worker = await service.startWorker();
