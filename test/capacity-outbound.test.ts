@@ -1,26 +1,23 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { StandInCall } from './helpers/twilio-stand-in.js';
+import { describe, expect } from 'vitest';
 import { sendStatusCallback, until } from './helpers/callbacks.js';
-import { aCall, nextJobs, startService, twilioEnv, type Service } from './helpers/harness.js';
-import { startTwilioStandIn, type TwilioStandIn } from './helpers/twilio-stand-in.js';
+import { it, test } from './helpers/fixtures.js';
+import { aCall, nextJobs, type Service } from './helpers/harness.js';
+import type { StandInCall, TwilioStandIn } from './helpers/twilio-stand-in.js';
 
 let twilio: TwilioStandIn;
 let service: Service;
 
-beforeEach(async () => {
-  twilio = await startTwilioStandIn();
-  service = await startService({
-    ...twilioEnv(twilio),
+test.override({
+  serviceEnv: {
     PUBLIC_URL: 'https://switchboard.example.com',
     MAX_CONCURRENT_CALLS: '3',
     CALL_WORKER_CONCURRENCY: '5',
     REDIAL_ON: 'none',
-  });
+  },
 });
-afterEach(async () => {
-  await service.stop();
-  await twilio.close();
-  expect(twilio.violations).toEqual([]);
+test.beforeEach(({ twilio: standIn, service: started }) => {
+  twilio = standIn;
+  service = started;
 });
 
 const jobIdOf = (params: Record<string, string | string[]>) => new URL(String(params.StatusCallback)).searchParams.get('jobId')!;

@@ -1,33 +1,28 @@
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect } from 'vitest';
 import { signLikeTwilio } from '../src/carriers/twilio/twilio-signature.js';
 import { until } from './helpers/callbacks.js';
 import { freePort } from './helpers/free-port.js';
-import { startService, twilioEnv, type Service } from './helpers/harness.js';
+import { it } from './helpers/fixtures.js';
 import { spawnEntry, type SpawnedProcess } from './helpers/spawn-process.js';
-import { startTwilioStandIn, TEST_AUTH_TOKEN, type StandInCall, type TwilioStandIn } from './helpers/twilio-stand-in.js';
+import { TEST_AUTH_TOKEN, type StandInCall } from './helpers/twilio-stand-in.js';
 
-let twilio: TwilioStandIn;
-let service: Service;
 const processes: SpawnedProcess[] = [];
 afterEach(async () => {
   for (const process of processes.splice(0)) {
     process.kill('SIGKILL');
     await process.exited;
   }
-  await service.stop();
-  await twilio.close();
 });
 
 const QUEUE = `QU${'b'.repeat(32)}`;
 
 describe('killing every process mid-run', () => {
-  it('loses no waiting caller or callback, and leaks no slot', async () => {
-    twilio = await startTwilioStandIn();
+  it('loses no waiting caller or callback, and leaks no slot', async ({ twilio, startTwilioService }) => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     // The test's own handle on Redis and the queue (it does not listen on `port`).
-    service = await startService({ ...twilioEnv(twilio), PUBLIC_URL: base, REDIAL_ON: 'none' });
+    const service = await startTwilioService({ PUBLIC_URL: base, REDIAL_ON: 'none' });
     const env = { ...service.env, PORT: String(port), MAX_CONCURRENT_CALLS: '2', CALL_LOCK_DURATION_MS: '2000', LOG_LEVEL: 'warn' };
     const start = async () => {
       const api = spawnEntry('src/server.ts', { ...env, LOG_LEVEL: 'info' });

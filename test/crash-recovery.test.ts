@@ -1,27 +1,31 @@
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect } from 'vitest';
 import { until } from './helpers/callbacks.js';
-import { startService, twilioEnv, type Service } from './helpers/harness.js';
+import { it, test, type StartService } from './helpers/fixtures.js';
+import type { Service } from './helpers/harness.js';
 import { spawnEntry, type SpawnedProcess } from './helpers/spawn-process.js';
-import { startTwilioStandIn, type TwilioStandIn } from './helpers/twilio-stand-in.js';
+import type { TwilioStandIn } from './helpers/twilio-stand-in.js';
 
 let twilio: TwilioStandIn;
+let startTwilioService: StartService;
 let service: Service;
 const processes: SpawnedProcess[] = [];
+test.beforeEach(({ twilio: standIn, startTwilioService: startWithStandIn }) => {
+  twilio = standIn;
+  startTwilioService = startWithStandIn;
+});
 afterEach(async () => {
   for (const process of processes.splice(0)) {
     process.kill('SIGKILL');
     await process.exited;
   }
-  await service.stop();
-  await twilio.close();
 });
 
 describe('a worker killed with SIGKILL in the middle of a burst', () => {
+  test.override({ twilioOptions: { createLatencyMs: 100 } });
+
   it('leaves no job lost and no number dialed twice for one job', async () => {
-    twilio = await startTwilioStandIn({ createLatencyMs: 100 });
     const env = {
-      ...twilioEnv(twilio),
       CALL_LOCK_DURATION_MS: '2000',
       CALL_WORKER_CONCURRENCY: '20',
       CALL_RATE_MAX: '1000',
@@ -29,7 +33,7 @@ describe('a worker killed with SIGKILL in the middle of a burst', () => {
       STATUS_POLL_INTERVAL_MS: '600000',
       LOG_LEVEL: 'warn',
     };
-    service = await startService(env);
+    service = await startTwilioService(env);
     const numbers = Array.from({ length: 200 }, (_, index) => `+1415555${1000 + index}`);
     const response = await service.app.inject({
       method: 'POST',
@@ -70,11 +74,11 @@ describe('a worker killed with SIGKILL in the middle of a burst', () => {
 
 describe('a worker killed with SIGKILL while it dials one call', () => {
   const lockMs = 3_000;
+  // Long enough for the kill to land while the request is on its way, so the call exists at Twilio.
+  test.override({ twilioOptions: { createLatencyMs: 300 } });
 
   it('has its call taken over by another worker within one and a half CALL_LOCK_DURATION_MS, dialed once', async () => {
-    // Long enough for the kill to land while the request is on its way, so the call exists at Twilio.
-    twilio = await startTwilioStandIn({ createLatencyMs: 300 });
-    service = await startService({ ...twilioEnv(twilio), CALL_LOCK_DURATION_MS: String(lockMs), STATUS_POLL_INTERVAL_MS: '600000', LOG_LEVEL: 'warn' });
+    service = await startTwilioService({ CALL_LOCK_DURATION_MS: String(lockMs), STATUS_POLL_INTERVAL_MS: '600000', LOG_LEVEL: 'warn' });
     const first = spawnEntry('workers/calls/main.ts', { ...service.env, LOG_LEVEL: 'info' });
     processes.push(first);
     await first.waitForLog(/call worker started/);

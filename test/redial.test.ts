@@ -1,28 +1,26 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { sendStatusCallback } from './helpers/callbacks.js';
-import { aCall, nextJobs, startService, twilioEnv, type Service } from './helpers/harness.js';
-import { startTwilioStandIn, type TwilioStandIn } from './helpers/twilio-stand-in.js';
+import { it, test } from './helpers/fixtures.js';
+import { aCall, nextJobs, type Service } from './helpers/harness.js';
+import type { TwilioStandIn } from './helpers/twilio-stand-in.js';
 import type { Worker } from 'bullmq';
 
 let twilio: TwilioStandIn;
 let service: Service;
 let worker: Worker;
 
-beforeEach(async () => {
-  twilio = await startTwilioStandIn();
-  service = await startService({
-    ...twilioEnv(twilio),
+test.override({
+  serviceEnv: {
     PUBLIC_URL: 'https://switchboard.example.com',
     REDIAL_ON: 'busy,no-answer',
     REDIAL_MAX: '2',
     REDIAL_DELAY_MS: '60000',
-  });
-  worker = await service.startWorker();
+  },
 });
-afterEach(async () => {
-  await service.stop();
-  await twilio.close();
-  expect(twilio.violations).toEqual([]);
+test.beforeEach(async ({ twilio: standIn, service: started }) => {
+  twilio = standIn;
+  service = started;
+  worker = await service.startWorker();
 });
 
 const getJob = async (jobId: string) => (await service.app.inject({ method: 'GET', url: `/api/queue/job/${jobId}` })).json();

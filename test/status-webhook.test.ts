@@ -1,9 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { sendStatusCallback } from './helpers/callbacks.js';
-import { aCall, nextJobs, startService, twilioEnv, type Service } from './helpers/harness.js';
-import { startTwilioStandIn, TEST_ACCOUNT_SID, type TwilioStandIn } from './helpers/twilio-stand-in.js';
+import { it, test } from './helpers/fixtures.js';
+import { aCall, nextJobs, type Service } from './helpers/harness.js';
+import { TEST_ACCOUNT_SID } from './helpers/twilio-stand-in.js';
 
-let twilio: TwilioStandIn;
 let service: Service;
 let jobId: string;
 let callSid: string;
@@ -12,19 +12,14 @@ const getJob = async () => (await service.app.inject({ method: 'GET', url: `/api
 const callback = (params: Record<string, string>, options?: Parameters<typeof sendStatusCallback>[3]) =>
   sendStatusCallback(service, jobId, { AccountSid: TEST_ACCOUNT_SID, CallSid: callSid, To: '+14155550123', From: '+14155550100', ...params }, options);
 
-beforeEach(async () => {
-  twilio = await startTwilioStandIn();
-  service = await startService({ ...twilioEnv(twilio), PUBLIC_URL: 'https://switchboard.example.com', REDIAL_ON: 'none' });
+test.override({ serviceEnv: { PUBLIC_URL: 'https://switchboard.example.com', REDIAL_ON: 'none' } });
+test.beforeEach(async ({ service: started }) => {
+  service = started;
   const worker = await service.startWorker();
   const done = nextJobs(worker, 'completed', 1);
   jobId = (await service.app.inject({ method: 'POST', url: '/api/queue/schedule-call', payload: aCall({ machineDetection: 'Enable' }) })).json().jobId;
   const [job] = await done;
   callSid = job!.returnvalue.callSid;
-});
-afterEach(async () => {
-  await service.stop();
-  await twilio.close();
-  expect(twilio.violations).toEqual([]);
 });
 
 describe('POST /webhooks/twilio/status', () => {

@@ -1,12 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { createTwilioDialer } from '../src/carriers/twilio/twilio-dialer.js';
-import { startTwilioStandIn, TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, type TwilioStandIn } from './helpers/twilio-stand-in.js';
+import { it, test } from './helpers/fixtures.js';
+import { TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, type TwilioStandIn } from './helpers/twilio-stand-in.js';
 
 let twilio: TwilioStandIn;
-beforeEach(async () => {
-  twilio = await startTwilioStandIn();
+test.beforeEach(({ twilio: standIn }) => {
+  twilio = standIn;
 });
-afterEach(() => twilio.close());
 
 const dialer = () => createTwilioDialer({ accountSid: TEST_ACCOUNT_SID, authToken: TEST_AUTH_TOKEN, apiBaseUrl: twilio.url, timeoutMs: 5000 });
 
@@ -51,6 +51,7 @@ describe("every request the Twilio dialer makes matches Twilio's OpenAPI descrip
 });
 
 describe('the contract check itself', () => {
+  test.override({ contractViolationsExpected: true });
   const post = (body: string) =>
     fetch(`${twilio.url}/2010-04-01/Accounts/${TEST_ACCOUNT_SID}/Calls.json`, {
       method: 'POST',
