@@ -1,11 +1,12 @@
 import { createClient } from '@supabase/supabase-js';
 import WebSocket from 'ws';
 import type { Worker } from 'bullmq';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { sendStatusCallback, until } from './helpers/callbacks.js';
-import { aCall, nextJobs, startService, supabaseEnv, twilioEnv, type Service } from './helpers/harness.js';
-import { startSupabase, type Supabase } from './helpers/supabase.js';
-import { startTwilioStandIn, type TwilioStandIn } from './helpers/twilio-stand-in.js';
+import { it, test, type StartService } from './helpers/fixtures.js';
+import { aCall, nextJobs, supabaseEnv, type Service } from './helpers/harness.js';
+import type { Supabase } from './helpers/supabase.js';
+import type { TwilioStandIn } from './helpers/twilio-stand-in.js';
 
 interface Row {
   job_id: string;
@@ -18,16 +19,13 @@ interface Row {
 
 let supabase: Supabase;
 let twilio: TwilioStandIn;
+let startService: StartService;
 let service: Service;
 
-beforeEach(async () => {
-  supabase = await startSupabase();
-  twilio = await startTwilioStandIn();
-});
-afterEach(async () => {
-  await service?.stop();
-  await twilio.close();
-  await supabase.stop();
+// Supabase first: fixtures stop in reverse order, so it outlives the services that write to it.
+test.beforeEach(({ supabase: started, startService: startSimulated }) => {
+  supabase = started;
+  startService = startSimulated;
 });
 
 const clientFor = (key: string) => createClient(supabase.url, key, { auth: { persistSession: false }, realtime: { transport: WebSocket as never } });
@@ -45,9 +43,9 @@ const schedule = async (payload: object, url = 'schedule-call') => {
 
 describe('the call log in Supabase', () => {
   let worker: Worker;
-  beforeEach(async () => {
-    service = await startService({
-      ...twilioEnv(twilio),
+  test.beforeEach(async ({ twilio: standIn, startTwilioService }) => {
+    twilio = standIn;
+    service = await startTwilioService({
       ...supabaseEnv(supabase),
       PUBLIC_URL: 'https://switchboard.example.com',
       CALL_BACKOFF_MS: '50',
@@ -188,7 +186,7 @@ describe('while Supabase is down', () => {
 });
 
 describe('GET /api/calls', () => {
-  beforeEach(async () => {
+  test.beforeEach(async () => {
     service = await startService({ ...supabaseEnv(supabase), SIMULATED_TIME_SCALE: '0.02', SIMULATED_DIAL_LATENCY_MS: '0', REDIAL_ON: 'none' });
     await service.startWorker();
     await service.startCallLogWorker();

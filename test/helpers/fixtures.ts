@@ -1,9 +1,23 @@
 import { expect, test as base } from 'vitest';
 import { startService as startHarnessService, twilioEnv, type Service } from './harness.js';
+import { startSupabase } from './supabase.js';
 import { startTwilioStandIn } from './twilio-stand-in.js';
 
 type Env = Record<string, string>;
 export type StartService = (env?: Env) => Promise<Service>;
+
+/** Starts services with `base` under their own env, and stops every one of them on cleanup. */
+function launcher(base: Env, onCleanup: (cleanup: () => Promise<void>) => void): StartService {
+  const started: Service[] = [];
+  onCleanup(async () => {
+    for (const service of started.reverse()) await service.stop();
+  });
+  return async (env = {}) => {
+    const service = await startHarnessService({ ...base, ...env });
+    started.push(service);
+    return service;
+  };
+}
 
 /**
  * Tests with their parts started on demand and torn down after them: a Twilio stand-in, services
@@ -23,22 +37,18 @@ export const test = base
     });
     return standIn;
   })
-  /** Starts a service (simulated carrier unless the env names Twilio); every one stops after the test. */
+  /** Starts services (simulated carrier unless the env names Twilio); every one stops after the test. */
   // eslint-disable-next-line no-empty-pattern -- vitest reads a fixture's dependencies from this pattern
-  .extend('startService', async ({}, { onCleanup }) => {
-    const started: Service[] = [];
-    onCleanup(async () => {
-      for (const service of started.reverse()) await service.stop();
-    });
-    const start: StartService = async (env = {}) => {
-      const service = await startHarnessService(env);
-      started.push(service);
-      return service;
-    };
-    return start;
+  .extend('startService', async ({}, { onCleanup }) => launcher({}, onCleanup))
+  /** Starts services that dial through the stand-in; they stop before it does. */
+  .extend('startTwilioService', async ({ twilio }, { onCleanup }) => launcher(twilioEnv(twilio), onCleanup))
+  /** A private Supabase (PostgreSQL and PostgREST) for one test. */
+  // eslint-disable-next-line no-empty-pattern -- as above
+  .extend('supabase', async ({}, { onCleanup }) => {
+    const supabase = await startSupabase();
+    onCleanup(() => supabase.stop());
+    return supabase;
   })
-  /** Starts a service that dials through the stand-in. */
-  .extend('startTwilioService', async ({ twilio, startService }): Promise<StartService> => (env = {}) => startService({ ...twilioEnv(twilio), ...env }))
   /** What `service` is started with, besides the stand-in. */
   .extend('serviceEnv', {} as Env)
   /** A service that dials through the stand-in, started for one test. */
