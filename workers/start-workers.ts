@@ -1,19 +1,15 @@
-import { createServer, type Server } from 'node:http';
-import { createRedis } from '../src/lib/redis.js';
 import type { Config } from '../src/config.js';
-import { processMetrics } from '../src/metrics.js';
 import type { Running } from '../src/lib/run-process.js';
 import type { Logger } from '../src/logger.js';
 import { startCallLogWorker } from './call-log/call-log-worker.js';
 import { startCallWorker } from './calls/call-worker.js';
-
-type WorkerHealth = () => Promise<{ redis: 'up' | 'down'; worker: 'running' | 'stopped' }>;
+import { serveWorkerEndpoints } from './worker-endpoints.js';
 
 /** Every worker a worker process runs: the call worker, and the call log's outbox when logging is on. */
 export async function startWorkers(config: Readonly<Config>, logger: Logger): Promise<Running> {
   const calls = await startCallWorker(config, logger);
   const callLog = await startCallLogWorker(config, logger);
-  let endpoints: { server: Server; close(): Promise<void> } | undefined;
+  let endpoints: { close(): Promise<void> } | undefined;
   if (config.WORKER_METRICS_PORT !== undefined) {
     endpoints = await serveWorkerEndpoints(config, calls.worker);
     logger.info(`worker metrics on http://${config.HOST}:${config.WORKER_METRICS_PORT}/metrics, health at /health`);
@@ -24,37 +20,6 @@ export async function startWorkers(config: Readonly<Config>, logger: Logger): Pr
       // Calls first: the ones finishing still write their rows to the outbox.
       await calls.close();
       await callLog.close();
-    },
-  };
-}
-
-/** The worker's own /metrics, for Prometheus to scrape beside the API's, and /health for probes. */
-async function serveWorkerEndpoints(config: Readonly<Config>, worker: { isRunning(): boolean }) {
-  const { registry } = processMetrics();
-  // A connection of its own that fails fast, so a probe is answered while Redis is away.
-  const redis = createRedis(config.redisUrl, 'producer', 'worker-health');
-  redis.connect().catch(() => {});
-  const health: WorkerHealth = async () => ({
-    redis: redis.status === 'ready' && (await redis.ping().catch(() => '')) === 'PONG' ? 'up' : 'down',
-    worker: worker.isRunning() ? 'running' : 'stopped',
-  });
-  const server = createServer(async (request, response) => {
-    if (request.url === '/metrics') {
-      response.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
-    } else if (request.url === '/health') {
-      const state = await health();
-      const ok = state.redis === 'up' && state.worker === 'running';
-      response.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ success: ok, status: ok ? 'ok' : 'degraded', ...state }));
-    } else {
-      response.writeHead(404).end();
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(config.WORKER_METRICS_PORT, config.HOST, resolve));
-  return {
-    server,
-    async close() {
-      await new Promise((resolve) => server.close(resolve));
-      await redis.quit().catch(() => redis.disconnect());
     },
   };
 }

@@ -1,11 +1,17 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { CallRecordStore } from '../../src/calls/call-record-store.js';
 import { DialError, type Dialer, type FoundCall } from '../../src/carriers/carrier.js';
+import { TWILIO_WEBHOOK_PATHS } from '../../src/carriers/twilio/webhook-paths.js';
 import type { CallJobData, CallJobResult } from '../../src/jobs/call-jobs.js';
 import { maskNumber } from '../../src/lib/mask-number.js';
 import type { Logger } from '../../src/logger.js';
 import type { Metrics } from '../../src/metrics.js';
 import type { CallLog } from '../../src/call-log/call-log-writer.js';
+import type { CapacityService } from '../../src/capacity/capacity-service.js';
+import type { StatusPolls } from '../call-status/status-polls.js';
+import { putBack } from './back-in-line.js';
+import type { CallPacer } from './call-pacer.js';
+import type { SlotWait } from './slot-wait.js';
 
 export interface CallProcessorDeps {
   dialer: Dialer;
@@ -14,23 +20,17 @@ export interface CallProcessorDeps {
   /** Base URL of this API for status callbacks; without it, placed calls are polled instead. */
   callbackBaseUrl?: string;
   maxCallDurationSeconds: number;
-  /** Starts following a placed call's status when no callbacks can arrive. */
-  trackCall?: (jobId: string, callSid: string) => Promise<void>;
+  /** Follows a placed call's status by polling, when no callbacks can arrive. */
+  statusPolls?: Pick<StatusPolls, 'track'>;
   callLog: CallLog;
   /** Live-call capacity: a dial needs a slot, and gives it back when no call came of it. */
-  capacity?: {
-    acquire(jobId: string, data: CallJobData): Promise<boolean>;
-    release(jobId: string, data: CallJobData): Promise<void>;
-    /** No slot now: puts the job back in line, keeping its place, and waits for one to free. */
-    waitForSlot(job: Job<CallJobData>, token: string | undefined): Promise<never>;
-  };
+  capacity: Pick<CapacityService, 'acquire' | 'release'>;
+  /** Where a call waits, keeping its place, while no slot is free. */
+  slotWait: Pick<SlotWait, 'wait'>;
   /** The rate limit's turns, shared by every worker. */
-  pacing?: {
-    /** Waits for this dial's turn; false when the worker is closing. */
-    waitForTurn(): Promise<boolean>;
-    /** Puts the job back at the front of its priority level, for a worker to take later. */
-    putBack(job: Job<CallJobData>, token: string | undefined): Promise<never>;
-  };
+  pacer: Pick<CallPacer, 'waitForTurn'>;
+  /** Aborted when the worker closes: a call waiting for its turn goes back in line instead. */
+  closing: AbortSignal;
   /** The voice agent callbacks are connected to. */
   agentTarget: string;
   metrics?: Pick<Metrics, 'dials' | 'carrierErrors' | 'dialLatency'>;
@@ -41,7 +41,7 @@ export interface CallProcessorDeps {
 const LOOKUP_MARGIN_MS = 60_000;
 
 export const statusCallbackUrl = (base: string, jobId: string) =>
-  `${base.replace(/\/+$/, '')}/webhooks/twilio/status?jobId=${encodeURIComponent(jobId)}`;
+  `${base.replace(/\/+$/, '')}${TWILIO_WEBHOOK_PATHS.status}?jobId=${encodeURIComponent(jobId)}`;
 
 /**
  * One dial attempt: the job completes once the carrier accepts the call; the call's own life is
@@ -63,7 +63,7 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
       await deps.callRecords.recordPlaced(jobId, call.sid, attempt, { status: call.status, at: new Date().toISOString(), callSid: call.sid });
       await deps.callLog.call(jobId, job.data);
     }
-    await deps.trackCall?.(jobId, call.sid);
+    await deps.statusPolls?.track(jobId, call.sid);
     log.info({ outcome, callSid: call.sid, durationMs: elapsed() }, outcome === 'placed' ? 'call placed' : 'call already placed; not dialing again');
     deps.metrics?.dials.inc({ outcome });
     if (outcome === 'placed') deps.metrics?.dialLatency.observe(elapsed() / 1000);
@@ -89,16 +89,17 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
     if (earlier) return adopt(earlier, 'recovered');
   }
 
-  if (deps.capacity && !(await deps.capacity.acquire(jobId, job.data))) return deps.capacity.waitForSlot(job, token);
+  const slotOwner = { jobId, data: job.data };
+  if (!(await deps.capacity.acquire(slotOwner))) return deps.slotWait.wait(job, token);
 
   const dialedAt = new Date();
   await deps.callRecords.markDialing(jobId, dialedAt);
   // The turn as close to the dial as can be, so that calls reach the carrier as evenly spaced as their turns.
-  if (deps.pacing && !(await deps.pacing.waitForTurn())) {
+  if (deps.pacer.waitForTurn && !(await deps.pacer.waitForTurn(deps.closing))) {
     log.info('worker closing: call put back before its turn to dial');
     await deps.callRecords.clearDialing(jobId);
-    await deps.capacity?.release(jobId, job.data);
-    return deps.pacing.putBack(job, token);
+    await deps.capacity.release(slotOwner);
+    return putBack(job, token);
   }
   await deps.callLog.attempt(jobId, job.data, attempt, { status: 'dialing', dialedAt: dialedAt.toISOString() });
   try {
@@ -129,7 +130,7 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
     deps.metrics?.carrierErrors.inc({ code: String(dialError.code ?? 'unknown') });
     deps.metrics?.dialLatency.observe(elapsed() / 1000);
     // No call came of this dial: its slot goes back (a retry takes one again).
-    await deps.capacity?.release(jobId, job.data);
+    await deps.capacity.release(slotOwner);
     await deps.callLog.attempt(jobId, job.data, attempt, {
       status: willRetry ? 'dial-failed' : 'error',
       dialedAt: dialedAt.toISOString(),
