@@ -60,8 +60,8 @@ export async function createApi(config: Readonly<Config>, logger: Logger | undef
   const app = await buildApp(appDeps(config, core, redis, logger));
   return {
     app,
+    core,
     callQueue: core.callQueue,
-    capacity: core.capacity,
     async close() {
       await app.close();
       await core.close();
