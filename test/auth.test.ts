@@ -1,15 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
-import { aCall, startService, type Service } from './helpers/harness.js';
+import { it, test } from './helpers/fixtures.js';
+import { aCall, type Service } from './helpers/harness.js';
 
 const READ_KEY = 'read-key-0123456789';
 const ADMIN_KEY = 'admin-key-0123456789';
 
 let service: Service;
-beforeAll(async () => {
-  service = await startService({ API_KEYS: READ_KEY, ADMIN_API_KEYS: ADMIN_KEY });
+test.override({ fileServiceEnv: { API_KEYS: READ_KEY, ADMIN_API_KEYS: ADMIN_KEY } });
+test.beforeAll(({ fileService }) => {
+  service = fileService;
 });
-afterAll(() => service.stop());
 
 const send = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, key?: string, payload?: object) =>
   service.app.inject({ method, url, ...(key && { headers: { authorization: `Bearer ${key}` } }), ...(payload && { payload }) });

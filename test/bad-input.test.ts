@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { aCall, startService, type Service } from './helpers/harness.js';
+import { describe, expect } from 'vitest';
+import { it, test } from './helpers/fixtures.js';
+import { aCall, type Service } from './helpers/harness.js';
 
 let service: Service;
-beforeAll(async () => {
-  service = await startService();
+test.beforeAll(({ fileService }) => {
+  service = fileService;
 });
-afterAll(() => service.stop());
 
 /** A small deterministic generator, so a failure can be replayed. */
 function random(seed: number) {

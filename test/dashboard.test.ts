@@ -1,11 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
+import { it, test } from './helpers/fixtures.js';
 import { startService, type Service } from './helpers/harness.js';
 
 let service: Service;
-beforeAll(async () => {
-  service = await startService({ API_KEYS: 'reader', ADMIN_API_KEYS: 'admin' });
+test.override({ fileServiceEnv: { API_KEYS: 'reader', ADMIN_API_KEYS: 'admin' } });
+test.beforeAll(({ fileService }) => {
+  service = fileService;
 });
-afterAll(() => service.stop());
 
 describe('/admin/queues', () => {
   it('renders the Bull Board dashboard for an admin key', async () => {

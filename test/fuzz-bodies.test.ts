@@ -1,12 +1,12 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { aCall, startService, type Service } from './helpers/harness.js';
+import { describe, expect } from 'vitest';
+import { it, test } from './helpers/fixtures.js';
+import { aCall, type Service } from './helpers/harness.js';
 
 let service: Service;
-beforeAll(async () => {
-  service = await startService();
+test.beforeAll(({ fileService }) => {
+  service = fileService;
 });
-afterAll(() => service.stop());
 
 /** JSON text of an object nested `depth` levels deep, objects and arrays taking turns (built as text: no stack to overflow). */
 const nestedText = (depth: number, leaf = '1') => {

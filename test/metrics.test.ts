@@ -1,6 +1,7 @@
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { aCall, nextJobs, startService, type Service } from './helpers/harness.js';
+import { describe, expect } from 'vitest';
+import { it, test } from './helpers/fixtures.js';
+import { aCall, nextJobs, type Service } from './helpers/harness.js';
 
 interface Family {
   name: string;
@@ -9,10 +10,10 @@ interface Family {
 }
 
 let service: Service;
-beforeAll(async () => {
-  service = await startService({ API_KEYS: 'reader', ADMIN_API_KEYS: 'admin' });
+test.override({ fileServiceEnv: { API_KEYS: 'reader', ADMIN_API_KEYS: 'admin' } });
+test.beforeAll(({ fileService }) => {
+  service = fileService;
 });
-afterAll(() => service.stop());
 
 const scrape = async (): Promise<Map<string, Family>> => {
   const response = await service.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: 'Bearer reader' } });
