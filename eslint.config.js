@@ -10,6 +10,7 @@ const PROCESSES = [['**/workers/**', '**/bin/**'], 'src/ never imports worker or
 const DOMAIN = [['**/calls/**', '**/call-log/**', '**/capacity/**'], 'This layer sits below the domain folders.'];
 const JOBS = [['**/jobs/**'], 'This layer sits below the job catalog.'];
 const CARRIERS = [['**/carriers/**'], 'This layer sits below the carriers.'];
+const CAPACITY_STORE = [['**/capacity/capacity-store*'], 'Capacity has one face: use the capacity service, not its store.'];
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', '.data/'] },
@@ -26,13 +27,15 @@ export default tseslint.config(
     rules: { 'no-console': 'off' },
   },
   // The direction of imports: lib <- carriers <- jobs <- calls, call-log, capacity <- plugins, routes <- app, core, entry files.
+  { files: ['workers/**', 'bin/**', 'bench/**', 'test/**'], rules: restrict(CAPACITY_STORE) },
+  { files: ['src/*.ts'], rules: restrict(PROCESSES, CAPACITY_STORE) },
   { files: ['src/lib/**'], rules: restrict(PROCESSES, ABOVE_DOMAIN, DOMAIN, JOBS, CARRIERS) },
   { files: ['src/carriers/**'], rules: restrict(PROCESSES, ABOVE_DOMAIN, DOMAIN, JOBS) },
   { files: ['src/jobs/**'], rules: restrict(PROCESSES, ABOVE_DOMAIN, DOMAIN) },
-  { files: ['src/calls/**', 'src/call-log/**', 'src/capacity/**'], rules: restrict(PROCESSES, ABOVE_DOMAIN) },
+  { files: ['src/calls/**', 'src/call-log/**'], rules: restrict(PROCESSES, ABOVE_DOMAIN, CAPACITY_STORE) },
+  { files: ['src/capacity/**'], rules: restrict(PROCESSES, ABOVE_DOMAIN) },
   {
     files: ['src/plugins/**', 'src/routes/**'],
-    rules: restrict(PROCESSES, [['**/app.js', '**/core.js', '**/api-runtime.js', '**/server.js', '**/openapi-document.js'], 'Routes and plugins are wired by the app, not the other way round.']),
+    rules: restrict(PROCESSES, CAPACITY_STORE, [['**/app.js', '**/core.js', '**/api-runtime.js', '**/server.js', '**/openapi-document.js'], 'Routes and plugins are wired by the app, not the other way round.']),
   },
-  { files: ['src/*.ts'], rules: restrict(PROCESSES) },
 );

@@ -21,6 +21,10 @@ describe('the direction of imports, held by npm run lint', () => {
     ['src/call-log/call-log-writer.ts', "import '../app.js';"],
     ['src/routes/queue/jobs.routes.ts', "import '../../app.js';"],
     ['src/app.ts', "import '../workers/calls/main.js';"],
+    ['src/calls/call-lifecycle.ts', "import '../capacity/capacity-store.js';"],
+    ['src/routes/capacity/capacity.routes.ts', "import '../../capacity/capacity-store.js';"],
+    ['workers/calls/call.processor.ts', "import '../../src/capacity/capacity-store.js';"],
+    ['src/core.ts', "import './capacity/capacity-store.js';"],
   ])('refuses %s importing upwards: %s', async (filePath, source) => {
     expect(await refusals(filePath, source)).toHaveLength(1);
   });
@@ -30,6 +34,7 @@ describe('the direction of imports, held by npm run lint', () => {
     ['src/capacity/capacity-service.ts', "import '../calls/call-record-store.js';"],
     ['src/routes/queue/jobs.routes.ts', "import '../../calls/job-view.js';"],
     ['src/app.ts', "import './routes/queue/jobs.routes.js';"],
+    ['src/capacity/create-capacity.ts', "import './capacity-store.js';"],
   ])('lets %s import downwards: %s', async (filePath, source) => {
     expect(await refusals(filePath, source)).toEqual([]);
   });
