@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
-import { CALL_LOG_JOB, CALL_LOG_QUEUE_NAME, OUTBOX_BACKOFF } from '../jobs/call-jobs.js';
+import { CALL_LOG_JOB, CALL_LOG_JOB_OPTIONS, CALL_LOG_QUEUE_NAME } from '../jobs/call-jobs.js';
 import { createCallLog, disabledCallLog, type CallLog, type CallLogRow, type CallLogWriter } from './call-log-writer.js';
 import type { CallRecordStore } from '../calls/call-record-store.js';
 
@@ -12,17 +12,9 @@ export interface OutboxJob {
   rows: CallLogRow[];
 }
 
-/**
- * Writes rows to the outbox queue, in the same Redis as the calls. The outbox worker retries each
- * chunk until Supabase accepts it: about a month at one try a minute.
- */
+/** Writes rows to the outbox queue, in the same Redis as the calls, in chunks the outbox worker retries until Supabase takes them. */
 export function createOutboxWriter(outbox: Queue<OutboxJob>): CallLogWriter {
-  const options = {
-    attempts: 50_000,
-    backoff: { type: OUTBOX_BACKOFF, delay: 1_000 },
-    removeOnComplete: true,
-    removeOnFail: { age: 30 * 24 * 3600 },
-  };
+  const options = CALL_LOG_JOB_OPTIONS;
   return {
     async write(rows) {
       if (rows.length === 0) return;

@@ -1,5 +1,6 @@
 import type { JobsOptions } from 'bullmq';
 import type { Config } from '../config.js';
+import { jobIds } from './job-ids.js';
 
 /** The job catalog: what the API produces and the call worker consumes. */
 export const CALL_QUEUE_NAME = 'calls';
@@ -14,6 +15,14 @@ export const CALL_LOG_QUEUE_NAME = 'call-log';
 export const CALL_LOG_JOB = 'upsert';
 export const OUTBOX_BACKOFF = 'outbox';
 
+/** An outbox chunk is retried until Supabase takes it: about a month at one try a minute. */
+export const CALL_LOG_JOB_OPTIONS = {
+  attempts: 50_000,
+  backoff: { type: OUTBOX_BACKOFF, delay: 1_000 },
+  removeOnComplete: true,
+  removeOnFail: { age: 30 * 24 * 3600 },
+} as const satisfies JobsOptions;
+
 /** Follows placed calls' status by polling, when Twilio cannot send callbacks (no PUBLIC_URL). */
 export const CALL_STATUS_QUEUE_NAME = 'call-status';
 export const TRACK_CALL_JOB = 'track-call';
@@ -25,6 +34,16 @@ export interface TrackCallData {
   since: string;
   polls: number;
 }
+
+/** The status polls of one call job: one job per call, polled again after `delayMs`, kept as long as failed calls when they give up. */
+export const trackCallJobOptions = (config: Pick<Config, 'STATUS_POLL_INTERVAL_MS' | 'KEEP_FAILED_JOBS_HOURS'>, callJobId: string, delayMs: number): JobsOptions => ({
+  jobId: jobIds.trackCall(callJobId),
+  delay: delayMs,
+  attempts: 10,
+  backoff: { type: 'exponential', delay: config.STATUS_POLL_INTERVAL_MS },
+  removeOnComplete: true,
+  removeOnFail: { age: config.KEEP_FAILED_JOBS_HOURS * 3600 },
+});
 
 /** BullMQ priorities: lower runs first; FIFO within one level. */
 export const PRIORITIES = { high: 1, normal: 2, low: 3 } as const;

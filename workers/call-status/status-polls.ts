@@ -1,7 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Config } from '../../src/config.js';
-import { TRACK_CALL_JOB, type TrackCallData } from '../../src/jobs/call-jobs.js';
-import { jobIds } from '../../src/jobs/job-ids.js';
+import { TRACK_CALL_JOB, trackCallJobOptions, type TrackCallData } from '../../src/jobs/call-jobs.js';
 import { nextPollDelay } from './call-status.processor.js';
 
 /** Starts following placed calls by polling the carrier, for when no status callback can reach this service. */
@@ -9,14 +8,7 @@ export function createStatusPolls(queue: Queue<TrackCallData>, config: Pick<Conf
   return {
     async track(jobId: string, callSid: string): Promise<void> {
       const data = { jobId, callSid, since: new Date().toISOString(), polls: 0 };
-      await queue.add(TRACK_CALL_JOB, data, {
-        jobId: jobIds.trackCall(jobId),
-        delay: nextPollDelay(config.STATUS_POLL_INTERVAL_MS, 0),
-        attempts: 10,
-        backoff: { type: 'exponential', delay: config.STATUS_POLL_INTERVAL_MS },
-        removeOnComplete: true,
-        removeOnFail: { age: config.KEEP_FAILED_JOBS_HOURS * 3600 },
-      });
+      await queue.add(TRACK_CALL_JOB, data, trackCallJobOptions(config, jobId, nextPollDelay(config.STATUS_POLL_INTERVAL_MS, 0)));
     },
   };
 }
