@@ -198,4 +198,19 @@ describe('processCall', () => {
     expect((await callQueue.getJobs(['prioritized'], 0, -1, true)).map((job) => job.id)).toEqual([id, behind]);
     expect(await capacity.snapshot()).toMatchObject({ inUse: 1 });
   });
+
+  it('puts the job back, frees its slot and forgets the dial when the worker closes before its turn to dial', async ({ dialing, parts: { callQueue, callRecords, capacity }, carrier }) => {
+    const id = await dialing.schedule();
+    const { job, token } = await dialing.take();
+    const closingBeforeTurn = { ...dialing.deps, pacer: { waitForTurn: async () => false } };
+
+    const error = await rejection(processCall(job, closingBeforeTurn, token));
+
+    expect(error).toBeInstanceOf(WaitingError);
+    expect(carrier.dials).toEqual([]);
+    expect(await capacity.holds({ jobId: id, data: job.data })).toBe(false);
+    expect((await callRecords.get(id))?.dialedAt).toBeUndefined();
+    expect(await callQueue.getJobState(id)).toBe('prioritized');
+    expect((await callQueue.getJob(id))?.attemptsMade).toBe(0);
+  });
 });
