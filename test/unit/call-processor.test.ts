@@ -102,7 +102,7 @@ describe('processCall', () => {
     expect(carrier.lookups).toEqual([]);
   });
 
-  it('after an ambiguous error, looks the call up before dialing again, and adopts the call it finds', async ({ dialing, parts: { callRecords }, carrier }) => {
+  it('after an ambiguous error, looks the call up before dialing again, and adopts the call it finds', async ({ dialing, parts: { callRecords, capacity }, carrier }) => {
     // Twilio answered 500 but created the call; its call list does not show it yet.
     carrier.failNextDial(carrierErrors.ambiguous(), { createsCall: true });
     const id = await dialing.schedule();
@@ -128,6 +128,9 @@ describe('processCall', () => {
     expect(carrier.lookups[1]!.since.getTime()).toBeLessThanOrEqual(Date.parse(dialedAt!));
     expect(await callRecords.get(id)).toMatchObject({ callSid: created!.sid, placedAttempt: 2 });
     expect(await callRecords.jobIdForSid(created!.sid)).toBe(id);
+    // The recovered call is live: it holds the slot, and no other call may take it.
+    expect(await capacity.holds({ jobId: id, data: second.job.data })).toBe(true);
+    expect(await capacity.acquire({ callSid: 'CA-inbound' })).toBe(false);
   });
 
   it('after an ambiguous error, does not adopt a call to the same number that another job placed', async ({ dialing, parts: { callRecords, capacity }, carrier }) => {

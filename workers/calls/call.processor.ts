@@ -129,8 +129,10 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
     deps.metrics?.dials.inc({ outcome: willRetry ? 'retrying' : 'failed' });
     deps.metrics?.carrierErrors.inc({ code: String(dialError.code ?? 'unknown') });
     deps.metrics?.dialLatency.observe(elapsed() / 1000);
-    // No call came of this dial: its slot goes back (a retry takes one again).
-    await deps.capacity.release(slotOwner);
+    // A dial that may have created a call keeps its slot until the next attempt finds that call or
+    // dials again, so a call recovered by the look-up is never live without a slot. Otherwise no
+    // call came of it: the slot goes back (a retry takes one again).
+    if (!(dialError.ambiguous && willRetry)) await deps.capacity.release(slotOwner);
     await deps.callLog.attempt(jobId, job.data, attempt, {
       status: willRetry ? 'dial-failed' : 'error',
       dialedAt: dialedAt.toISOString(),
