@@ -6,7 +6,7 @@ import { AppError } from '../../errors.js';
 import { commonErrors, errorBodySchema } from '../shared/error.schemas.js';
 import { formParams, one } from '../../carriers/twilio/twilio-form.js';
 import { SIMULATOR_ROUTES } from '../../carriers/twilio/webhook-paths.js';
-import { isSignedByTwilio } from '../../carriers/twilio/twilio-signature.js';
+import { requireTwilioSignature } from '../webhooks/twilio-signature-check.js';
 import { phoneNumberSchema } from '../shared/common.schemas.js';
 
 const callSchema = z.object({
@@ -33,6 +33,7 @@ export interface SimulatorRoutesOptions {
  */
 export const simulatorRoutes: FastifyPluginAsyncZod<SimulatorRoutesOptions> = async (app, { simulator, authToken, publicBaseUrl }) => {
   await app.register(formBody);
+  const signedByCarrier = requireTwilioSignature({ authToken, publicBaseUrl });
   const running = () => {
     if (!simulator) throw new AppError(404, 'SIMULATOR_OFF', 'The simulated carrier is off: calls go through Twilio');
     return simulator;
@@ -67,6 +68,7 @@ export const simulatorRoutes: FastifyPluginAsyncZod<SimulatorRoutesOptions> = as
   // Signed by the simulated carrier, which holds no API key.
   app.post(SIMULATOR_ROUTES.phoneCalls, {
     config: { auth: 'signed' },
+    preHandler: signedByCarrier,
     schema: {
       operationId: 'simulatedPhoneCall',
       summary: "An outbound call's progress at a simulated caller's phone: a callback answered, then ended (signed)",
@@ -75,8 +77,6 @@ export const simulatorRoutes: FastifyPluginAsyncZod<SimulatorRoutesOptions> = as
       response: { 204: z.undefined().describe('The phone took the news'), 403: errorBodySchema, 404: errorBodySchema },
     },
     handler: async (request, reply) => {
-      const signed = isSignedByTwilio({ authToken, publicBaseUrl, requestUrl: request.url, signature: request.headers['x-twilio-signature'] as string | undefined, params: request.body });
-      if (!signed) return reply.code(403).send({ success: false, error: 'INVALID_SIGNATURE', message: 'X-Twilio-Signature does not match this request', requestId: request.id });
       const message = one(request.body.Message);
       const call = { to: one(request.body.To) ?? '', callSid: one(request.body.CallSid) ?? '', status: one(request.body.CallStatus) ?? '', ...(message && { message }) };
       if (!running().phoneCall(call)) throw new AppError(404, 'NOT_A_SIMULATED_CALLER', 'No simulated caller waits for a call at that number');
@@ -86,6 +86,7 @@ export const simulatorRoutes: FastifyPluginAsyncZod<SimulatorRoutesOptions> = as
 
   app.post(SIMULATOR_ROUTES.queueMember, {
     config: { auth: 'signed' },
+    preHandler: signedByCarrier,
     schema: {
       operationId: 'simulatedQueueMemberRedirect',
       summary: "Takes a waiting simulated caller out of the queue, as Twilio's Queue Member update does (signed)",
@@ -94,9 +95,7 @@ export const simulatorRoutes: FastifyPluginAsyncZod<SimulatorRoutesOptions> = as
       body: formParams,
       response: { 200: z.object({ success: z.literal(true) }), 403: errorBodySchema, 404: errorBodySchema },
     },
-    handler: async (request, reply) => {
-      const signed = isSignedByTwilio({ authToken, publicBaseUrl, requestUrl: request.url, signature: request.headers['x-twilio-signature'] as string | undefined, params: request.body });
-      if (!signed) return reply.code(403).send({ success: false, error: 'INVALID_SIGNATURE', message: 'X-Twilio-Signature does not match this request', requestId: request.id });
+    handler: async (request) => {
       if (!running().redirect(request.params.callSid, one(request.body.Url) ?? '')) throw new AppError(404, 'NOT_IN_QUEUE', 'That caller is not waiting in the queue');
       return { success: true as const };
     },
