@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { createSupabaseCallLog } from './call-log/supabase-call-log.js';
+import { createCallLogTable } from './call-log/call-log-table.js';
 import { createSimulatedInbound } from './carriers/simulated/simulated-inbound.js';
 import { connectRedis, createRedis } from './lib/redis.js';
 import type { Running } from './lib/run-process.js';
@@ -48,7 +48,7 @@ function appDeps(config: Readonly<Config>, core: Core, redis: Redis, logger: Log
     },
     carrier: config.carrier,
     ...(config.SUPABASE_URL &&
-      config.SUPABASE_SERVICE_ROLE_KEY && { callHistory: createSupabaseCallLog({ url: config.SUPABASE_URL, serviceRoleKey: config.SUPABASE_SERVICE_ROLE_KEY }) }),
+      config.SUPABASE_SERVICE_ROLE_KEY && { callHistory: createCallLogTable({ url: config.SUPABASE_URL, serviceRoleKey: config.SUPABASE_SERVICE_ROLE_KEY }) }),
     ...(logger && { logger }),
   };
 }

@@ -8,7 +8,7 @@ import { rateLimitPlugin, type RateLimitOptions } from './plugins/rate-limit.js'
 import type { IdempotencyOptions } from './plugins/idempotency.js';
 import { errorHandlerPlugin, sendError } from './plugins/error-handler.js';
 import { swaggerPlugin, swaggerUiPlugin } from './plugins/swagger.js';
-import type { SupabaseCallLog } from './call-log/supabase-call-log.js';
+import type { CallLogTable } from './call-log/call-log-table.js';
 import { processMetrics } from './metrics.js';
 import { callsRoutes } from './routes/calls/calls.routes.js';
 import { metricsRoutes } from './routes/metrics.routes.js';
@@ -49,7 +49,7 @@ export interface AppDeps {
   /** The simulated carrier's inbound callers, when there is no Twilio account. */
   simulator?: SimulatedInbound;
   /** The Supabase call log, when logging is on. */
-  callHistory?: SupabaseCallLog;
+  callHistory?: CallLogTable;
   limits: CallSchemaLimits & { bodyLimitBytes: number };
   carrier: string;
   logger?: FastifyBaseLogger;

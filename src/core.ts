@@ -6,8 +6,8 @@ import { createCallRecordStore } from './calls/call-record-store.js';
 import { createQueueAdminService } from './calls/queue-admin-service.js';
 import { createSchedulingService } from './calls/scheduling-service.js';
 import { createCapacity } from './capacity/create-capacity.js';
-import type { Dialer } from './carriers/carrier.js';
-import { createDialer, logsCalls, pollsCallStatus } from './carriers/create-carrier.js';
+import type { Carrier } from './carriers/carrier.js';
+import { createCarrier, logsCalls, pollsCallStatus } from './carriers/create-carrier.js';
 import type { Config } from './config.js';
 import {
   CALL_LOG_QUEUE_NAME,
@@ -26,14 +26,14 @@ export interface CoreParts {
   redis: Redis;
   logger: Logger;
   /** The carrier; by default the one configuration names, built without announcing itself. */
-  dialer?: Dialer;
+  dialer?: Carrier;
 }
 
 /**
  * The domain, wired once from configuration: what the API and every worker process share. The
  * caller owns the Redis connection; `close` ends the queues, the call log and the carrier.
  */
-export function createCore(config: Readonly<Config>, { redis, logger, dialer = createDialer(config, logger, false) }: CoreParts) {
+export function createCore(config: Readonly<Config>, { redis, logger, dialer = createCarrier(config, logger, false) }: CoreParts) {
   const queueOptions = { connection: redis, prefix: config.QUEUE_PREFIX };
   const callQueue = new Queue<CallJobData>(CALL_QUEUE_NAME, queueOptions);
   // Present only when this configuration uses them: status polls without callbacks, the outbox with Supabase.

@@ -58,8 +58,11 @@ describe('a Redis outage under load', () => {
     const port = await freePort();
     // Persistent, as a production Redis is: what was accepted must survive its restart.
     redis = await startRedisServer({ port, dir, persist: true });
-    service = await startService({ REDIS_URL: redis.url, CALL_RATE_MAX: '20', CALL_RATE_WINDOW_MS: '1000', SIMULATED_DIAL_LATENCY_MS: '20' });
-    const worker = await service.startWorker({ CALL_RATE_MAX: '20', CALL_RATE_WINDOW_MS: '1000', SIMULATED_DIAL_LATENCY_MS: '20' });
+    // A call the worker was finishing when Redis went stays active until its lock lapses and another
+    // look for stalled calls takes it over (0.5-1.1 times the lock): a short lock keeps that inside the wait below.
+    const env = { REDIS_URL: redis.url, CALL_RATE_MAX: '20', CALL_RATE_WINDOW_MS: '1000', SIMULATED_DIAL_LATENCY_MS: '20', CALL_LOCK_DURATION_MS: '5000' };
+    service = await startService(env);
+    const worker = await service.startWorker(env);
     const accepted: string[] = [];
     for (let i = 0; i < 30; i++) {
       const response = await service.app.inject({ method: 'POST', url: '/api/queue/schedule-call', payload: aCall({ lead_id: String(i) }) });

@@ -1,5 +1,5 @@
 import { describe, expect } from 'vitest';
-import { createTwilioDialer } from '../src/carriers/twilio/twilio-dialer.js';
+import { createTwilioCarrier } from '../src/carriers/twilio/twilio-carrier.js';
 import { it, test } from './helpers/fixtures.js';
 import { TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, type TwilioStandIn } from './helpers/twilio-stand-in.js';
 
@@ -8,7 +8,7 @@ test.beforeEach(({ twilio: standIn }) => {
   twilio = standIn;
 });
 
-const dialer = () => createTwilioDialer({ accountSid: TEST_ACCOUNT_SID, authToken: TEST_AUTH_TOKEN, apiBaseUrl: twilio.url, timeoutMs: 5000 });
+const dialer = () => createTwilioCarrier({ accountSid: TEST_ACCOUNT_SID, authToken: TEST_AUTH_TOKEN, apiBaseUrl: twilio.url, timeoutMs: 5000 });
 
 describe("every request the Twilio dialer makes matches Twilio's OpenAPI description", () => {
   it('creates, fetches, lists and updates calls, and fetches the account', async () => {

@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import { createTwilioClient } from '../../src/carriers/twilio/twilio-dialer.js';
+import { createTwilioClient } from '../../src/carriers/twilio/twilio-carrier.js';
 import { sayTwiml } from '../../src/carriers/twilio/twiml.js';
 import { STAND_IN_ACCOUNT_SID } from '../support/twilio-latency-stand-in.js';
 

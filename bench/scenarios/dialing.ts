@@ -1,7 +1,7 @@
 import { Worker } from 'bullmq';
 import { PRIORITIES, workerHeartbeatKey } from '../../src/jobs/call-jobs.js';
-import { createDialer } from '../../src/carriers/create-carrier.js';
-import type { Dialer } from '../../src/carriers/carrier.js';
+import { createCarrier } from '../../src/carriers/create-carrier.js';
+import type { Carrier } from '../../src/carriers/carrier.js';
 import { createLogger } from '../../src/logger.js';
 import { startCallWorker } from '../../workers/calls/call-worker.js';
 import { aCall, RAW_PREFIX, RAW_QUEUE_NAME, SERVICE_PREFIX, type BenchContext } from '../support/context.js';
@@ -35,9 +35,9 @@ async function startStandInProcess() {
 }
 
 /** The dialer, noting when each request is handed to the Twilio SDK: the dials as this process sends them. */
-function noteSends(dialer: Dialer, sends: number[]): Dialer {
-  return Object.assign(Object.create(dialer) as Dialer, {
-    placeCall: (request: Parameters<Dialer['placeCall']>[0]) => {
+function noteSends(dialer: Carrier, sends: number[]): Carrier {
+  return Object.assign(Object.create(dialer) as Carrier, {
+    placeCall: (request: Parameters<Carrier['placeCall']>[0]) => {
       sends.push(performance.timeOrigin + performance.now());
       return dialer.placeCall(request);
     },
@@ -68,7 +68,7 @@ export async function dialing(ctx: BenchContext) {
   twilio = await startStandInProcess();
   const config = ctx.config({ ...twilioEnv(twilio.url, ctx.api.url), CALL_RATE_MAX: String(limit), CALL_RATE_WINDOW_MS: '1000', CALL_WORKER_CONCURRENCY: '10', MAX_CONCURRENT_CALLS: '1000000' });
   const sends: number[] = [];
-  const worker = await startCallWorker(config, createLogger('silent'), noteSends(createDialer(config, createLogger('silent')), sends));
+  const worker = await startCallWorker(config, createLogger('silent'), noteSends(createCarrier(config, createLogger('silent')), sends));
   await ctx.serviceQueue.resume();
   await until(async () => (await twilio.arrivals()).length >= backlog, 'service calls', 120_000, 250);
   await worker.close();

@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { CallRecordStore } from '../calls/call-record-store.js';
-import type { Dialer } from '../carriers/carrier.js';
+import type { Carrier } from '../carriers/carrier.js';
 import type { CallJobData, CallJobPolicy } from '../jobs/call-jobs.js';
 import type { Logger } from '../logger.js';
 import type { CapacityStore } from './capacity-store.js';
@@ -18,7 +18,7 @@ export interface CapacityServiceDeps {
   callRecords: CallRecordStore;
   jobPolicy: CallJobPolicy;
   /** Redirects waiting callers out of the carrier's queue; fetches calls for reconciliation. */
-  dialer?: Dialer;
+  dialer?: Carrier;
   /** Base URL of this API, for the TwiML a dequeued caller is sent to. */
   publicBaseUrl: string;
   /** A connection of its own for the freed-slot events (a subscribed connection does nothing else). */

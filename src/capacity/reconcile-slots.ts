@@ -1,6 +1,6 @@
 import type { CallRecordStore } from '../calls/call-record-store.js';
 import { isFinalCallStatus } from '../carriers/call-status.js';
-import type { Dialer } from '../carriers/carrier.js';
+import type { Carrier } from '../carriers/carrier.js';
 import type { Logger } from '../logger.js';
 import type { CapacityStore } from './capacity-store.js';
 import type { SlotDispatch } from './slot-dispatch.js';
@@ -15,7 +15,7 @@ export interface ReconcileDeps {
   slots: SlotDispatch;
   callRecords: Pick<CallRecordStore, 'get'>;
   /** Asked whether a call still lives when our record has not seen it end. */
-  dialer?: Pick<Dialer, 'fetchCall'>;
+  dialer?: Pick<Carrier, 'fetchCall'>;
   logger: Logger;
 }
 

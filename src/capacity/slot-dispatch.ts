@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Dialer } from '../carriers/carrier.js';
+import type { Carrier } from '../carriers/carrier.js';
 import { TWILIO_WEBHOOK_PATHS } from '../carriers/twilio/webhook-paths.js';
 import { CALL_JOB, callJobOptions, type CallJobData, type CallJobPolicy } from '../jobs/call-jobs.js';
 import { jobIds } from '../jobs/job-ids.js';
@@ -12,7 +12,7 @@ export interface SlotDispatchDeps {
   callQueue: Queue<CallJobData>;
   jobPolicy: CallJobPolicy;
   /** Redirects waiting callers out of the carrier's queue. */
-  dialer?: Pick<Dialer, 'redirectQueueMember'>;
+  dialer?: Pick<Carrier, 'redirectQueueMember'>;
   /** Base URL of this API, for the TwiML a dequeued caller is sent to. */
   publicBaseUrl: string;
   logger: Logger;

@@ -32,7 +32,7 @@ export interface FoundCall {
 }
 
 /** The one seam between the workers and a telephone network. */
-export interface Dialer {
+export interface Carrier {
   readonly name: 'twilio' | 'simulated';
   placeCall(request: PlaceCallRequest): Promise<PlacedCall>;
   /** The call's current state, for when no status callbacks can arrive. */

@@ -1,14 +1,14 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { Dialer } from './carrier.js';
+import type { Carrier } from './carrier.js';
 import { createSimulatedCarrier } from './simulated/simulated-carrier.js';
-import { createTwilioDialer } from './twilio/twilio-dialer.js';
+import { createTwilioCarrier } from './twilio/twilio-carrier.js';
 
 /** Twilio when its credentials are set; the simulated carrier otherwise. */
-export function createDialer(config: Readonly<Config>, logger: Logger, announce = true): Dialer {
+export function createCarrier(config: Readonly<Config>, logger: Logger, announce = true): Carrier {
   if (config.carrier === 'twilio') {
     if (announce) logger.info({ apiBaseUrl: config.TWILIO_API_BASE_URL }, 'dialing through Twilio');
-    return createTwilioDialer({
+    return createTwilioCarrier({
       accountSid: config.TWILIO_ACCOUNT_SID!,
       authToken: config.TWILIO_AUTH_TOKEN!,
       apiBaseUrl: config.TWILIO_API_BASE_URL,
@@ -27,7 +27,7 @@ export function createDialer(config: Readonly<Config>, logger: Logger, announce 
 
 
 /** Placed calls are followed by polling the carrier when no status callback can reach this service. */
-export const pollsCallStatus = (config: Readonly<Config>, dialer: Dialer) => config.callbackBaseUrl === undefined && dialer.fetchCall !== undefined;
+export const pollsCallStatus = (config: Readonly<Config>, dialer: Carrier) => config.callbackBaseUrl === undefined && dialer.fetchCall !== undefined;
 
 /** Whether the call log outbox is drained (Supabase is configured). */
 export const logsCalls = (config: Readonly<Config>): config is Readonly<Config> & { SUPABASE_URL: string; SUPABASE_SERVICE_ROLE_KEY: string } =>

@@ -1,6 +1,6 @@
 import type { CallLogRow, CallLogWriter } from '../../src/call-log/call-log-writer.js';
 import type { CallEvent } from '../../src/carriers/call-status.js';
-import { DialError, type Dialer, type FoundCall, type PlaceCallRequest, type PlacedCall } from '../../src/carriers/carrier.js';
+import { DialError, type Carrier, type FoundCall, type PlaceCallRequest, type PlacedCall } from '../../src/carriers/carrier.js';
 import { createLogger } from '../../src/logger.js';
 
 export const silentLogger = createLogger('silent');
@@ -105,7 +105,7 @@ export function createFakeCarrier() {
     },
 
     callsTo: (to: string) => [...calls.values()].filter((call) => call.to === to),
-  } satisfies Dialer & Record<string, unknown>;
+  } satisfies Carrier & Record<string, unknown>;
   return carrier;
 }
 

@@ -2,7 +2,7 @@ import { Worker } from 'bullmq';
 import { outboxBackoff, type OutboxJob } from '../../src/call-log/call-log-outbox.js';
 import { createRedis } from '../../src/lib/redis.js';
 import { logsCalls } from '../../src/carriers/create-carrier.js';
-import { createSupabaseCallLog } from '../../src/call-log/supabase-call-log.js';
+import { createCallLogTable } from '../../src/call-log/call-log-table.js';
 import type { Config } from '../../src/config.js';
 import { CALL_LOG_QUEUE_NAME } from '../../src/jobs/call-jobs.js';
 import type { Running } from '../../src/lib/run-process.js';
@@ -18,7 +18,7 @@ export async function startCallLogWorker(config: Readonly<Config>, logger: Logge
     log.info('call log off: set SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY to log every call to Supabase');
     return { close: async () => {} };
   }
-  const store = createSupabaseCallLog({ url: config.SUPABASE_URL, serviceRoleKey: config.SUPABASE_SERVICE_ROLE_KEY });
+  const store = createCallLogTable({ url: config.SUPABASE_URL, serviceRoleKey: config.SUPABASE_SERVICE_ROLE_KEY });
   const connection = createRedis(config.redisUrl, 'consumer', 'call-log');
   let failing = false;
   const worker = new Worker<OutboxJob>(

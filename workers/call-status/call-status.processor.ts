@@ -1,12 +1,12 @@
 import { DelayedError, type Job } from 'bullmq';
 import type { CallRecordStore } from '../../src/calls/call-record-store.js';
-import type { Dialer } from '../../src/carriers/carrier.js';
+import type { Carrier } from '../../src/carriers/carrier.js';
 import type { TrackCallData } from '../../src/jobs/call-jobs.js';
 import type { CallLifecycle } from '../../src/calls/call-lifecycle.js';
 import type { Logger } from '../../src/logger.js';
 
 export interface CallStatusDeps {
-  dialer: Dialer;
+  dialer: Carrier;
   callRecords: CallRecordStore;
   lifecycle: CallLifecycle;
   pollIntervalMs: number;

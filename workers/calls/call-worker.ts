@@ -1,5 +1,5 @@
 import { Worker } from 'bullmq';
-import { createDialer } from '../../src/carriers/create-carrier.js';
+import { createCarrier } from '../../src/carriers/create-carrier.js';
 import type { Config } from '../../src/config.js';
 import { createCore } from '../../src/core.js';
 import { CALL_QUEUE_NAME, type CallJobData, type CallJobResult } from '../../src/jobs/call-jobs.js';
@@ -24,7 +24,7 @@ import { verifyCarrier } from './verify-carrier.js';
  * the paced rate limit, and follows placed calls by polling when no status callbacks can reach
  * this service.
  */
-export async function startCallWorker(config: Readonly<Config>, logger: Logger, dialer = createDialer(config, logger)): Promise<Running & { worker: Worker<CallJobData, CallJobResult> }> {
+export async function startCallWorker(config: Readonly<Config>, logger: Logger, dialer = createCarrier(config, logger)): Promise<Running & { worker: Worker<CallJobData, CallJobResult> }> {
   const log = logger.child({ component: 'call-worker' });
   await verifyCarrier(dialer, log);
   const connection = createRedis(config.redisUrl, 'consumer', 'worker');

@@ -1,6 +1,6 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { CallRecordStore } from '../../src/calls/call-record-store.js';
-import { DialError, type Dialer, type FoundCall } from '../../src/carriers/carrier.js';
+import { DialError, type Carrier, type FoundCall } from '../../src/carriers/carrier.js';
 import { TWILIO_WEBHOOK_PATHS } from '../../src/carriers/twilio/webhook-paths.js';
 import type { CallJobData, CallJobResult } from '../../src/jobs/call-jobs.js';
 import { maskNumber } from '../../src/lib/mask-number.js';
@@ -14,7 +14,7 @@ import type { CallPacer } from './call-pacer.js';
 import type { SlotWait } from './slot-wait.js';
 
 export interface CallProcessorDeps {
-  dialer: Dialer;
+  dialer: Carrier;
   callRecords: CallRecordStore;
   defaultFrom: string;
   /** Base URL of this API for status callbacks; without it, placed calls are polled instead. */

@@ -1,11 +1,11 @@
-import { DialError, type Dialer } from '../../src/carriers/carrier.js';
+import { DialError, type Carrier } from '../../src/carriers/carrier.js';
 import type { Logger } from '../../src/logger.js';
 
 /**
  * Refuses to start with credentials the carrier rejects: every call would fail. Any other problem
  * (the carrier unreachable for now) is logged, and calls are retried as usual.
  */
-export async function verifyCarrier(dialer: Dialer, logger: Logger): Promise<void> {
+export async function verifyCarrier(dialer: Carrier, logger: Logger): Promise<void> {
   if (!dialer.verify) return;
   try {
     logger.info(await dialer.verify());

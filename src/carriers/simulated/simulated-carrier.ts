@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isFinalCallStatus } from '../call-status.js';
 import type { Logger } from '../../logger.js';
 import { signLikeTwilio } from '../twilio/twilio-signature.js';
-import { DialError, type Dialer, type PlaceCallRequest } from '../carrier.js';
+import { DialError, type Carrier, type PlaceCallRequest } from '../carrier.js';
 import { SIMULATOR_PHONE_CALLS_PATH, simulatorQueueMemberPath } from '../twilio/webhook-paths.js';
 
 /**
@@ -77,7 +77,7 @@ function plan(request: PlaceCallRequest, scenario: Scenario): PlannedEvent[] {
  * with deterministic outcomes, and reports their progress as signed Twilio status callbacks through
  * the service's real webhook.
  */
-export function createSimulatedCarrier(options: SimulatedCarrierOptions): Dialer {
+export function createSimulatedCarrier(options: SimulatedCarrierOptions): Carrier {
   const pending = new Set<{ timer: NodeJS.Timeout; send: () => Promise<void> }>();
   const sending = new Set<Promise<void>>();
   const outagesSeen = new Set<string>();

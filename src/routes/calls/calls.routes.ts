@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { SupabaseCallLog } from '../../call-log/supabase-call-log.js';
+import type { CallLogTable } from '../../call-log/call-log-table.js';
 import { AppError } from '../../errors.js';
 import { commonErrors, errorBodySchema } from '../shared/error.schemas.js';
 import { callsQuery, callsResponse, encodeCursor } from './calls.schemas.js';
 
 /** Call history from the call log in Supabase: newest first, filtered, a page at a time. */
-export const callsRoutes: FastifyPluginAsyncZod<{ callHistory: SupabaseCallLog | undefined }> = async (app, { callHistory }) => {
+export const callsRoutes: FastifyPluginAsyncZod<{ callHistory: CallLogTable | undefined }> = async (app, { callHistory }) => {
   app.get('/calls', {
     schema: {
       operationId: 'listCalls',

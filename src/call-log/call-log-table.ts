@@ -16,7 +16,7 @@ export interface CallLogQuery {
 export type StoredCallLogRow = CallLogRow & { id: number; created_at: string; updated_at: string };
 
 /** The `call_logs` table in Supabase, through supabase-js with the service-role key. */
-export function createSupabaseCallLog(options: { url: string; serviceRoleKey: string }) {
+export function createCallLogTable(options: { url: string; serviceRoleKey: string }) {
   const client = createClient(options.url, options.serviceRoleKey, {
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
     // Node 20 has no WebSocket of its own, and supabase-js builds its realtime client eagerly.
@@ -50,4 +50,4 @@ export function createSupabaseCallLog(options: { url: string; serviceRoleKey: st
   };
 }
 
-export type SupabaseCallLog = ReturnType<typeof createSupabaseCallLog>;
+export type CallLogTable = ReturnType<typeof createCallLogTable>;

@@ -2,14 +2,14 @@ import twilio from 'twilio';
 import type { CallInstance } from 'twilio/lib/rest/api/v2010/account/call.js';
 import type { CallEvent } from '../call-status.js';
 import { sayThenDialTwiml, sayTwiml } from './twiml.js';
-import { DialError, type Dialer, type PlaceCallRequest } from '../carrier.js';
+import { DialError, type Carrier, type PlaceCallRequest } from '../carrier.js';
 
 type RequestOptions<TData> = import('twilio/lib/base/RequestClient.js').RequestOptions<TData>;
 type RestExceptionWithRetry = InstanceType<typeof twilio.RestException> & { retryAfterMs?: number };
 
 const TWILIO_ORIGIN = 'https://api.twilio.com';
 
-export interface TwilioDialerOptions {
+export interface TwilioCarrierOptions {
   accountSid: string;
   authToken: string;
   /** Sends the SDK's requests elsewhere (a proxy, or a stand-in in tests). */
@@ -50,7 +50,7 @@ class TwilioHttpClient extends twilio.RequestClient {
   }
 }
 
-export function createTwilioClient(options: TwilioDialerOptions): twilio.Twilio {
+export function createTwilioClient(options: TwilioCarrierOptions): twilio.Twilio {
   const origin = (options.apiBaseUrl ?? TWILIO_ORIGIN).replace(/\/+$/, '');
   const httpClient = new TwilioHttpClient(origin, { timeout: options.timeoutMs, keepAlive: true });
   return twilio(options.accountSid, options.authToken, { httpClient });
@@ -89,7 +89,7 @@ const toEvent = (call: CallInstance): CallEvent => ({
   ...(call.answeredBy && { answeredBy: call.answeredBy }),
 });
 
-export function createTwilioDialer(options: TwilioDialerOptions): Dialer {
+export function createTwilioCarrier(options: TwilioCarrierOptions): Carrier {
   const client = createTwilioClient(options);
   const calling = async <T>(request: () => Promise<T>): Promise<T> => {
     try {
