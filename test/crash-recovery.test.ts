@@ -114,3 +114,38 @@ describe('a worker killed with SIGKILL while it dials one call', () => {
     expect(second.isRunning()).toBe(true);
   }, 60_000);
 });
+
+describe('a worker killed with SIGKILL while Twilio holds its call queued', () => {
+  const lockMs = 3_000;
+  // Twilio holds calls over the account's calls per second queued, with no start_time, for up to a
+  // day: here far longer than the takeover. The create's latency lets the kill land before its answer.
+  test.override({ twilioOptions: { createLatencyMs: 300, queuedForMs: 60_000 } });
+
+  it('has its queued call found by the worker that takes the job over, and dialed once', async () => {
+    service = await startTwilioService({ CALL_LOCK_DURATION_MS: String(lockMs), STATUS_POLL_INTERVAL_MS: '600000', LOG_LEVEL: 'warn' });
+    const first = spawnEntry('workers/calls/main.ts', { ...service.env, LOG_LEVEL: 'info' });
+    processes.push(first);
+    await first.waitForLog(/call worker started/);
+
+    const to = '+14155550143';
+    const scheduled = await service.app.inject({ method: 'POST', url: '/api/queue/schedule-call', payload: { to, message: 'Held queued' } });
+    const { jobId } = scheduled.json() as { jobId: string };
+    await until(async () => twilio.createsTo(to).length, (count) => count === 1, 10_000);
+    first.kill('SIGKILL');
+    await first.exited;
+    const created = await until(
+      async () => [...twilio.calls.values()].find((call) => call.to === to),
+      (call) => call !== undefined,
+    );
+    // The answer never reached the killed worker: the job knows it dialed, not which call it made.
+    expect((await service.app.inject({ method: 'GET', url: `/api/queue/job/${jobId}` })).json().callSid).toBeNull();
+
+    await service.startWorker();
+    const job = await until(() => service.queue.getJob(jobId), (found) => found?.finishedOn !== undefined, lockMs * 4);
+
+    expect(job?.returnvalue.callSid).toBe(created!.sid);
+    expect(twilio.calls.get(created!.sid)).toMatchObject({ status: 'queued' });
+    expect(twilio.calls.get(created!.sid)?.startTime).toBeUndefined();
+    expect(twilio.createsTo(to)).toHaveLength(1);
+  }, 60_000);
+});

@@ -50,6 +50,48 @@ describe("every request the Twilio dialer makes matches Twilio's OpenAPI descrip
   });
 });
 
+describe('the look-up before a redial, against calls Twilio holds queued', () => {
+  test.override({ twilioOptions: { queuedForMs: 60_000 } });
+  const to = '+14155550123';
+  const from = '+14155550100';
+  const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000);
+
+  it('finds a call still queued (no start_time) and a dialed one, not one created before `since` nor one to another number', async () => {
+    const twilioDialer = dialer();
+    const place = (number = to) => twilioDialer.placeCall({ to: number, from, message: 'Hello' });
+    const queued = await place();
+    const dialed = await place();
+    twilio.setCallStatus(dialed.sid, 'in-progress', { startTime: new Date() });
+    const queuedBefore = await place();
+    twilio.setCallStatus(queuedBefore.sid, 'queued', { dateCreated: minutesAgo(10) });
+    const startedSinceButCreatedBefore = await place();
+    twilio.setCallStatus(startedSinceButCreatedBefore.sid, 'ringing', { dateCreated: minutesAgo(10), startTime: new Date() });
+    await place('+14155550199');
+
+    const found = await twilioDialer.findCalls!({ to, from, since: minutesAgo(1) });
+
+    expect(twilio.calls.get(queued.sid)).toMatchObject({ status: 'queued' });
+    expect(twilio.calls.get(queued.sid)?.startTime).toBeUndefined();
+    expect(found.map((call) => call.sid).sort()).toEqual([queued.sid, dialed.sid].sort());
+    expect(found.find((call) => call.sid === queued.sid)).toMatchObject({ status: 'queued' });
+  });
+
+  it('pages past the first page of the list', async () => {
+    // A number over the account's calls per second: many queued calls, ours the oldest of them.
+    const ours = { sid: `CA${'0'.repeat(31)}1`, to, from, status: 'queued', dateCreated: minutesAgo(0.5) };
+    twilio.addCall(ours);
+    for (let index = 0; index < 150; index++) {
+      twilio.addCall({ sid: `CA${'f'.repeat(28)}${index.toString(16).padStart(4, '0')}`, to, from, status: 'queued', dateCreated: new Date(Date.now() - index) });
+    }
+
+    const found = await dialer().findCalls!({ to, from, since: minutesAgo(1) });
+
+    expect(found.map((call) => call.sid)).toContain(ours.sid);
+    expect(found).toHaveLength(151);
+    expect(twilio.requests.filter((request) => request.method === 'GET' && request.query.Page === '1')).not.toHaveLength(0);
+  });
+});
+
 describe('the contract check itself', () => {
   test.override({ contractViolationsExpected: true });
   const post = (body: string) =>

@@ -64,6 +64,43 @@ function toParams(search: URLSearchParams): Params {
 
 const rfc2822 = (date: Date | undefined) => (date ? date.toUTCString().replace('GMT', '+0000') : null);
 
+export interface TwilioStandInOptions {
+  /** How long a create takes before the call exists. */
+  createLatencyMs?: number;
+  /**
+   * Holds every created call `queued`, with no `start_time`, this long before dialing it (`ringing`,
+   * `start_time` set), as Twilio does with calls over the account's calls per second. Without it a
+   * call counts as started when created and keeps the status it was created with.
+   */
+  queuedForMs?: number;
+}
+
+/** The list filters this stand-in applies as Twilio does; any other one Twilio names is refused, not ignored. */
+const LIST_FILTERS = new Set(['To', 'From', 'Status', 'StartTime>', 'StartTime<', 'StartTime', 'PageSize', 'Page', 'PageToken']);
+const DEFAULT_PAGE_SIZE = 50;
+
+/** Twilio's date filters take a date (`YYYY-MM-DD`, whole UTC days) or a date-time. */
+const dateBound = (value: string) => new Date(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
+const utcDay = (date: Date) => date.toISOString().slice(0, 10);
+
+/** Whether a call matches a list request's filters; a call that has not started matches no `StartTime` filter. */
+function matchesFilters(call: StandInCall, query: Params): boolean {
+  const one = (name: string) => (query[name] === undefined ? undefined : String(query[name]));
+  const after = one('StartTime>');
+  const before = one('StartTime<');
+  const on = one('StartTime');
+  if (one('To') !== undefined && call.to !== one('To')) return false;
+  if (one('From') !== undefined && call.from !== one('From')) return false;
+  if (one('Status') !== undefined && call.status !== one('Status')) return false;
+  if (after === undefined && before === undefined && on === undefined) return true;
+  const started = call.startTime;
+  if (!started) return false;
+  if (after !== undefined && started < dateBound(after)) return false;
+  if (before !== undefined && started >= dateBound(before)) return false;
+  if (on !== undefined && utcDay(started) !== utcDay(dateBound(on))) return false;
+  return true;
+}
+
 function callResource(call: StandInCall) {
   return {
     sid: call.sid,
@@ -89,7 +126,7 @@ function callResource(call: StandInCall) {
  * is recorded as a violation and refused. Calls are kept in memory: created, fetched, listed and
  * updated as Twilio would, or failed as a test scripts it.
  */
-export async function startTwilioStandIn(options: { createLatencyMs?: number } = {}) {
+export async function startTwilioStandIn(options: TwilioStandInOptions = {}) {
   const requests: RecordedRequest[] = [];
   const violations: ContractViolation[] = [];
   const calls = new Map<string, StandInCall>();
@@ -107,10 +144,54 @@ export async function startTwilioStandIn(options: { createLatencyMs?: number } =
   };
   const twilioError = (code: number, message: string, status: number) => ({ code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status });
 
+  const holds = new Set<NodeJS.Timeout>();
   const createCall = (params: Params): StandInCall => {
-    const call: StandInCall = { sid: `CA${randomBytes(16).toString('hex')}`, to: String(params.To), from: String(params.From), status: 'queued', dateCreated: new Date() };
+    const dateCreated = new Date();
+    const call: StandInCall = { sid: `CA${randomBytes(16).toString('hex')}`, to: String(params.To), from: String(params.From), status: 'queued', dateCreated };
+    if (options.queuedForMs) {
+      const hold = setTimeout(() => {
+        holds.delete(hold);
+        if (call.status === 'queued' && !call.startTime) Object.assign(call, { status: 'ringing', startTime: new Date() });
+      }, options.queuedForMs);
+      holds.add(hold);
+    } else {
+      call.startTime = dateCreated;
+    }
     calls.set(call.sid, call);
     return call;
+  };
+
+  /** One page of the Calls list, newest first; the page token names the last call of the previous page. */
+  const listCalls = (url: URL, query: Params) => {
+    const unmodelled = Object.keys(query).filter((name) => !LIST_FILTERS.has(name));
+    if (unmodelled.length > 0) return { unmodelled };
+    const pageSize = Number(query.PageSize ?? DEFAULT_PAGE_SIZE);
+    const page = Number(query.Page ?? 0);
+    const matching = [...calls.values()].filter((call) => matchesFilters(call, query)).sort((a, b) => b.dateCreated.getTime() - a.dateCreated.getTime());
+    const after = query.PageToken === undefined ? -1 : matching.findIndex((call) => `PA${call.sid}` === query.PageToken);
+    const listed = matching.slice(after + 1, after + 1 + pageSize);
+    const pageUri = (index: number, token?: string) => {
+      const search = new URLSearchParams(url.searchParams);
+      search.set('PageSize', String(pageSize));
+      search.set('Page', String(index));
+      search.delete('PageToken');
+      if (token) search.set('PageToken', token);
+      return `${url.pathname}?${search}`;
+    };
+    const last = listed.at(-1);
+    return {
+      body: {
+        calls: listed.map(callResource),
+        page,
+        page_size: pageSize,
+        start: page * pageSize,
+        end: page * pageSize + Math.max(0, listed.length - 1),
+        uri: pageUri(page, query.PageToken === undefined ? undefined : String(query.PageToken)),
+        first_page_uri: pageUri(0),
+        next_page_uri: last && after + 1 + pageSize < matching.length ? pageUri(page + 1, `PA${last.sid}`) : null,
+        previous_page_uri: null,
+      },
+    };
   };
 
   const server = createServer(async (request, response) => {
@@ -144,21 +225,13 @@ export async function startTwilioStandIn(options: { createLatencyMs?: number } =
         events.emit('create', call, params);
         return reply(response, 201, callResource(call));
       }
-      const listed = [...calls.values()]
-        .filter((call) => (query.To === undefined || call.to === query.To) && (query.From === undefined || call.from === query.From))
-        .sort((a, b) => b.dateCreated.getTime() - a.dateCreated.getTime())
-        .slice(0, Number(query.PageSize ?? 50));
-      return reply(response, 200, {
-        calls: listed.map(callResource),
-        page: 0,
-        page_size: listed.length,
-        start: 0,
-        end: Math.max(0, listed.length - 1),
-        uri: `${base}/Calls.json`,
-        first_page_uri: `${base}/Calls.json`,
-        next_page_uri: null,
-        previous_page_uri: null,
-      });
+      const listed = listCalls(url, query);
+      if (listed.unmodelled) {
+        const problems = listed.unmodelled.map((name) => `query: the stand-in does not model the filter ${name}`);
+        violations.push({ method, path: url.pathname, problems });
+        return reply(response, 400, twilioError(99999, problems.join('; '), 400));
+      }
+      return reply(response, 200, listed.body);
     }
     const member = new RegExp(`^${base}/Queues/(QU[0-9a-f]{32})/Members/(CA[0-9a-f]{32})\\.json$`).exec(url.pathname);
     if (member && method === 'POST') {
@@ -195,9 +268,9 @@ export async function startTwilioStandIn(options: { createLatencyMs?: number } =
     leaveQueue(queueSid: string, callSid: string) {
       queues.get(queueSid)?.delete(callSid);
     },
-    /** A call the stand-in did not place (an inbound one), so it can be fetched. */
-    addCall(call: Pick<StandInCall, 'sid' | 'to' | 'from' | 'status'>) {
-      calls.set(call.sid, { ...call, dateCreated: new Date() });
+    /** A call the stand-in did not place (an inbound one, or one from before a test), so it can be fetched and listed. */
+    addCall(call: Pick<StandInCall, 'sid' | 'to' | 'from' | 'status'> & Partial<Pick<StandInCall, 'dateCreated' | 'startTime'>>) {
+      calls.set(call.sid, { dateCreated: new Date(), ...call });
     },
     requests,
     violations,
@@ -217,7 +290,10 @@ export async function startTwilioStandIn(options: { createLatencyMs?: number } =
       if (!call) throw new Error(`no call ${sid}`);
       Object.assign(call, { status, ...extra });
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () => {
+      for (const hold of holds) clearTimeout(hold);
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
 }
 
