@@ -111,4 +111,16 @@ describe('the contract check itself', () => {
     expect(twilio.violations).toHaveLength(1);
     expect(twilio.violations[0]!.problems.join('\n')).toMatch(problem);
   });
+
+  it.each([
+    ['a list filter Twilio does not name', 'To=%2B14155550123&StartTimeAfter=2026-01-01', /unknown parameter StartTimeAfter/],
+    ['a list filter the stand-in does not model', 'To=%2B14155550123&EndTime%3E=2026-01-01T00%3A00%3A00Z', /does not model the filter EndTime>/],
+  ])('refuses %s, and records it', async (_name, query, problem) => {
+    const response = await fetch(`${twilio.url}/2010-04-01/Accounts/${TEST_ACCOUNT_SID}/Calls.json?${query}`, {
+      headers: { authorization: `Basic ${Buffer.from(`${TEST_ACCOUNT_SID}:${TEST_AUTH_TOKEN}`).toString('base64')}` },
+    });
+    expect(response.status).toBe(400);
+    expect(twilio.violations).toHaveLength(1);
+    expect(twilio.violations[0]!.problems.join('\n')).toMatch(problem);
+  });
 });

@@ -75,12 +75,10 @@ export interface TwilioStandInOptions {
   queuedForMs?: number;
 }
 
-/** The list filters this stand-in applies as Twilio does; any other one Twilio names is refused, not ignored. */
+/** The list parameters this stand-in honours as Twilio does; any other one Twilio names is refused, not ignored. */
 const LIST_FILTERS = new Set(['To', 'From', 'Status', 'StartTime>', 'StartTime<', 'StartTime', 'PageSize', 'Page', 'PageToken']);
 const DEFAULT_PAGE_SIZE = 50;
 
-/** Twilio's date filters take a date (`YYYY-MM-DD`, whole UTC days) or a date-time. */
-const dateBound = (value: string) => new Date(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
 const utcDay = (date: Date) => date.toISOString().slice(0, 10);
 
 /** Whether a call matches a list request's filters; a call that has not started matches no `StartTime` filter. */
@@ -95,9 +93,9 @@ function matchesFilters(call: StandInCall, query: Params): boolean {
   if (after === undefined && before === undefined && on === undefined) return true;
   const started = call.startTime;
   if (!started) return false;
-  if (after !== undefined && started < dateBound(after)) return false;
-  if (before !== undefined && started >= dateBound(before)) return false;
-  if (on !== undefined && utcDay(started) !== utcDay(dateBound(on))) return false;
+  if (after !== undefined && started < new Date(after)) return false;
+  if (before !== undefined && started >= new Date(before)) return false;
+  if (on !== undefined && utcDay(started) !== utcDay(new Date(on))) return false;
   return true;
 }
 
@@ -168,8 +166,9 @@ export async function startTwilioStandIn(options: TwilioStandInOptions = {}) {
     const pageSize = Number(query.PageSize ?? DEFAULT_PAGE_SIZE);
     const page = Number(query.Page ?? 0);
     const matching = [...calls.values()].filter((call) => matchesFilters(call, query)).sort((a, b) => b.dateCreated.getTime() - a.dateCreated.getTime());
-    const after = query.PageToken === undefined ? -1 : matching.findIndex((call) => `PA${call.sid}` === query.PageToken);
-    const listed = matching.slice(after + 1, after + 1 + pageSize);
+    const anchor = matching.findIndex((call) => `PA${call.sid}` === query.PageToken);
+    const first = query.PageToken === undefined ? 0 : anchor === -1 ? matching.length : anchor + 1;
+    const listed = matching.slice(first, first + pageSize);
     const pageUri = (index: number, token?: string) => {
       const search = new URLSearchParams(url.searchParams);
       search.set('PageSize', String(pageSize));
@@ -188,7 +187,7 @@ export async function startTwilioStandIn(options: TwilioStandInOptions = {}) {
         end: page * pageSize + Math.max(0, listed.length - 1),
         uri: pageUri(page, query.PageToken === undefined ? undefined : String(query.PageToken)),
         first_page_uri: pageUri(0),
-        next_page_uri: last && after + 1 + pageSize < matching.length ? pageUri(page + 1, `PA${last.sid}`) : null,
+        next_page_uri: last && first + pageSize < matching.length ? pageUri(page + 1, `PA${last.sid}`) : null,
         previous_page_uri: null,
       },
     };
