@@ -1,4 +1,5 @@
 import type { JobsOptions } from 'bullmq';
+import { z } from 'zod';
 import type { Config } from '../config.js';
 import { jobIds } from './job-ids.js';
 
@@ -61,34 +62,38 @@ export interface RedialPolicy {
 }
 
 /** What one call job carries. Numbers are E.164, already validated by the producer. */
-export interface CallJobData {
-  to: string;
-  message: string;
-  from?: string;
-  lead_id?: string;
-  priority: PriorityName;
-  metadata?: Record<string, unknown>;
-  machineDetection?: 'Enable' | 'DetectMessageEnd';
+export const callJobDataSchema = z.object({
+  to: z.string(),
+  message: z.string(),
+  from: z.string().optional(),
+  lead_id: z.string().optional(),
+  priority: z.enum(PRIORITY_NAMES),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+  machineDetection: z.enum(['Enable', 'DetectMessageEnd']).optional(),
   /** Seconds to ring before the call counts as no-answer. */
-  timeout?: number;
-  record?: boolean;
+  timeout: z.number().int().optional(),
+  record: z.boolean().optional(),
   /** Overrides the configured redial policy for this call. */
-  redial?: Partial<RedialPolicy>;
+  redial: z.object({ on: z.array(z.enum(REDIAL_OUTCOMES)).optional(), max: z.number().int().optional(), delayMs: z.number().int().optional() }).optional(),
   /** ISO time the call was due, for delayed calls. */
-  scheduleAt?: string;
+  scheduleAt: z.string().optional(),
   /** Id of the recurring schedule that produced this job. */
-  recurringId?: string;
+  recurringId: z.string().optional(),
   /** For a redial: the job whose outcome asked for it, the first job of the chain, and which redial this is. */
-  redialOf?: string;
-  rootJobId?: string;
-  redialNumber?: number;
+  redialOf: z.string().optional(),
+  rootJobId: z.string().optional(),
+  redialNumber: z.number().int().optional(),
   /** A callback: after the message, connect the person to the voice agent. */
-  connectToAgent?: boolean;
+  connectToAgent: z.boolean().optional(),
   /** The inbound call this job calls back, whose place in line (and slot) it uses. */
-  callbackFor?: string;
+  callbackFor: z.string().optional(),
   /** The capacity slot this job uses, when it was given one before it ran (callbacks). */
-  capacityHolder?: string;
-}
+  capacityHolder: z.string().optional(),
+});
+export type CallJobData = z.infer<typeof callJobDataSchema>;
+
+/** Fields of a call job that only the service reads: never shown in the API's answers. */
+export const INTERNAL_CALL_FIELDS = { connectToAgent: true, callbackFor: true, capacityHolder: true } as const;
 
 /** What a completed call job returns. */
 export interface CallJobResult {

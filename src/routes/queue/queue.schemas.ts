@@ -1,30 +1,21 @@
 import { z } from 'zod';
-import { PRIORITY_NAMES } from '../../jobs/call-jobs.js';
+import { callJobDataSchema, INTERNAL_CALL_FIELDS, PRIORITY_NAMES } from '../../jobs/call-jobs.js';
 import { JOB_STATES } from '../../calls/job-view.js';
 import { CLEANABLE_STATES } from '../../calls/queue-admin-service.js';
 import { isoTimeSchema } from '../shared/common.schemas.js';
 
 const isoTime = isoTimeSchema;
 
-export const callDataSchema = z
-  .object({
-    to: z.string(),
-    message: z.string(),
-    from: z.string().optional(),
-    lead_id: z.string().optional(),
-    priority: z.enum(PRIORITY_NAMES),
-    metadata: z.record(z.string(), z.unknown()).optional(),
-    machineDetection: z.enum(['Enable', 'DetectMessageEnd']).optional(),
-    timeout: z.number().int().optional(),
-    record: z.boolean().optional(),
+/** A call job's data as the API shows it: the job catalog's payload without the service's own fields. */
+export const callDataSchema = callJobDataSchema
+  .omit(INTERNAL_CALL_FIELDS)
+  .extend({
     redial: z
       .object({ on: z.array(z.string()).optional(), max: z.number().int().optional(), delayMs: z.number().int().optional() })
       .optional(),
     scheduleAt: isoTime.optional(),
-    recurringId: z.string().optional(),
     redialOf: z.string().optional().describe('The job whose outcome asked for this redial'),
     rootJobId: z.string().optional().describe('The first job of a chain of redials'),
-    redialNumber: z.number().int().optional(),
   })
   .meta({ id: 'CallData' });
 
