@@ -33,7 +33,7 @@ async function ensureRedis(config: Readonly<Config>, logger: Logger) {
 /** The embedded default: the API and one call worker in one process. */
 await runProcess('switchboard', async (config, logger) => {
   const redis = await ensureRedis(config, logger);
-  const runtimeConfig = Object.freeze({ ...config, redisUrl: redis.url });
+  const runtimeConfig = Object.freeze({ ...config, redisUrl: redis.url, redis: config.redisUrlDefaulted ? { ...config.redis, url: redis.url } : config.redis });
   await redisAtStart(runtimeConfig, logger);
   const worker = await startWorkers(runtimeConfig, logger);
   const api = await startApi(runtimeConfig, logger);

@@ -1,7 +1,6 @@
-import type { Redis } from 'ioredis';
 import { createCallLogTable } from './call-log/call-log-table.js';
 import { createSimulatedInbound } from './carriers/simulated/simulated-inbound.js';
-import { connectRedis, createRedis } from './lib/redis.js';
+import { connectRedis, createRedis, type RedisConnection } from './lib/redis.js';
 import type { Running } from './lib/run-process.js';
 import { buildApp, type AppDeps } from './app.js';
 import type { Config } from './config.js';
@@ -10,7 +9,7 @@ import { WORKER_HEARTBEAT_MS, workerHeartbeatKey } from './jobs/call-jobs.js';
 import { createLogger, type Logger } from './logger.js';
 
 /** What the HTTP app is given: the domain's services, and the API's own settings from configuration. */
-function appDeps(config: Readonly<Config>, core: Core, redis: Redis, logger: Logger | undefined): AppDeps {
+function appDeps(config: Readonly<Config>, core: Core, redis: RedisConnection, logger: Logger | undefined): AppDeps {
   return {
     scheduling: core.scheduling,
     queueAdmin: core.queueAdmin,
@@ -55,7 +54,7 @@ function appDeps(config: Readonly<Config>, core: Core, redis: Redis, logger: Log
 
 /** The API on a fail-fast connection of its own, not yet listening. Tests build it with their own Redis. */
 export async function createApi(config: Readonly<Config>, logger: Logger | undefined) {
-  const redis = await connectRedis(createRedis(config.redisUrl, 'producer', 'api'));
+  const redis = await connectRedis(createRedis(config.redis, 'producer', 'api'));
   const core = createCore(config, { redis, logger: logger ?? createLogger('silent') });
   const app = await buildApp(appDeps(config, core, redis, logger));
   return {

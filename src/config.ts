@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { hasHashTag, parseNodeList, type RedisNode, type RedisTarget } from './lib/redis-target.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -25,9 +26,26 @@ const envSchema = z.object({
   /** Requests one API key (or address, without keys) may make to /api per window; 429 past it. */
   API_RATE_LIMIT_MAX: positiveInt.default(600),
   API_RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
-  /** Unset: use 127.0.0.1:6379, or start a private redis-server when nothing answers there. */
+  /** How Redis is deployed: one server (REDIS_URL), a Redis Cluster, or a master watched by Sentinels. */
+  REDIS_MODE: z.enum(['standalone', 'cluster', 'sentinel']).default('standalone'),
+  /**
+   * Standalone: where Redis is; unset, 127.0.0.1:6379, or a private redis-server started when
+   * nothing answers there. Cluster and Sentinel: read only for its user, password and `rediss:`.
+   */
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
-  /** Prefix of every Redis key; use a hash tag such as `{switchboard}` on Redis Cluster. */
+  /** Cluster: some of its nodes, `host:port,...`; the rest are discovered from them. */
+  REDIS_CLUSTER_NODES: z.string().optional(),
+  /** Sentinel: the Sentinels, `host:port,...`, and the name they know the master by. */
+  REDIS_SENTINELS: z.string().optional(),
+  REDIS_SENTINEL_NAME: z.string().min(1).optional(),
+  /** Sentinel: the Sentinels' own password, when they require one (not the master's). */
+  REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
+  /** The ACL user and password of Redis itself (override those in REDIS_URL). */
+  REDIS_USERNAME: z.string().min(1).optional(),
+  REDIS_PASSWORD: z.string().min(1).optional(),
+  /** TLS to Redis (and to the Sentinels); `rediss://` in REDIS_URL says the same. Default false. */
+  REDIS_TLS: z.stringbool().optional(),
+  /** Prefix of every Redis key; on Redis Cluster it must carry a hash tag such as `{switchboard}`. */
   QUEUE_PREFIX: z.string().min(1).default('switchboard'),
   /** How long a process waits at start for Redis to answer before it exits 1 saying so. */
   REDIS_STARTUP_WAIT_MS: positiveInt.default(10_000),
@@ -132,8 +150,11 @@ export interface Config extends Env {
   webhookAuthToken: string;
   /** False only with no keys at all, when the API serves loopback alone. */
   authRequired: boolean;
+  /** Where Redis is and how to reach it, in every mode: what connections are built from. */
+  redis: RedisTarget;
+  /** Standalone: the URL connections use. */
   redisUrl: string;
-  /** True when REDIS_URL was not given, so a private Redis may be started. */
+  /** True when standalone with no REDIS_URL, so a private Redis may be started. */
   redisUrlDefaulted: boolean;
 }
 
@@ -177,6 +198,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, { servesApi 
     throw new ConfigError(['SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY: set both or neither']);
   }
 
+  const redis = redisTarget(values);
+
   const carrier = givenTwilio.length > 0 ? 'twilio' : 'simulated';
   const callbackBaseUrl =
     values.PUBLIC_URL ?? (carrier === 'simulated' ? (values.SIMULATED_CALLBACK_URL ?? `http://${reachableHost(values.HOST)}:${values.PORT}`) : undefined);
@@ -188,7 +211,58 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, { servesApi 
     apiBaseUrl: callbackBaseUrl ?? `http://127.0.0.1:${values.PORT}`,
     webhookAuthToken: values.TWILIO_AUTH_TOKEN ?? values.SIMULATED_AUTH_TOKEN,
     authRequired: !noKeys,
-    redisUrl: values.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    redisUrlDefaulted: values.REDIS_URL === undefined,
+    redis,
+    redisUrl: values.REDIS_URL ?? DEFAULT_REDIS_URL,
+    redisUrlDefaulted: values.REDIS_MODE === 'standalone' && values.REDIS_URL === undefined,
   });
+}
+
+const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+/** The Redis deployment the variables describe, or a ConfigError naming each variable to fix. */
+function redisTarget(values: Env): RedisTarget {
+  const problems: string[] = [];
+  const nodes = (name: 'REDIS_CLUSTER_NODES' | 'REDIS_SENTINELS'): RedisNode[] => {
+    const value = values[name];
+    if (value === undefined) {
+      problems.push(`${name}: required with REDIS_MODE=${values.REDIS_MODE} (host:port,host:port)`);
+      return [];
+    }
+    const parsed = parseNodeList(value);
+    if (typeof parsed === 'string') problems.push(`${name}: ${parsed}`);
+    return typeof parsed === 'string' ? [] : parsed;
+  };
+  const unused = (names: Array<keyof Env>) =>
+    names.filter((name) => values[name] !== undefined).forEach((name) => problems.push(`${name}: read only with REDIS_MODE=${name.includes('SENTINEL') ? 'sentinel' : 'cluster'}; REDIS_MODE is ${values.REDIS_MODE}`));
+
+  const url = new URL(values.REDIS_URL ?? DEFAULT_REDIS_URL);
+  const auth = {
+    ...((values.REDIS_USERNAME ?? url.username) && { username: values.REDIS_USERNAME ?? decodeURIComponent(url.username) }),
+    ...((values.REDIS_PASSWORD ?? url.password) && { password: values.REDIS_PASSWORD ?? decodeURIComponent(url.password) }),
+    tls: values.REDIS_TLS ?? url.protocol === 'rediss:',
+  };
+  let target: RedisTarget;
+  if (values.REDIS_MODE === 'cluster') {
+    unused(['REDIS_SENTINELS', 'REDIS_SENTINEL_NAME', 'REDIS_SENTINEL_PASSWORD']);
+    target = { mode: 'cluster', nodes: nodes('REDIS_CLUSTER_NODES'), ...auth };
+    if (!hasHashTag(values.QUEUE_PREFIX)) {
+      problems.push(`QUEUE_PREFIX: "${values.QUEUE_PREFIX}" has no hash tag; on Redis Cluster every key of a queue must share one slot, so put a non-empty tag in braces, e.g. {switchboard}`);
+    }
+  } else if (values.REDIS_MODE === 'sentinel') {
+    unused(['REDIS_CLUSTER_NODES']);
+    const sentinels = nodes('REDIS_SENTINELS');
+    if (values.REDIS_SENTINEL_NAME === undefined) problems.push('REDIS_SENTINEL_NAME: required with REDIS_MODE=sentinel (the master name the Sentinels monitor)');
+    target = {
+      mode: 'sentinel',
+      sentinels,
+      masterName: values.REDIS_SENTINEL_NAME ?? '',
+      ...(values.REDIS_SENTINEL_PASSWORD && { sentinelPassword: values.REDIS_SENTINEL_PASSWORD }),
+      ...auth,
+    };
+  } else {
+    unused(['REDIS_CLUSTER_NODES', 'REDIS_SENTINELS', 'REDIS_SENTINEL_NAME', 'REDIS_SENTINEL_PASSWORD']);
+    target = { mode: 'standalone', url: values.REDIS_URL ?? DEFAULT_REDIS_URL, ...auth };
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return target;
 }

@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './lib/redis.js';
 import { openCallLog } from './call-log/call-log-outbox.js';
 import { createCallLifecycle } from './calls/call-lifecycle.js';
 import { createCallRecordStore } from './calls/call-record-store.js';
@@ -23,7 +23,7 @@ import type { Logger } from './logger.js';
 
 export interface CoreParts {
   /** The connection every part shares: a producer's in the API, a consumer's in a worker. */
-  redis: Redis;
+  redis: RedisConnection;
   logger: Logger;
   /** The carrier; by default the one configuration names, built without announcing itself. */
   dialer?: Carrier;

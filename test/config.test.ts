@@ -53,3 +53,107 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ TWILIO_ACCOUNT_SID: 'nope', TWILIO_AUTH_TOKEN: 'x', TWILIO_PHONE_NUMBER: '+14155550100' })).toThrow(/TWILIO_ACCOUNT_SID/);
   });
 });
+
+describe('loadConfig: where Redis is', () => {
+  const problemsOf = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+    } catch (error) {
+      if (error instanceof ConfigError) return error.problems;
+      throw error;
+    }
+    return [];
+  };
+
+  it('is one server at REDIS_URL by default, its user, password and TLS taken from the URL', () => {
+    expect(loadConfig({}).redis).toEqual({ mode: 'standalone', url: 'redis://127.0.0.1:6379', tls: false });
+    expect(loadConfig({ REDIS_URL: 'rediss://app:s%40cret@redis.example.com:6380' }).redis).toEqual({
+      mode: 'standalone',
+      url: 'rediss://app:s%40cret@redis.example.com:6380',
+      username: 'app',
+      password: 's@cret',
+      tls: true,
+    });
+  });
+
+  it('reads a cluster from its seed nodes, with credentials and TLS from their own variables', () => {
+    const config = loadConfig({
+      REDIS_MODE: 'cluster',
+      REDIS_CLUSTER_NODES: 'node-a.example.com:7000, 10.0.0.2:7001,[::1]:7002',
+      QUEUE_PREFIX: '{switchboard}',
+      REDIS_USERNAME: 'app',
+      REDIS_PASSWORD: 'secret',
+      REDIS_TLS: 'true',
+    });
+    expect(config.redis).toEqual({
+      mode: 'cluster',
+      nodes: [
+        { host: 'node-a.example.com', port: 7000 },
+        { host: '10.0.0.2', port: 7001 },
+        { host: '::1', port: 7002 },
+      ],
+      username: 'app',
+      password: 'secret',
+      tls: true,
+    });
+    // Only a standalone Redis left unset may be replaced by a private one.
+    expect(config.redisUrlDefaulted).toBe(false);
+  });
+
+  it('refuses a cluster whose QUEUE_PREFIX has no non-empty hash tag, naming QUEUE_PREFIX', () => {
+    for (const prefix of ['switchboard', 'switch{}board', 'switch}{board', '{}{switchboard}']) {
+      expect(problemsOf({ REDIS_MODE: 'cluster', REDIS_CLUSTER_NODES: '127.0.0.1:7000', QUEUE_PREFIX: prefix })).toEqual([
+        expect.stringMatching(/^QUEUE_PREFIX: .*hash tag.*\{switchboard\}/),
+      ]);
+    }
+    for (const prefix of ['{switchboard}', 'app:{calls}', '{tenant-1}:switchboard']) {
+      expect(problemsOf({ REDIS_MODE: 'cluster', REDIS_CLUSTER_NODES: '127.0.0.1:7000', QUEUE_PREFIX: prefix })).toEqual([]);
+    }
+  });
+
+  it('refuses a cluster without seed nodes or with one that is not host:port', () => {
+    expect(problemsOf({ REDIS_MODE: 'cluster', QUEUE_PREFIX: '{sb}' })).toEqual([expect.stringMatching(/^REDIS_CLUSTER_NODES: required with REDIS_MODE=cluster/)]);
+    expect(problemsOf({ REDIS_MODE: 'cluster', QUEUE_PREFIX: '{sb}', REDIS_CLUSTER_NODES: '127.0.0.1:7000,redis.example.com' })).toEqual([
+      expect.stringMatching(/^REDIS_CLUSTER_NODES: "redis.example.com" is not host:port/),
+    ]);
+    expect(problemsOf({ REDIS_MODE: 'cluster', QUEUE_PREFIX: '{sb}', REDIS_CLUSTER_NODES: '127.0.0.1:70000' })).toEqual([expect.stringMatching(/^REDIS_CLUSTER_NODES:/)]);
+  });
+
+  it('reads a Sentinel group, the master password from REDIS_URL when REDIS_PASSWORD is unset', () => {
+    const config = loadConfig({
+      REDIS_MODE: 'sentinel',
+      REDIS_SENTINELS: '10.0.0.1:26379,10.0.0.2:26379',
+      REDIS_SENTINEL_NAME: 'mymaster',
+      REDIS_SENTINEL_PASSWORD: 'sentinel-secret',
+      REDIS_URL: 'rediss://:master-secret@ignored.example.com:6379',
+    });
+    expect(config.redis).toEqual({
+      mode: 'sentinel',
+      sentinels: [
+        { host: '10.0.0.1', port: 26379 },
+        { host: '10.0.0.2', port: 26379 },
+      ],
+      masterName: 'mymaster',
+      sentinelPassword: 'sentinel-secret',
+      password: 'master-secret',
+      tls: true,
+    });
+  });
+
+  it('refuses a Sentinel group without its Sentinels or master name, naming each', () => {
+    expect(problemsOf({ REDIS_MODE: 'sentinel' })).toEqual([
+      expect.stringMatching(/^REDIS_SENTINELS: required with REDIS_MODE=sentinel/),
+      expect.stringMatching(/^REDIS_SENTINEL_NAME: required with REDIS_MODE=sentinel/),
+    ]);
+  });
+
+  it('refuses variables of another mode, so a forgotten REDIS_MODE is not silently standalone', () => {
+    expect(problemsOf({ REDIS_CLUSTER_NODES: '127.0.0.1:7000' })).toEqual([expect.stringMatching(/^REDIS_CLUSTER_NODES: read only with REDIS_MODE=cluster; REDIS_MODE is standalone/)]);
+    expect(problemsOf({ REDIS_SENTINELS: '127.0.0.1:26379', REDIS_SENTINEL_NAME: 'mymaster' })).toEqual([
+      expect.stringMatching(/^REDIS_SENTINELS: read only with REDIS_MODE=sentinel/),
+      expect.stringMatching(/^REDIS_SENTINEL_NAME: read only with REDIS_MODE=sentinel/),
+    ]);
+    expect(problemsOf({ REDIS_MODE: 'clustered' })).toEqual([expect.stringMatching(/^REDIS_MODE:/)]);
+    expect(problemsOf({ REDIS_TLS: 'maybe' })).toEqual([expect.stringMatching(/^REDIS_TLS:/)]);
+  });
+});

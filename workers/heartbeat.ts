@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection as Redis } from '../src/lib/redis.js';
 import { WORKER_HEARTBEAT_MS, workerHeartbeatKey } from '../src/jobs/call-jobs.js';
 
 /**

@@ -9,7 +9,7 @@ type WorkerHealth = () => Promise<{ redis: 'up' | 'down'; worker: 'running' | 's
 export async function serveWorkerEndpoints(config: Readonly<Config>, worker: { isRunning(): boolean }) {
   const { registry } = processMetrics();
   // A connection of its own that fails fast, so a probe is answered while Redis is away.
-  const redis = createRedis(config.redisUrl, 'producer', 'worker-health');
+  const redis = createRedis(config.redis, 'producer', 'worker-health');
   redis.connect().catch(() => {});
   const health: WorkerHealth = async () => ({
     redis: redis.status === 'ready' && (await redis.ping().catch(() => '')) === 'PONG' ? 'up' : 'down',

@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection as Redis } from '../lib/redis.js';
 import type { Config } from '../config.js';
 import { CALL_LOG_JOB, CALL_LOG_JOB_OPTIONS, CALL_LOG_QUEUE_NAME } from '../jobs/call-jobs.js';
 import { createCallLog, disabledCallLog, type CallLog, type CallLogRow, type CallLogWriter } from './call-log-writer.js';

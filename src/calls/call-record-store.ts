@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection as Redis } from '../lib/redis.js';
 import { redisScript } from '../lib/redis.js';
 import { CALL_QUEUE_NAME } from '../jobs/call-jobs.js';
 import { CALL_STATUS_RANK, isFinalCallStatus, type CallEvent } from '../carriers/call-status.js';

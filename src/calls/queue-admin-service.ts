@@ -1,5 +1,5 @@
 import type { Job, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection as Redis } from '../lib/redis.js';
 import type { CallRecordStore } from './call-record-store.js';
 import { jobIds } from '../jobs/job-ids.js';
 import { createSchedulerRuns } from './scheduler-runs.js';

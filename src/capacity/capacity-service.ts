@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection as Redis } from '../lib/redis.js';
 import type { CallRecordStore } from '../calls/call-record-store.js';
 import type { Carrier } from '../carriers/carrier.js';
 import type { CallJobData, CallJobPolicy } from '../jobs/call-jobs.js';

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection as Redis } from '../lib/redis.js';
 import { redisScript } from '../lib/redis.js';
 import { holderForCall } from './slot-holders.js';
 

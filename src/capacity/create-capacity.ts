@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection as Redis } from '../lib/redis.js';
 import type { Config } from '../config.js';
 import { callJobPolicy } from '../jobs/call-jobs.js';
 import { createRedis } from '../lib/redis.js';
@@ -22,7 +22,7 @@ export function createCapacity(
     store,
     jobPolicy: callJobPolicy(config),
     publicBaseUrl: config.apiBaseUrl,
-    subscriber: () => createRedis(config.redisUrl, 'consumer', 'capacity-events'),
+    subscriber: () => createRedis(config.redis, 'consumer', 'capacity-events'),
   });
   const priorities = createPriorityNumbers(redis, config.QUEUE_PREFIX, config.VIP_NUMBERS);
   const inbound = createInboundService({

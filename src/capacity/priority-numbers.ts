@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection as Redis } from '../lib/redis.js';
 import type { WaiterPriority } from './capacity-store.js';
 
 export type NumberPriority = Exclude<WaiterPriority, 'normal'>;

@@ -1,7 +1,10 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+
+type Connection = Redis | Cluster;
 
 export interface AvailabilityChange {
-  url: string;
+  /** Which Redis, as logs name it (no password). */
+  target: string;
   available: boolean;
   /** Why a connection was lost, when ioredis said. */
   reason?: string;
@@ -13,7 +16,7 @@ type Listener = (change: AvailabilityChange) => void;
 
 interface ServerState {
   /** Connections to this server that are retrying. */
-  retrying: Set<Redis>;
+  retrying: Set<Connection>;
   downSince?: number;
   reason?: string;
 }
@@ -36,9 +39,9 @@ const notify = (change: AvailabilityChange) => listeners.forEach((listener) => l
  * its connection errors to them: left to ioredis and BullMQ, every retry of every connection prints
  * a stack trace outside the JSON logs. Connections BullMQ duplicates from it are followed too.
  */
-export function followAvailability(redis: Redis, url: string, isConnectionError: (error: unknown) => boolean): Redis {
-  const state = servers.get(url) ?? { retrying: new Set<Redis>() };
-  servers.set(url, state);
+export function followAvailability<Followed extends Connection>(redis: Followed, target: string, isConnectionError: (error: unknown) => boolean): Followed {
+  const state = servers.get(target) ?? { retrying: new Set<Connection>() };
+  servers.set(target, state);
 
   const emit = redis.emit.bind(redis);
   redis.emit = (event: string | symbol, ...args: unknown[]) => {
@@ -50,13 +53,14 @@ export function followAvailability(redis: Redis, url: string, isConnectionError:
   };
   // ioredis prints errors itself when nobody listens, before emit is reached.
   redis.on('error', () => {});
-  const duplicate = redis.duplicate.bind(redis);
-  redis.duplicate = (...args: Parameters<Redis['duplicate']>) => followAvailability(duplicate(...args), url, isConnectionError);
+  // Redis and Cluster duplicate with different arguments; either way the copy is followed too.
+  const duplicate = (redis.duplicate as (...args: unknown[]) => Connection).bind(redis);
+  (redis as { duplicate: (...args: unknown[]) => Connection }).duplicate = (...args) => followAvailability(duplicate(...args), target, isConnectionError);
 
   redis.on('reconnecting', () => {
     if (state.retrying.size === 0 && state.downSince === undefined) {
       state.downSince = Date.now();
-      notify({ url, available: false, ...(state.reason && { reason: state.reason }) });
+      notify({ target, available: false, ...(state.reason && { reason: state.reason }) });
     }
     state.retrying.add(redis);
   });
@@ -65,7 +69,7 @@ export function followAvailability(redis: Redis, url: string, isConnectionError:
     const downForMs = Date.now() - state.downSince;
     state.downSince = undefined;
     state.reason = undefined;
-    notify({ url, available: true, downForMs });
+    notify({ target, available: true, downForMs });
   });
   // A connection closed on purpose while retrying no longer waits for Redis.
   redis.on('end', () => {

@@ -1,25 +1,32 @@
-import { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { StartupFailure } from './run-process.js';
 import type { Logger } from '../logger.js';
 import { onRedisAvailability } from './redis-availability.js';
-import { maskRedisUrl } from './redis.js';
+import { openRedis, type RedisConnection } from './redis.js';
+import { describeRedisTarget, type RedisTarget } from './redis-target.js';
+
+/** The variables that say where Redis is, in each mode: what to set when it is not there. */
+const WHERE_VARIABLES: Record<RedisTarget['mode'], string> = {
+  standalone: 'REDIS_URL',
+  cluster: 'REDIS_CLUSTER_NODES',
+  sentinel: 'REDIS_SENTINELS and REDIS_SENTINEL_NAME',
+};
 
 export class RedisUnreachableError extends StartupFailure {
-  constructor(url: string, waitedMs: number, reason: string | undefined) {
+  constructor(target: RedisTarget, waitedMs: number, reason: string | undefined) {
+    const described = describeRedisTarget(target);
     super(
-      `Redis at ${maskRedisUrl(url)} did not answer within ${waitedMs} ms${reason ? ` (${reason})` : ''}: ` +
-        'start Redis there, or set REDIS_URL to a Redis that answers (REDIS_STARTUP_WAIT_MS waits longer)',
-      { redis: maskRedisUrl(url) },
+      `Redis at ${described} did not answer within ${waitedMs} ms${reason ? ` (${reason})` : ''}: ` +
+        `start Redis there, or set ${WHERE_VARIABLES[target.mode]} to a Redis that answers (REDIS_STARTUP_WAIT_MS waits longer)`,
+      { redis: described },
     );
     this.name = 'RedisUnreachableError';
   }
 }
 
 /** Connects within `waitMs`, retrying meanwhile, or throws a RedisUnreachableError. */
-export async function waitForRedis(url: string, waitMs: number): Promise<Redis> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
+export async function waitForRedis(target: RedisTarget, waitMs: number): Promise<RedisConnection> {
+  const redis = openRedis(target, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectionName: 'switchboard:startup',
@@ -37,7 +44,7 @@ export async function waitForRedis(url: string, waitMs: number): Promise<Redis> 
   clearTimeout(timer);
   if (!answered) {
     redis.disconnect();
-    throw new RedisUnreachableError(url, waitMs, reason);
+    throw new RedisUnreachableError(target, waitMs, reason);
   }
   return redis;
 }
@@ -48,7 +55,7 @@ export interface RedisPersistence {
 }
 
 /** The server's persistence settings; managed services that refuse CONFIG still tell INFO. */
-export async function readPersistence(redis: Redis): Promise<RedisPersistence> {
+export async function readPersistence(redis: RedisConnection): Promise<RedisPersistence> {
   try {
     const [, appendonly] = (await redis.config('GET', 'appendonly')) as string[];
     const [, save] = (await redis.config('GET', 'save')) as string[];
@@ -74,8 +81,8 @@ function describe(persistence: RedisPersistence): { level: 'info' | 'warn'; text
  * queue across its restarts, and log each outage once as it starts and once as it ends.
  */
 export async function redisAtStart(config: Readonly<Config>, logger: Logger): Promise<void> {
-  const redis = await waitForRedis(config.redisUrl, config.REDIS_STARTUP_WAIT_MS);
-  const masked = maskRedisUrl(config.redisUrl);
+  const redis = await waitForRedis(config.redis, config.REDIS_STARTUP_WAIT_MS);
+  const masked = describeRedisTarget(config.redis);
   try {
     const persistence = await readPersistence(redis);
     const { level, text } = describe(persistence);
@@ -84,8 +91,8 @@ export async function redisAtStart(config: Readonly<Config>, logger: Logger): Pr
   } finally {
     await redis.quit().catch(() => redis.disconnect());
   }
-  onRedisAvailability(({ url, available, reason, downForMs }) => {
-    if (url !== config.redisUrl) return;
+  onRedisAvailability(({ target, available, reason, downForMs }) => {
+    if (target !== masked) return;
     if (available) logger.info({ redis: masked, downForMs }, 'Redis is back');
     else logger.warn({ redis: masked, ...(reason && { reason }) }, 'Redis unreachable: retrying until it answers');
   });

@@ -1,38 +1,72 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { followAvailability } from './redis-availability.js';
+import { describeRedisTarget, type RedisTarget } from './redis-target.js';
 
-/** The URL with its password replaced by `***`, for logs and messages. */
-export function maskRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (!parsed.password) return url;
-    parsed.password = '***';
-    return parsed.toString().replace(/\/$/, url.endsWith('/') ? '/' : '');
-  } catch {
-    return url.replace(/:[^:@/]*@/, ':***@');
-  }
-}
+export { maskRedisUrl } from './redis-url.js';
+
+/** What BullMQ and every store accept: one server (standalone or Sentinel's master) or a cluster. */
+export type RedisConnection = Redis | Cluster;
+
+export type RedisRole = 'producer' | 'consumer';
 
 /**
  * Producers fail fast: a request that cannot reach Redis gets a 503 at once instead of hanging
- * in ioredis's offline queue. Consumers (workers) wait and retry for as long as Redis is away.
+ * in ioredis's offline queue. Consumers (workers) wait and retry for as long as Redis is away
+ * (BullMQ requires `maxRetriesPerRequest: null` on connections that block).
  */
-export function createRedis(url: string, role: 'producer' | 'consumer', name: string): Redis {
-  const options: RedisOptions =
-    role === 'producer'
-      ? { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000 }
-      : { maxRetriesPerRequest: null };
-  const redis = new Redis(url, {
+const ROLE_OPTIONS: Record<RedisRole, RedisOptions> = {
+  producer: { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000 },
+  consumer: { maxRetriesPerRequest: null },
+};
+
+/**
+ * Opens nothing yet (`lazyConnect`): a connection to the target in its mode, with these options
+ * on every server it talks to. Never a `keyPrefix`: BullMQ and the stores prefix keys themselves.
+ */
+export function openRedis(target: RedisTarget, options: RedisOptions): RedisConnection {
+  const server: RedisOptions = {
     ...options,
+    ...(target.username && { username: target.username }),
+    ...(target.password && { password: target.password }),
+    ...(target.tls && { tls: {} }),
+    lazyConnect: true,
+  };
+  if (target.mode === 'standalone') return new Redis(target.url, server);
+  if (target.mode === 'sentinel') {
+    return new Redis({
+      ...server,
+      sentinels: target.sentinels,
+      name: target.masterName,
+      ...(target.sentinelPassword && { sentinelPassword: target.sentinelPassword }),
+      ...(target.tls && { enableTLSForSentinelMode: true, sentinelTLS: {} }),
+      // Hears the Sentinels announce a new master instead of waiting to lose the old one.
+      failoverDetector: true,
+    });
+  }
+  const { enableOfflineQueue, retryStrategy, ...nodeOptions } = server;
+  const cluster: ClusterOptions = {
+    lazyConnect: true,
+    ...(enableOfflineQueue !== undefined && { enableOfflineQueue }),
+    ...(retryStrategy && { clusterRetryStrategy: (attempt: number) => retryStrategy(attempt) ?? null }),
+    // Managed clusters with TLS announce names their certificates carry: keep them, do not resolve them.
+    ...(target.tls && { dnsLookup: (address: string, callback: (error: null, address: string) => void) => callback(null, address) }),
+    redisOptions: nodeOptions,
+  };
+  return new Cluster(target.nodes, cluster);
+}
+
+/** A connection of the service in the given role, its losses and returns reported once per process. */
+export function createRedis(target: RedisTarget, role: RedisRole, name: string): RedisConnection {
+  const redis = openRedis(target, {
+    ...ROLE_OPTIONS[role],
     connectionName: `switchboard:${name}`,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
-    lazyConnect: true,
   });
-  return followAvailability(redis, url, isRedisUnavailable);
+  return followAvailability(redis, describeRedisTarget(target), isRedisUnavailable);
 }
 
 /** Connects, waiting at most `timeoutMs`; a producer connection must be up before use. */
-export async function connectRedis(redis: Redis, timeoutMs = 5_000): Promise<Redis> {
+export async function connectRedis<Connection extends RedisConnection>(redis: Connection, timeoutMs = 5_000): Promise<Connection> {
   if (redis.status === 'ready') return redis;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -46,7 +80,7 @@ export async function connectRedis(redis: Redis, timeoutMs = 5_000): Promise<Red
   }
 }
 
-function once(redis: Redis, event: string): Promise<void> {
+function once(redis: RedisConnection, event: string): Promise<void> {
   return new Promise((resolve) => redis.once(event, () => resolve()));
 }
 
@@ -71,7 +105,7 @@ export type RedisScript = (...args: Array<string | number>) => Promise<unknown>;
  * A Lua script as an ioredis command: sent by its SHA (EVALSHA) and loaded again if Redis forgot
  * it, so Redis neither receives nor hashes the body on every call.
  */
-export function redisScript(redis: Redis, name: string, numberOfKeys: number, lua: string): RedisScript {
+export function redisScript(redis: RedisConnection, name: string, numberOfKeys: number, lua: string): RedisScript {
   if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
   const commands = redis as unknown as Record<string, RedisScript>;
   return (...args) => commands[name]!(...args);

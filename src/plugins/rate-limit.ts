@@ -1,7 +1,7 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Redis } from 'ioredis';
+import type { RedisConnection as Redis } from '../lib/redis.js';
 import { AppError } from '../errors.js';
 import { takesNoKey } from './auth.js';
 

@@ -19,7 +19,7 @@ export async function startCallLogWorker(config: Readonly<Config>, logger: Logge
     return { close: async () => {} };
   }
   const store = createCallLogTable({ url: config.SUPABASE_URL, serviceRoleKey: config.SUPABASE_SERVICE_ROLE_KEY });
-  const connection = createRedis(config.redisUrl, 'consumer', 'call-log');
+  const connection = createRedis(config.redis, 'consumer', 'call-log');
   let failing = false;
   const worker = new Worker<OutboxJob>(
     CALL_LOG_QUEUE_NAME,

@@ -1,5 +1,5 @@
 import { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection as Redis } from '../../src/lib/redis.js';
 import type { Config } from '../../src/config.js';
 import type { Core } from '../../src/core.js';
 import { CALL_STATUS_QUEUE_NAME, type TrackCallData } from '../../src/jobs/call-jobs.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { RateLimiterOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection as Redis } from '../../src/lib/redis.js';
 import { redisScript } from '../../src/lib/redis.js';
 import { waitUnlessAborted } from './abortable-wait.js';
 

@@ -1,5 +1,5 @@
 import type { RateLimiterOptions, WorkerOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection as Redis } from '../../src/lib/redis.js';
 import type { Config } from '../../src/config.js';
 import { workerName } from '../worker-name.js';
 import { carrierBackoff, type CallProcessorDeps } from './call.processor.js';

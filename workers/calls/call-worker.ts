@@ -27,7 +27,7 @@ import { verifyCarrier } from './verify-carrier.js';
 export async function startCallWorker(config: Readonly<Config>, logger: Logger, dialer = createCarrier(config, logger)): Promise<Running & { worker: Worker<CallJobData, CallJobResult> }> {
   const log = logger.child({ component: 'call-worker' });
   await verifyCarrier(dialer, log);
-  const connection = createRedis(config.redisUrl, 'consumer', 'worker');
+  const connection = createRedis(config.redis, 'consumer', 'worker');
   const core = createCore(config, { redis: connection, logger: log, dialer });
   const slotWait = await startSlotWait(core.capacity);
   const pacer = createCallPacer(connection, `${config.QUEUE_PREFIX}:${CALL_QUEUE_NAME}:pacer`, config.CALL_RATE_MAX, config.CALL_RATE_WINDOW_MS);

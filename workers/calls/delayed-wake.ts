@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection as Redis } from '../../src/lib/redis.js';
 
 /** BullMQ scores a delayed job `due * 0x1000 + counter`. */
 const dueAtOf = (score: string) => Math.floor(Number(score) / 0x1000);
