@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { CallRecordStore, StatusChange } from './call-record-store.js';
-import { CALL_JOB, callJobOptions, type CallJobData, type CallJobPolicy, type RedialPolicy } from '../jobs/call-jobs.js';
+import { callJob, type CallJobData, type CallJobPolicy, type RedialPolicy } from '../jobs/call-jobs.js';
 import { jobIds } from '../jobs/job-ids.js';
 import type { CallEvent } from '../carriers/call-status.js';
 import { maskNumber } from '../lib/mask-number.js';
@@ -40,7 +40,8 @@ export function createCallLifecycle({ callRecords, callQueue, jobPolicy, redialD
       scheduleAt: new Date(Date.now() + policy.delayMs).toISOString(),
     };
     // The id is derived from the chain, so a repeated final status cannot add a second redial.
-    await callQueue.add(CALL_JOB, redial, { ...callJobOptions(jobPolicy, data.priority), delay: policy.delayMs, jobId: redialJobId });
+    const job = callJob(jobPolicy, redial, { delay: policy.delayMs, jobId: redialJobId });
+    await callQueue.add(job.name, job.data, job.opts);
     await callRecords.setRedialJob(jobId, redialJobId);
     await callLog.scheduled([{ jobId: redialJobId, data: redial }]);
     logger.info({ jobId, redialJobId, redialNumber, callStatus: status, delayMs: policy.delayMs, to: maskNumber(data.to) }, 'call will be redialed');

@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import { batchedAdd } from '../jobs/batched-add.js';
 import { validationError } from '../errors.js';
-import { CALL_JOB, callJobOptions, type CallJobData, type CallJobPolicy } from '../jobs/call-jobs.js';
+import { callJob, type CallJobData, type CallJobPolicy } from '../jobs/call-jobs.js';
 import type { CallLog } from '../call-log/call-log-writer.js';
 import { nextCronRun } from './cron-schedule.js';
 import { jobIds } from '../jobs/job-ids.js';
@@ -58,7 +58,8 @@ export function createSchedulingService({ callQueue, policy, limits, callLog, cl
   const addJob = batchedAdd(callQueue);
   const add = async (data: CallJobData, request: RequestIdentity, delayMs = 0): Promise<ScheduledCall> => {
     const jobId = jobIdsFrom(request)();
-    const job = await addJob(CALL_JOB, data, { ...callJobOptions(policy, data.priority), delay: delayMs, ...(jobId && { jobId }) });
+    const { name, opts } = callJob(policy, data, { delay: delayMs, jobId });
+    const job = await addJob(name, data, opts);
     await callLog.scheduled([{ jobId: job.id!, data }]);
     return { jobId: job.id!, data, runAt: new Date(job.timestamp + delayMs) };
   };
@@ -95,7 +96,7 @@ export function createSchedulingService({ callQueue, policy, limits, callLog, cl
       const job = await callQueue.upsertJobScheduler(
         recurringId,
         { pattern: cronExpression, ...(timezone && { tz: timezone }) },
-        { name: CALL_JOB, data, opts: callJobOptions(policy, call.priority) },
+        callJob(policy, data),
       );
       return {
         recurringId,
@@ -116,7 +117,7 @@ export function createSchedulingService({ callQueue, policy, limits, callLog, cl
       const jobIdOf = jobIdsFrom(request);
       const entries = calls.map((data, index) => {
         const jobId = jobIdOf(index);
-        return { name: CALL_JOB, data, opts: { ...callJobOptions(policy, data.priority), ...(jobId && { jobId }) } };
+        return callJob(policy, data, { jobId });
       });
       // Several pipelines, sent in order on one connection: Redis runs the first while the rest are built.
       const chunks = Array.from({ length: Math.ceil(entries.length / BULK_PIPELINE_SIZE) }, (_, index) =>

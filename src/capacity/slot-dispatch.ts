@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Carrier } from '../carriers/carrier.js';
 import { TWILIO_WEBHOOK_PATHS } from '../carriers/twilio/webhook-paths.js';
-import { CALL_JOB, callJobOptions, type CallJobData, type CallJobPolicy } from '../jobs/call-jobs.js';
+import { callJob, type CallJobData, type CallJobPolicy } from '../jobs/call-jobs.js';
 import { jobIds } from '../jobs/job-ids.js';
 import { maskNumber } from '../lib/mask-number.js';
 import type { Logger } from '../logger.js';
@@ -35,7 +35,8 @@ export function createSlotDispatch(deps: SlotDispatchDeps) {
       callbackFor: dispatch.callSid,
     };
     // One job per callback, whatever happens to this process after it is added.
-    await deps.callQueue.add(CALL_JOB, data, { ...callJobOptions(deps.jobPolicy, 'high'), jobId: jobIds.callback(dispatch.callSid) });
+    const job = callJob(deps.jobPolicy, data, { jobId: jobIds.callback(dispatch.callSid) });
+    await deps.callQueue.add(job.name, job.data, job.opts);
     logger.info({ callSid: dispatch.callSid, to: maskNumber(dispatch.from) }, 'calling back a caller whose turn came');
   };
 

@@ -126,6 +126,18 @@ export function callJobOptions(policy: CallJobPolicy, priority: PriorityName): J
   };
 }
 
+/**
+ * A call job as every producer adds it: its name, payload and options (priority from the payload,
+ * attempts, backoff and trimming from the policy), with a delay or a job id where the producer has one.
+ */
+export function callJob(policy: CallJobPolicy, data: CallJobData, extra: { delay?: number; jobId?: string | undefined } = {}) {
+  return {
+    name: CALL_JOB,
+    data,
+    opts: { ...callJobOptions(policy, data.priority), ...(extra.delay !== undefined && { delay: extra.delay }), ...(extra.jobId !== undefined && { jobId: extra.jobId }) },
+  };
+}
+
 /** The job policy that configuration sets. */
 export const callJobPolicy = (config: Readonly<Config>): CallJobPolicy => ({
   attempts: config.CALL_ATTEMPTS,
