@@ -15,6 +15,10 @@ export interface RedisServerOptions {
   /** Append-only file on: the queue survives a restart. Off for throwaway test servers. */
   persist: boolean;
   binary?: string;
+  /** A configuration file read first, e.g. a Sentinel's (which also needs `--sentinel` in `args`). */
+  configFile?: string;
+  /** More settings, after the defaults: `['--cluster-enabled', 'yes']`. */
+  args?: string[];
 }
 
 export class RedisBinaryMissingError extends Error {
@@ -44,6 +48,7 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
   const binary = options.binary ?? 'redis-server';
   mkdirSync(options.dir, { recursive: true });
   const args = [
+    ...(options.configFile ? [options.configFile] : []),
     '--port', String(options.port),
     '--bind', '127.0.0.1',
     '--dir', options.dir,
@@ -51,6 +56,7 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
     '--appendonly', options.persist ? 'yes' : 'no',
     '--daemonize', 'no',
     '--loglevel', 'warning',
+    ...(options.args ?? []),
   ];
   // Its own process group: a Ctrl-C in the terminal must not stop Redis while the service drains.
   const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'ignore'], detached: true });

@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import { onRedisAvailability } from './redis-availability.js';
 import { openRedis, type RedisConnection } from './redis.js';
 import { describeRedisTarget, type RedisTarget } from './redis-target.js';
+import { refuseAllButAMaster } from './redis-standalone-check.js';
 
 /** The variables that say where Redis is, in each mode: what to set when it is not there. */
 const WHERE_VARIABLES: Record<RedisTarget['mode'], string> = {
@@ -84,6 +85,7 @@ export async function redisAtStart(config: Readonly<Config>, logger: Logger): Pr
   const redis = await waitForRedis(config.redis, config.REDIS_STARTUP_WAIT_MS);
   const masked = describeRedisTarget(config.redis);
   try {
+    if (config.redis.mode === 'standalone') await refuseAllButAMaster(redis, masked);
     const persistence = await readPersistence(redis);
     const { level, text } = describe(persistence);
     const which = config.redisUrlDefaulted ? ' (REDIS_URL unset: the local default)' : '';
