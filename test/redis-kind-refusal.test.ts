@@ -47,7 +47,8 @@ describe('in standalone mode, start-up', () => {
   });
 
   it('refuses a Redis Cluster node, naming REDIS_MODE=cluster and REDIS_CLUSTER_NODES', async () => {
-    const node = await server('cluster-node', { args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'] });
+    // Its bus port defaults to port + 10000, past 65535 for a high free port: choose one.
+    const node = await server('cluster-node', { args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-port', String(await freePort())] });
     expect(await startAt(node.url)).toMatch(/is a Redis Cluster node, not a standalone master: set REDIS_MODE=cluster and REDIS_CLUSTER_NODES/);
   });
 
