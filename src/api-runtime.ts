@@ -1,6 +1,7 @@
 import { createCallLogTable } from './call-log/call-log-table.js';
 import { createSimulatedInbound } from './carriers/simulated/simulated-inbound.js';
 import { connectRedis, createRedis, type RedisConnection } from './lib/redis.js';
+import { healthProbeKey, redisAcceptsWrites } from './lib/redis-write-probe.js';
 import type { Running } from './lib/run-process.js';
 import { buildApp, type AppDeps } from './app.js';
 import type { Config } from './config.js';
@@ -19,7 +20,7 @@ function appDeps(config: Readonly<Config>, core: Core, redis: RedisConnection, l
     callQueue: core.callQueue,
     queues: core.queues,
     liveWorkers: () => redis.zcount(workerHeartbeatKey(config.QUEUE_PREFIX), String(Date.now() - 3 * WORKER_HEARTBEAT_MS), '+inf'),
-    pingRedis: async () => redis.status === 'ready' && (await redis.ping().catch(() => '')) === 'PONG',
+    pingRedis: () => redisAcceptsWrites(redis, healthProbeKey(config.QUEUE_PREFIX, 'api')),
     twilioWebhooks: {
       lifecycle: core.lifecycle,
       callRecords: core.callRecords,

@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import { createRedis } from '../src/lib/redis.js';
+import { healthProbeKey, redisAcceptsWrites } from '../src/lib/redis-write-probe.js';
 import type { Config } from '../src/config.js';
 import { processMetrics } from '../src/metrics.js';
 
@@ -12,7 +13,7 @@ export async function serveWorkerEndpoints(config: Readonly<Config>, worker: { i
   const redis = createRedis(config.redis, 'producer', 'worker-health');
   redis.connect().catch(() => {});
   const health: WorkerHealth = async () => ({
-    redis: redis.status === 'ready' && (await redis.ping().catch(() => '')) === 'PONG' ? 'up' : 'down',
+    redis: (await redisAcceptsWrites(redis, healthProbeKey(config.QUEUE_PREFIX, 'worker'))) ? 'up' : 'down',
     worker: worker.isRunning() ? 'running' : 'stopped',
   });
   const server = createServer(async (request, response) => {

@@ -84,20 +84,35 @@ function once(redis: RedisConnection, event: string): Promise<void> {
   return new Promise((resolve) => redis.once(event, () => resolve()));
 }
 
-const UNAVAILABLE_PATTERNS = [
+const UNREACHABLE_PATTERNS = [
   /Stream isn't writeable/,
   /Connection is closed/,
   /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH/,
   /Reached the max retries per request limit/,
   /Redis did not answer/,
+  // The cluster and Sentinel clients' own words while they look for the servers.
+  /Cluster isn't ready|Cluster is disconnect|None of startup nodes is available|Failed to refresh slots cache|Node is disconnected/,
+  /All sentinels are unreachable/,
 ];
 
-/** True for the errors ioredis raises while Redis is unreachable, as opposed to a command's own error. */
-export function isRedisUnavailable(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
+/**
+ * Replies of a Redis that is up but cannot serve the command now: a replica not yet promoted or a
+ * master demoted by a failover (READONLY, MASTERDOWN), a slot moving or a cluster re-forming (MOVED
+ * and ASK that the client did not follow, CLUSTERDOWN, TRYAGAIN), a restart reading its data
+ * (LOADING). Each passes by itself; a redirection loop ends in ioredis's "Too many Cluster redirections".
+ */
+const SWITCHING_REPLY = /^(READONLY|MASTERDOWN|MOVED \d+|ASK \d+|CLUSTERDOWN|TRYAGAIN|LOADING)\b|^Too many Cluster redirections/;
+
+/** Why Redis cannot serve a command for now, or undefined for a command's own error. */
+export function redisUnavailableReason(error: unknown): 'unreachable' | 'switching' | undefined {
+  if (!(error instanceof Error)) return undefined;
+  if (SWITCHING_REPLY.test(error.message)) return 'switching';
   const text = `${error.name} ${error.message} ${(error as NodeJS.ErrnoException).code ?? ''}`;
-  return UNAVAILABLE_PATTERNS.some((pattern) => pattern.test(text));
+  return UNREACHABLE_PATTERNS.some((pattern) => pattern.test(text)) ? 'unreachable' : undefined;
 }
+
+/** True for the errors raised while Redis is unreachable or failing over, as opposed to a command's own error. */
+export const isRedisUnavailable = (error: unknown): boolean => redisUnavailableReason(error) !== undefined;
 
 export type RedisScript = (...args: Array<string | number>) => Promise<unknown>;
 

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { isRedisUnavailable } from '../lib/redis.js';
+import { redisUnavailableReason } from '../lib/redis.js';
 import { AppError, serviceUnavailable, type ErrorDetail } from '../errors.js';
 import { processMetrics } from '../metrics.js';
 
@@ -26,6 +26,9 @@ function toDetail(instancePath: string, message: string): ErrorDetail {
 
 const MAX_DETAILS = 100;
 
+/** Seconds a client should wait after a 503: about what a Redis failover or reconnection takes. */
+export const SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS = 2;
+
 function toAppError(error: FastifyError): AppError {
   if (error instanceof AppError) return error;
   if (hasZodFastifySchemaValidationErrors(error)) {
@@ -36,7 +39,9 @@ function toAppError(error: FastifyError): AppError {
   }
   const known = error.code ? FASTIFY_CODES[error.code] : undefined;
   if (known) return new AppError(known.status, known.code, error.message);
-  if (isRedisUnavailable(error)) return serviceUnavailable();
+  const redisAway = redisUnavailableReason(error);
+  if (redisAway === 'unreachable') return serviceUnavailable();
+  if (redisAway === 'switching') return serviceUnavailable('The queue store (Redis) is failing over or resharding; try again shortly');
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
     return new AppError(error.statusCode, 'BAD_REQUEST', error.message);
   }
@@ -48,6 +53,7 @@ export function sendError(error: FastifyError, request: FastifyRequest, reply: F
   const appError = toAppError(error);
   processMetrics().apiErrors.inc({ code: appError.code, status: String(appError.statusCode) });
   if (appError.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+  if (appError.statusCode === 503 && !reply.hasHeader('retry-after')) reply.header('Retry-After', String(SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS));
   return reply.code(appError.statusCode).send({
     success: false,
     error: appError.code,
