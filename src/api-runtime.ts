@@ -20,7 +20,7 @@ function appDeps(config: Readonly<Config>, core: Core, redis: RedisConnection, l
     callQueue: core.callQueue,
     queues: core.queues,
     liveWorkers: () => redis.zcount(workerHeartbeatKey(config.QUEUE_PREFIX), String(Date.now() - 3 * WORKER_HEARTBEAT_MS), '+inf'),
-    pingRedis: () => redisAcceptsWrites(redis, healthProbeKey(config.QUEUE_PREFIX, 'api')),
+    redisTakesWrites: () => redisAcceptsWrites(redis, healthProbeKey(config.QUEUE_PREFIX, 'api')),
     twilioWebhooks: {
       lifecycle: core.lifecycle,
       callRecords: core.callRecords,

@@ -32,7 +32,7 @@ import type { SchedulingService } from './calls/scheduling-service.js';
 export interface AppDeps {
   scheduling: SchedulingService;
   queueAdmin: QueueAdminService;
-  pingRedis: () => Promise<boolean>;
+  redisTakesWrites: () => Promise<boolean>;
   liveWorkers: () => Promise<number>;
   /** No keys at all: every route open (the API then serves loopback only). */
   auth: AuthOptions;
@@ -86,7 +86,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(async (open) => {
     open.addHook('onRoute', routeScope('open'));
     await open.register(swaggerUiPlugin);
-    await open.register(healthRoutes, { pingRedis: deps.pingRedis, liveWorkers: deps.liveWorkers, carrier: deps.carrier, capacity: deps.capacity });
+    await open.register(healthRoutes, { redisTakesWrites: deps.redisTakesWrites, liveWorkers: deps.liveWorkers, carrier: deps.carrier, capacity: deps.capacity });
   });
   await app.register(async (admin) => {
     admin.addHook('onRoute', routeScope('admin'));

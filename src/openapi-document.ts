@@ -24,7 +24,7 @@ export async function generateOpenApiDocument(): Promise<Record<string, unknown>
   const app = await buildApp({
     scheduling: notCalled as SchedulingService,
     queueAdmin: notCalled as QueueAdminService,
-    pingRedis: async () => false,
+    redisTakesWrites: async () => false,
     liveWorkers: async () => 0,
     auth: { apiKeys: [], adminApiKeys: [] },
     idempotency: { redis: notCalled as Redis, prefix: 'unused' },

@@ -12,7 +12,7 @@ const healthResponse = z.object({
 });
 
 export interface HealthRoutesOptions {
-  pingRedis: () => Promise<boolean>;
+  redisTakesWrites: () => Promise<boolean>;
   /** Workers with a heartbeat in the last few seconds. */
   liveWorkers: () => Promise<number>;
   carrier: string;
@@ -26,7 +26,7 @@ const readyResponse = z.object({
   workers: z.number().int().describe('Workers seen in the last 15 seconds'),
 });
 
-export const healthRoutes: FastifyPluginAsyncZod<HealthRoutesOptions> = async (app, { pingRedis, liveWorkers, carrier, capacity }) => {
+export const healthRoutes: FastifyPluginAsyncZod<HealthRoutesOptions> = async (app, { redisTakesWrites, liveWorkers, carrier, capacity }) => {
   app.get('/ready', {
     schema: {
       operationId: 'getReadiness',
@@ -35,7 +35,7 @@ export const healthRoutes: FastifyPluginAsyncZod<HealthRoutesOptions> = async (a
       response: { 200: readyResponse, 503: readyResponse },
     },
     handler: async (_request, reply) => {
-      const up = await pingRedis();
+      const up = await redisTakesWrites();
       const workers = up ? await liveWorkers().catch(() => 0) : 0;
       const ready = up && workers > 0;
       return reply.code(ready ? 200 : 503).send({ success: ready, ready, redis: up ? 'up' : 'down', workers });
@@ -50,7 +50,7 @@ export const healthRoutes: FastifyPluginAsyncZod<HealthRoutesOptions> = async (a
       response: { 200: healthResponse, 503: healthResponse },
     },
     handler: async (_request, reply) => {
-      const up = await pingRedis();
+      const up = await redisTakesWrites();
       const snapshot = up ? await capacity.snapshot().catch(() => null) : null;
       return reply.code(up ? 200 : 503).send({ success: up, status: up ? 'ok' : 'degraded', redis: up ? 'up' : 'down', carrier, capacity: snapshot });
     },
