@@ -43,11 +43,11 @@ const PRIORITY_SPAN = 1e13;
 
 /**
  * Drops expired leases, then hands free slots to waiting callers in order, noting each in the
- * served list. Shared by every script. KEYS: leases, holders, waiting, dispatching, waiter hash
- * prefix, served. A waiter's holder is `call:<CallSid>`, as holderForCall writes it.
+ * served list. Shared by every script. KEYS: leases, holders, waiting, dispatching, waiters, served.
+ * A waiter's holder is `call:<CallSid>`, as holderForCall writes it.
  */
 const PURGE_AND_DISPATCH = `
-local function purge_and_dispatch(leases, holders, waiting, dispatching, waiterPrefix, now, max, leaseMs)
+local function purge_and_dispatch(leases, holders, waiting, dispatching, waiters, served, now, max, leaseMs)
   local expired = redis.call('ZRANGEBYSCORE', leases, '-inf', now)
   for _, holder in ipairs(expired) do redis.call('HDEL', holders, holder) end
   if #expired > 0 then redis.call('ZREMRANGEBYSCORE', leases, '-inf', now) end
@@ -57,14 +57,13 @@ local function purge_and_dispatch(leases, holders, waiting, dispatching, waiterP
     if #top == 0 then break end
     local callSid = top[1]
     local holder = 'call:' .. callSid
-    local waiter = redis.call('HGETALL', waiterPrefix .. callSid)
-    local callback = false
-    for i = 1, #waiter, 2 do if waiter[i] == 'callback' and waiter[i + 1] == '1' then callback = true end end
+    local waiter = redis.call('HGET', waiters, callSid)
+    local callback = waiter and cjson.decode(waiter).callback == true or false
     redis.call('ZADD', leases, now + leaseMs, holder)
     redis.call('HSET', holders, holder, cjson.encode({ kind = callback and 'callback' or 'inbound', callSid = callSid, since = now }))
     redis.call('ZADD', dispatching, now, callSid)
-    redis.call('LPUSH', KEYS[6], cjson.encode({ callSid = callSid, callback = callback, at = now }))
-    redis.call('LTRIM', KEYS[6], 0, 99)
+    redis.call('LPUSH', served, cjson.encode({ callSid = callSid, callback = callback, at = now }))
+    redis.call('LTRIM', served, 0, 99)
     table.insert(dispatched, callSid)
   end
   return dispatched
@@ -74,7 +73,7 @@ end
 /** ARGV: holder, info JSON, max, now, leaseMs. Returns {acquired (0/1), dispatched...}. */
 const ACQUIRE = `${PURGE_AND_DISPATCH}
 local now, max, leaseMs = tonumber(ARGV[4]), tonumber(ARGV[3]), tonumber(ARGV[5])
-local dispatched = purge_and_dispatch(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], now, max, leaseMs)
+local dispatched = purge_and_dispatch(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], now, max, leaseMs)
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
   redis.call('ZADD', KEYS[1], now + leaseMs, ARGV[1])
   return { 1, unpack(dispatched) }
@@ -93,16 +92,26 @@ const RELEASE = `${PURGE_AND_DISPATCH}
 local released = redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[4], string.sub(ARGV[1], 6))
-local dispatched = purge_and_dispatch(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], tonumber(ARGV[3]), tonumber(ARGV[2]), tonumber(ARGV[4]))
+local dispatched = purge_and_dispatch(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], tonumber(ARGV[3]), tonumber(ARGV[2]), tonumber(ARGV[4]))
 return { released, unpack(dispatched) }
 `;
 
-/** ARGV: callSid, score, waiter fields... Returns the caller's position (1-based). */
+/** KEYS: waiting, waiters. ARGV: callSid, score, waiter JSON. Returns the caller's position (1-based). */
 const ENQUEUE = `
-redis.call('HSET', KEYS[2], unpack(ARGV, 3))
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 redis.call('ZADD', KEYS[1], 'NX', tonumber(ARGV[2]), ARGV[1])
 return redis.call('ZRANK', KEYS[1], ARGV[1]) + 1
 `;
+
+/** KEYS: waiters. ARGV: callSid, JSON of the fields to change. */
+const UPDATE_WAITER = `
+local waiter = cjson.decode(redis.call('HGET', KEYS[1], ARGV[1]) or '{}')
+for field, value in pairs(cjson.decode(ARGV[2])) do waiter[field] = value end
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(waiter))
+`;
+
+/** A waiter as the waiters hash keeps it, under its call SID. */
+type StoredWaiter = Partial<Omit<Waiter, 'callSid'>>;
 
 export interface CapacityStoreOptions {
   prefix: string;
@@ -118,38 +127,41 @@ export function createCapacityStore(redis: Redis, options: CapacityStoreOptions)
     holders: `${base}:holders`,
     waiting: `${base}:waiting`,
     dispatching: `${base}:dispatching`,
-    waiterPrefix: `${base}:waiter:`,
+    /** Every waiter's details in one hash, by call SID, so that scripts declare the one key. */
+    waiters: `${base}:waiters`,
     handleTimes: `${base}:handle-times`,
     served: `${base}:served`,
     events: `${base}:events`,
     reconcileTurn: `${base}:reconcile-lock`,
   };
-  const scriptKeys = [keys.leases, keys.holders, keys.waiting, keys.dispatching, keys.waiterPrefix, keys.served] as const;
+  const scriptKeys = [keys.leases, keys.holders, keys.waiting, keys.dispatching, keys.waiters, keys.served] as const;
   const acquire = redisScript(redis, 'switchboardCapacityAcquire', scriptKeys.length, ACQUIRE);
   const release = redisScript(redis, 'switchboardCapacityRelease', scriptKeys.length, RELEASE);
   const enqueue = redisScript(redis, 'switchboardCapacityEnqueue', 2, ENQUEUE);
+  const updateWaiter = redisScript(redis, 'switchboardCapacityUpdateWaiter', 1, UPDATE_WAITER);
   const now = options.clock ?? Date.now;
 
-  const toWaiter = (callSid: string, hash: Record<string, string>): Waiter | undefined =>
-    Object.keys(hash).length === 0
-      ? undefined
-      : {
-          callSid,
-          from: hash.from ?? '',
-          priority: (hash.priority as WaiterPriority) ?? 'normal',
-          enqueuedAt: hash.enqueuedAt ?? new Date(0).toISOString(),
-          ...(hash.queueSid && { queueSid: hash.queueSid }),
-          callback: hash.callback === '1',
-        };
-
-  const dispatchesOf = async (callSids: string[]): Promise<Dispatch[]> => {
-    const dispatches: Dispatch[] = [];
-    for (const callSid of callSids) {
-      const waiter = toWaiter(callSid, await redis.hgetall(keys.waiterPrefix + callSid));
-      if (waiter) dispatches.push({ ...waiter, holder: holderForCall(callSid) });
-    }
-    return dispatches;
+  const toWaiter = (callSid: string, json: string | null | undefined): Waiter | undefined => {
+    if (!json) return undefined;
+    const stored = JSON.parse(json) as StoredWaiter;
+    return {
+      callSid,
+      from: stored.from ?? '',
+      priority: stored.priority ?? 'normal',
+      enqueuedAt: stored.enqueuedAt ?? new Date(0).toISOString(),
+      ...(stored.queueSid && { queueSid: stored.queueSid }),
+      callback: stored.callback === true,
+    };
   };
+
+  const waitersOf = async (callSids: string[]): Promise<Array<Waiter | undefined>> => {
+    if (callSids.length === 0) return [];
+    const stored = await redis.hmget(keys.waiters, ...callSids);
+    return callSids.map((callSid, index) => toWaiter(callSid, stored[index]));
+  };
+
+  const dispatchesOf = async (callSids: string[]): Promise<Dispatch[]> =>
+    (await waitersOf(callSids)).filter((waiter) => waiter !== undefined).map((waiter) => ({ ...waiter, holder: holderForCall(waiter.callSid) }));
 
   const split = async (result: unknown): Promise<{ ok: boolean; dispatches: Dispatch[] }> => {
     const [flag, ...dispatched] = result as [number, ...string[]];
@@ -208,18 +220,17 @@ export function createCapacityStore(redis: Redis, options: CapacityStoreOptions)
     /** Puts an inbound caller in line; returns their position. */
     async enqueue(waiter: Waiter): Promise<number> {
       const score = WAITER_PRIORITIES[waiter.priority] * PRIORITY_SPAN + Date.parse(waiter.enqueuedAt);
-      const fields = ['from', waiter.from, 'priority', waiter.priority, 'enqueuedAt', waiter.enqueuedAt, 'callback', waiter.callback ? '1' : '0'];
-      if (waiter.queueSid) fields.push('queueSid', waiter.queueSid);
-      return Number(await enqueue(keys.waiting, keys.waiterPrefix + waiter.callSid, waiter.callSid, score, ...fields));
+      const { callSid, ...stored } = waiter;
+      return Number(await enqueue(keys.waiting, keys.waiters, callSid, score, JSON.stringify(stored satisfies StoredWaiter)));
     },
 
     async waiter(callSid: string): Promise<Waiter | undefined> {
-      return toWaiter(callSid, await redis.hgetall(keys.waiterPrefix + callSid));
+      return toWaiter(callSid, await redis.hget(keys.waiters, callSid));
     },
 
     async updateWaiter(callSid: string, fields: Partial<Pick<Waiter, 'queueSid' | 'callback'>>) {
-      const entries = Object.entries(fields).map(([field, value]) => [field, typeof value === 'boolean' ? (value ? '1' : '0') : String(value)]);
-      if (entries.length > 0) await redis.hset(keys.waiterPrefix + callSid, Object.fromEntries(entries));
+      const changes = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
+      if (Object.keys(changes).length > 0) await updateWaiter(keys.waiters, callSid, JSON.stringify(changes));
     },
 
     /** 1-based place in line, or undefined when not waiting (connected, or gone). */
@@ -230,12 +241,12 @@ export function createCapacityStore(redis: Redis, options: CapacityStoreOptions)
 
     /** A caller who hung up without asking for a callback leaves the line. */
     async leave(callSid: string): Promise<void> {
-      await redis.multi().zrem(keys.waiting, callSid).del(keys.waiterPrefix + callSid).exec();
+      await redis.multi().zrem(keys.waiting, callSid).hdel(keys.waiters, callSid).exec();
     },
 
     /** The waiter has been connected or called back: forget the pending dispatch. */
     async dispatched(callSid: string): Promise<void> {
-      await redis.multi().zrem(keys.dispatching, callSid).del(keys.waiterPrefix + callSid).exec();
+      await redis.multi().zrem(keys.dispatching, callSid).hdel(keys.waiters, callSid).exec();
     },
 
     /** Dispatches that were handed out but not finished (the process died) for `olderThanMs`. */
@@ -279,10 +290,8 @@ export function createCapacityStore(redis: Redis, options: CapacityStoreOptions)
     },
 
     async callbacksPending(): Promise<number> {
-      const sids = await redis.zrange(keys.waiting, '0', '-1');
-      if (sids.length === 0) return 0;
-      const flags = await redis.pipeline(sids.map((sid) => ['hget', keys.waiterPrefix + sid, 'callback'])).exec();
-      return (flags ?? []).filter(([, flag]) => flag === '1').length;
+      const waiters = await waitersOf(await redis.zrange(keys.waiting, '0', '-1'));
+      return waiters.filter((waiter) => waiter?.callback).length;
     },
 
     /** Keeps the last 100 handle times (call durations, seconds) for wait estimates. */
