@@ -76,7 +76,9 @@ describe('killing every process mid-run', () => {
     await post('/webhooks/twilio/dial-ended', { CallSid: callers[0]!.callSid, DialCallDuration: '60' });
     await post('/webhooks/twilio/dial-ended', { CallSid: callers[1]!.callSid, DialCallDuration: '60' });
     await until(async () => twilio.createsTo(callers[3]!.from).length, (count) => count === 1, 15_000);
-    expect(twilio.redirects.map((redirect) => redirect.callSid)).toEqual([callers[2]!.callSid]);
+    // The first freed slot went to the first in line. (The callback's own call ends at once here, so
+    // its slot may already have passed on to the next caller.)
+    expect(twilio.redirects[0]?.callSid).toBe(callers[2]!.callSid);
     await post('/webhooks/twilio/dial-ended', { CallSid: callers[2]!.callSid, DialCallDuration: '60' });
     await until(async () => twilio.redirects.length, (count) => count === 2, 15_000);
     expect(twilio.redirects[1]!.callSid).toBe(callers[4]!.callSid);
