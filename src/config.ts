@@ -47,6 +47,14 @@ const envSchema = z.object({
   REDIS_TLS: z.stringbool().optional(),
   /** Prefix of every Redis key; on Redis Cluster it must carry a hash tag such as `{switchboard}`. */
   QUEUE_PREFIX: z.string().min(1).default('switchboard'),
+  /**
+   * Replicas that must hold an accepted call (Redis `WAIT`) before the API answers 201, and that must
+   * hold a dial's marker and SID before the worker goes on. Unset: 1 whenever the Redis has a replica
+   * connected; 0: never wait. Not used on Redis Cluster.
+   */
+  REDIS_WAIT_REPLICAS: z.coerce.number().int().min(0).max(16).optional(),
+  /** How long that wait may take: past it the API answers 503, and a worker logs a warning and goes on. Default 1000. */
+  REDIS_WAIT_TIMEOUT_MS: positiveInt.max(60_000).default(1_000),
   /** How long a process waits at start for Redis to answer before it exits 1 saying so. */
   REDIS_STARTUP_WAIT_MS: positiveInt.default(10_000),
 

@@ -20,6 +20,7 @@ import {
   type TrackCallData,
 } from './jobs/call-jobs.js';
 import type { Logger } from './logger.js';
+import { replicaAcknowledgement, replicationPolicy } from './lib/redis-replication.js';
 
 export interface CoreParts {
   /** The connection every part shares: a producer's in the API, a consumer's in a worker. */
@@ -40,7 +41,8 @@ export function createCore(config: Readonly<Config>, { redis, logger, dialer = c
   const callStatusQueue = pollsCallStatus(config, dialer) ? new Queue<TrackCallData>(CALL_STATUS_QUEUE_NAME, queueOptions) : undefined;
   const callLogQueue = logsCalls(config) ? new Queue(CALL_LOG_QUEUE_NAME, queueOptions) : undefined;
 
-  const callRecords = createCallRecordStore(redis, config.QUEUE_PREFIX, callRecordTtlSeconds(config));
+  const replicas = replicaAcknowledgement(redis, replicationPolicy(config));
+  const callRecords = createCallRecordStore(redis, config.QUEUE_PREFIX, callRecordTtlSeconds(config), replicas);
   const { callLog, close: closeCallLog } = openCallLog(config, redis, callRecords);
   const { capacity, inbound, priorities } = createCapacity(config, redis, { callQueue, callRecords, dialer, logger });
   const jobPolicy = callJobPolicy(config);
@@ -62,6 +64,7 @@ export function createCore(config: Readonly<Config>, { redis, logger, dialer = c
       policy: jobPolicy,
       limits: { maxScheduleAheadMs: config.MAX_SCHEDULE_AHEAD_MS, recurringMinIntervalSeconds: config.RECURRING_MIN_INTERVAL_SECONDS },
       callLog,
+      replicas,
     }),
     queueAdmin: createQueueAdminService({ callQueue, callRecords, redis }),
 

@@ -1,5 +1,6 @@
 import type { RedisConnection as Redis } from '../lib/redis.js';
 import { redisScript } from '../lib/redis.js';
+import type { ReplicaAcknowledgement, ReplicaShortfall } from '../lib/redis-replication.js';
 import { CALL_QUEUE_NAME } from '../jobs/call-jobs.js';
 import { CALL_STATUS_RANK, isFinalCallStatus, type CallEvent } from '../carriers/call-status.js';
 
@@ -42,6 +43,11 @@ export interface CallRecordStore {
   getMany(jobIds: string[]): Promise<Array<CallRecord | undefined>>;
   jobIdForSid(callSid: string): Promise<string | undefined>;
   remove(jobIds: string[]): Promise<void>;
+  /**
+   * Waits until this store's writes so far are on the wanted replicas (a dial's marker and SID must
+   * survive a failover); the shortfall when the bounded wait ran out first.
+   */
+  confirmReplicated?(): Promise<ReplicaShortfall | undefined>;
 }
 
 /**
@@ -138,7 +144,7 @@ function toRecord(hash: Record<string, string>): CallRecord | undefined {
  * atomic, so workers, callbacks and polls never overwrite each other. Records and the SID index
  * expire with the longest job retention.
  */
-export function createCallRecordStore(redis: Redis, prefix: string, ttlSeconds: number): CallRecordStore {
+export function createCallRecordStore(redis: Redis, prefix: string, ttlSeconds: number, replicas?: ReplicaAcknowledgement): CallRecordStore {
   const base = `${prefix}:${CALL_QUEUE_NAME}`;
   const keyOf = (jobId: string) => `${base}:call-record:${jobId}`;
   const sidKey = (callSid: string) => `${base}:call-sid:${callSid}`;
@@ -202,5 +208,6 @@ export function createCallRecordStore(redis: Redis, prefix: string, ttlSeconds: 
       const sidKeys = (sids ?? []).map(([, sid]) => sid).filter((sid): sid is string => typeof sid === 'string').map(sidKey);
       await redis.del(...jobIds.map(keyOf), ...sidKeys);
     },
+    confirmReplicated: async () => replicas?.confirm(),
   };
 }

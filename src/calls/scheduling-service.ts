@@ -1,10 +1,11 @@
 import type { Queue } from 'bullmq';
 import { batchedAdd } from '../jobs/batched-add.js';
-import { validationError } from '../errors.js';
-import { callJob, type CallJobData, type CallJobPolicy } from '../jobs/call-jobs.js';
+import { serviceUnavailable, validationError } from '../errors.js';
+import { callJob, recurringCallTemplate, type CallJobData, type CallJobPolicy } from '../jobs/call-jobs.js';
 import type { CallLog } from '../call-log/call-log-writer.js';
 import { nextCronRun } from './cron-schedule.js';
 import { jobIds } from '../jobs/job-ids.js';
+import type { ReplicaAcknowledgement, ReplicaShortfall } from '../lib/redis-replication.js';
 
 /** A validated call as the API received it. */
 export type NewCall = Omit<CallJobData, 'scheduleAt' | 'recurringId'>;
@@ -32,6 +33,11 @@ export interface SchedulingDeps {
   policy: CallJobPolicy;
   limits: SchedulingLimits;
   callLog: CallLog;
+  /**
+   * Waits for replicas to hold what the queue's connection wrote, so a call is acknowledged only once
+   * a failover cannot lose it. Built on the connection the queue uses: WAIT covers that connection's writes.
+   */
+  replicas?: ReplicaAcknowledgement;
   clock?: () => Date;
 }
 
@@ -51,16 +57,27 @@ const BULK_PIPELINE_SIZE = 200;
 
 const ANONYMOUS: RequestIdentity = { idempotencyKey: undefined };
 
-const jobIdsFrom = ({ idempotencyKey }: RequestIdentity): ((index?: number) => string | undefined) =>
-  idempotencyKey === undefined ? () => undefined : jobIds.fromIdempotencyKey(idempotencyKey);
+const jobIdsFrom = ({ idempotencyKey }: RequestIdentity): ((index?: number) => string) =>
+  idempotencyKey === undefined ? () => jobIds.newCall() : jobIds.fromIdempotencyKey(idempotencyKey);
 
-export function createSchedulingService({ callQueue, policy, limits, callLog, clock = () => new Date() }: SchedulingDeps) {
+const notReplicated = ({ wanted, acknowledged, timeoutMs }: ReplicaShortfall) =>
+  serviceUnavailable(
+    `Nothing was confirmed: ${acknowledged} of ${wanted} Redis replicas acknowledged the write within ${timeoutMs} ms, so it may not survive a failover. ` +
+      'Send the request again with the same Idempotency-Key: it schedules nothing twice',
+  );
+
+export function createSchedulingService({ callQueue, policy, limits, callLog, replicas, clock = () => new Date() }: SchedulingDeps) {
   const addJob = batchedAdd(callQueue);
+  const replicated = async () => {
+    const shortfall = await replicas?.confirm();
+    if (shortfall) throw notReplicated(shortfall);
+  };
   const add = async (data: CallJobData, request: RequestIdentity, delayMs = 0): Promise<ScheduledCall> => {
     const jobId = jobIdsFrom(request)();
     const { name, opts } = callJob(policy, data, { delay: delayMs, jobId });
     const job = await addJob(name, data, opts);
     await callLog.scheduled([{ jobId: job.id!, data }]);
+    await replicated();
     return { jobId: job.id!, data, runAt: new Date(job.timestamp + delayMs) };
   };
 
@@ -96,8 +113,9 @@ export function createSchedulingService({ callQueue, policy, limits, callLog, cl
       const job = await callQueue.upsertJobScheduler(
         recurringId,
         { pattern: cronExpression, ...(timezone && { tz: timezone }) },
-        callJob(policy, data),
+        recurringCallTemplate(policy, data),
       );
+      await replicated();
       return {
         recurringId,
         cronExpression,
@@ -126,6 +144,7 @@ export function createSchedulingService({ callQueue, policy, limits, callLog, cl
       const jobs = (await Promise.all(chunks.map((chunk) => callQueue.addBulk(chunk)))).flat();
       const scheduled = jobs.map((job, index) => ({ jobId: job.id!, data: calls[index]!, runAt: new Date(job.timestamp) }));
       await callLog.scheduled(scheduled);
+      await replicated();
       return scheduled;
     },
   };

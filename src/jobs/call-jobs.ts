@@ -128,15 +128,23 @@ export function callJobOptions(policy: CallJobPolicy, priority: PriorityName): J
 
 /**
  * A call job as every producer adds it: its name, payload and options (priority from the payload,
- * attempts, backoff and trimming from the policy), with a delay or a job id where the producer has one.
+ * attempts, backoff and trimming from the policy), its id from `jobIds` (never Redis's counter, which
+ * a failover can roll back), and a delay where the producer has one.
  */
-export function callJob(policy: CallJobPolicy, data: CallJobData, extra: { delay?: number; jobId?: string | undefined } = {}) {
+export function callJob(policy: CallJobPolicy, data: CallJobData, extra: { jobId: string; delay?: number }) {
   return {
     name: CALL_JOB,
     data,
-    opts: { ...callJobOptions(policy, data.priority), ...(extra.delay !== undefined && { delay: extra.delay }), ...(extra.jobId !== undefined && { jobId: extra.jobId }) },
+    opts: { ...callJobOptions(policy, data.priority), ...(extra.delay !== undefined && { delay: extra.delay }), jobId: extra.jobId },
   };
 }
+
+/** What a job scheduler copies into each run of a recurring call; BullMQ names the runs itself. */
+export const recurringCallTemplate = (policy: CallJobPolicy, data: CallJobData) => ({
+  name: CALL_JOB,
+  data,
+  opts: callJobOptions(policy, data.priority),
+});
 
 /** The job policy that configuration sets. */
 export const callJobPolicy = (config: Readonly<Config>): CallJobPolicy => ({

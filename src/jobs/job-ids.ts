@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 
 /**
  * Every scheme by which a job id is made. Ids that follow from something (a request's
@@ -6,6 +6,11 @@ import { createHash, randomUUID } from 'node:crypto';
  * make adding the same job twice a no-op, which is what keeps retries from dialing anyone twice.
  */
 export const jobIds = {
+  /**
+   * A call with nothing to derive its id from. Made here, not by Redis's counter: a counter that a
+   * failover rolls back would hand one id to two calls. Time-ordered, so ids sort as calls arrived.
+   */
+  newCall: () => `call-${timeOrderedUuid()}`,
   /** The calls of one request sent with an Idempotency-Key, by their index in it. */
   fromIdempotencyKey(idempotencyKey: string): (index?: number) => string {
     const base = createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 24);
@@ -23,3 +28,13 @@ export const jobIds = {
   /** The status polls of one call job. */
   trackCall: (callJobId: string) => `track-${callJobId}`,
 } as const;
+
+/** A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then random bits. */
+export function timeOrderedUuid(now = Date.now()): string {
+  const bytes = randomBytes(16);
+  bytes.writeUIntBE(now, 0, 6);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x70;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}

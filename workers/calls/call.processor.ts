@@ -58,9 +58,19 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
 
+  /**
+   * What a takeover after a failover must find, on the replicas before the worker goes on. A shortfall
+   * only warns: the call may already be placed, and stopping now would not undo it.
+   */
+  const replicated = async (what: string) => {
+    const shortfall = await deps.callRecords.confirmReplicated?.();
+    if (shortfall) log.warn({ ...shortfall }, `${what} not confirmed on a Redis replica in time; going on`);
+  };
+
   const adopt = async (call: FoundCall | { sid: string; status: string }, outcome: 'placed' | 'recovered' | 'already-placed') => {
     if (outcome !== 'already-placed') {
       await deps.callRecords.recordPlaced(jobId, call.sid, attempt, { status: call.status, at: new Date().toISOString(), callSid: call.sid });
+      await replicated('call SID');
       await deps.callLog.call(jobId, job.data);
     }
     await deps.statusPolls?.track(jobId, call.sid);
@@ -94,6 +104,7 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
 
   const dialedAt = new Date();
   await deps.callRecords.markDialing(jobId, dialedAt);
+  await replicated('dial marker');
   // The turn as close to the dial as can be, so that calls reach the carrier as evenly spaced as their turns.
   if (deps.pacer.waitForTurn && !(await deps.pacer.waitForTurn(deps.closing))) {
     log.info('worker closing: call put back before its turn to dial');

@@ -1,0 +1,86 @@
+import type { RedisConnection } from './redis.js';
+
+/** How many replicas must hold a write before it counts as safe from a failover. */
+export interface ReplicationPolicy {
+  /** A number of replicas (0: never wait), or 'auto': one whenever the server has a replica connected. */
+  replicas: number | 'auto';
+  /** How long a write may wait for its replicas. */
+  timeoutMs: number;
+}
+
+export const DEFAULT_REPLICATION: ReplicationPolicy = { replicas: 'auto', timeoutMs: 1_000 };
+
+/** Fewer replicas acknowledged than were wanted, within the timeout. */
+export interface ReplicaShortfall {
+  wanted: number;
+  acknowledged: number;
+  timeoutMs: number;
+}
+
+export interface ReplicaAcknowledgement {
+  /**
+   * Waits until every write this connection sent so far is on the wanted number of replicas (Redis
+   * `WAIT`). Undefined when it is, or when none are wanted; the shortfall when the timeout passed first.
+   */
+  confirm(): Promise<ReplicaShortfall | undefined>;
+}
+
+/** How long the number of connected replicas is trusted before it is asked again. */
+const REPLICA_COUNT_TTL_MS = 1_000;
+
+/**
+ * `WAIT` acknowledges the writes of the connection that sends it, so it runs on the connection that
+ * wrote. A waiting connection runs nothing else, so callers share waits: one `WAIT` at a time, and
+ * everyone who asks while it runs shares the next, sent once it returns (it covers all their writes).
+ * A Redis Cluster client cannot send `WAIT` to the node that took a given write: there it is skipped.
+ */
+export function replicaAcknowledgement(redis: RedisConnection, policy: ReplicationPolicy): ReplicaAcknowledgement {
+  if (policy.replicas === 0 || ('isCluster' in redis && redis.isCluster)) return { confirm: async () => undefined };
+
+  let connectedReplicas: { count: number; at: number } | undefined;
+  const wantedReplicas = async (): Promise<number> => {
+    if (policy.replicas !== 'auto') return policy.replicas;
+    if (!connectedReplicas || Date.now() - connectedReplicas.at > REPLICA_COUNT_TTL_MS) {
+      const info = await redis.info('replication');
+      connectedReplicas = { count: Number(/^connected_slaves:(\d+)/m.exec(info)?.[1] ?? 0), at: Date.now() };
+    }
+    return Math.min(1, connectedReplicas.count);
+  };
+
+  const wait = async (): Promise<ReplicaShortfall | undefined> => {
+    const wanted = await wantedReplicas();
+    if (wanted === 0) return undefined;
+    const acknowledged = Number(await redis.call('WAIT', wanted, policy.timeoutMs));
+    return acknowledged >= wanted ? undefined : { wanted, acknowledged, timeoutMs: policy.timeoutMs };
+  };
+
+  let running: Promise<ReplicaShortfall | undefined> | undefined;
+  let next: Promise<ReplicaShortfall | undefined> | undefined;
+  const start = () => {
+    const started = wait().finally(() => {
+      if (running === started) running = undefined;
+    });
+    running = started;
+    return started;
+  };
+
+  return {
+    confirm() {
+      if (!running) return start();
+      next ??= running.then(
+        () => undefined,
+        () => undefined,
+      ).then(() => {
+        next = undefined;
+        return start();
+      });
+      return next;
+    },
+  };
+}
+
+/** The policy configuration sets. */
+export const replicationPolicy = (config: { REDIS_WAIT_REPLICAS?: number | undefined; REDIS_WAIT_TIMEOUT_MS: number }): ReplicationPolicy => ({
+  replicas: config.REDIS_WAIT_REPLICAS ?? 'auto',
+  timeoutMs: config.REDIS_WAIT_TIMEOUT_MS,
+});
