@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import type { Job } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from './helpers/callbacks.js';
+import { aCall, startService, type Service } from './helpers/harness.js';
+import { startRedisCluster, type ClusterNode, type RedisClusterHandle } from './helpers/redis-cluster.js';
+
+interface SimulatedCall {
+  callSid: string;
+  from: string;
+  state: string;
+  heard: string[];
+  connectedAt?: string;
+  endedAt?: string;
+}
+
+let cluster: RedisClusterHandle;
+let service: Service;
+let owner: ClusterNode;
+let seed: ClusterNode;
+const completed: Job[] = [];
+
+beforeAll(async () => {
+  cluster = await startRedisCluster(3);
+  const prefix = `{cluster-${randomUUID().slice(0, 8)}}`;
+  owner = await cluster.ownerOf(prefix);
+  // Seeded only at another master: every key of the service lives on a node it must discover.
+  seed = cluster.nodes.find((node) => node.role === 'master' && node.id !== owner.id)!;
+  service = await startService({
+    REDIS_MODE: 'cluster',
+    REDIS_CLUSTER_NODES: seed.address,
+    QUEUE_PREFIX: prefix,
+    // One slot: a second caller must wait in the line the capacity scripts keep.
+    MAX_CONCURRENT_CALLS: '1',
+    SIMULATED_TIME_SCALE: '0.01',
+    REDIAL_ON: 'none',
+  });
+  const worker = await service.startWorker();
+  worker.on('completed', (job) => completed.push(job));
+}, 90_000);
+
+afterAll(async () => {
+  await service?.stop();
+  await cluster?.stop();
+}, 60_000);
+
+const post = async (url: string, payload: object) => service.app.inject({ method: 'POST', url, payload });
+const getJob = async (jobId: string) => (await service.app.inject({ method: 'GET', url: `/api/queue/job/${jobId}` })).json();
+const simulatedCalls = async (): Promise<SimulatedCall[]> => (await service.app.inject({ method: 'GET', url: '/simulator/inbound-calls' })).json().calls;
+const simulatedCall = async (callSid: string) => (await simulatedCalls()).find((call) => call.callSid === callSid)!;
+
+describe('the service on a Redis Cluster of 3 masters and 3 replicas, seeded at a node that does not own its hash tag', () => {
+  it('the harness built the cluster it claims, and the seed is not the owner', () => {
+    expect(cluster.nodes.filter((node) => node.role === 'master')).toHaveLength(3);
+    expect(cluster.nodes.filter((node) => node.role === 'replica')).toHaveLength(3);
+    expect(seed.id).not.toBe(owner.id);
+  });
+
+  it('answers /health and /ready with 200', async () => {
+    for (const url of ['/health', '/ready']) {
+      const response = await service.app.inject({ method: 'GET', url });
+      expect(response.statusCode, url).toBe(200);
+    }
+  });
+
+  it('dials calls scheduled now, delayed and in bulk, each exactly once, to completion', async () => {
+    const now = await post('/api/queue/schedule-call', aCall({ to: '+14155550101' }));
+    const delayed = await post('/api/queue/schedule-delayed-call', { ...aCall({ to: '+14155550102' }), delayMs: 300 });
+    const bulk = await post('/api/queue/schedule-bulk-calls', { calls: Array.from({ length: 8 }, (_, index) => aCall({ to: `+1415555${2000 + index}` })) });
+    expect([now.statusCode, delayed.statusCode, bulk.statusCode]).toEqual([201, 201, 201]);
+    const jobIds: string[] = [now.json().jobId, delayed.json().jobId, ...(bulk.json().jobIds as string[])];
+    expect(new Set(jobIds).size).toBe(10);
+
+    const jobs = await until(
+      () => Promise.all(jobIds.map(getJob)),
+      (views) => views.every((job) => job.state === 'completed' && job.call?.final === true),
+      30_000,
+    );
+    for (const job of jobs) {
+      expect(job).toMatchObject({ state: 'completed', attemptsMade: 1, call: { status: 'completed' } });
+      expect(job.call.timeline.filter((entry: { status: string }) => entry.status === 'queued')).toHaveLength(1);
+    }
+    // One placed call per job, and the worker completed each job once.
+    expect(new Set(jobs.map((job) => job.callSid)).size).toBe(10);
+    expect(Date.parse(jobs[1].processedAt)).toBeGreaterThanOrEqual(Date.parse(jobs[1].createdAt) + 300);
+    expect(completed.filter((job) => jobIds.includes(job.id!)).map((job) => job.id).sort()).toEqual([...jobIds].sort());
+  }, 45_000);
+
+  it('holds a second caller in line while the only slot is taken, then connects them', async () => {
+    const first = (await post('/simulator/inbound-calls', { from: '+14155553001', talkSeconds: 200 })).json().call as SimulatedCall;
+    await until(() => simulatedCall(first.callSid), (call) => call.state === 'connected');
+    const second = (await post('/simulator/inbound-calls', { from: '+14155553002', talkSeconds: 5 })).json().call as SimulatedCall;
+
+    const waiting = await until(() => simulatedCall(second.callSid), (call) => call.state !== 'ringing');
+    expect(waiting.state).toBe('waiting');
+    const line = (await service.app.inject({ method: 'GET', url: '/api/capacity' })).json().capacity;
+    expect(line).toMatchObject({ inUse: 1, waiting: 1 });
+
+    const [firstEnded, secondEnded] = await until(
+      () => Promise.all([simulatedCall(first.callSid), simulatedCall(second.callSid)]),
+      (calls) => calls.every((call) => call.state === 'ended'),
+      20_000,
+    );
+    expect(secondEnded.heard.some((heard) => heard.startsWith('You are currently number 1'))).toBe(true);
+    expect(Date.parse(secondEnded.connectedAt!)).toBeGreaterThanOrEqual(Date.parse(firstEnded.endedAt!));
+    expect((await service.app.inject({ method: 'GET', url: '/api/capacity' })).json().capacity).toMatchObject({ inUse: 0, waiting: 0 });
+  }, 45_000);
+});
