@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
 import { startRedisServer, type RedisServerHandle } from '../src/lib/redis-server.js';
 import { freePort } from './helpers/free-port.js';
 import { aCall, nextJobs, startService, type Service } from './helpers/harness.js';
@@ -122,6 +123,22 @@ describe('with a replica', () => {
     expect(waiting.filter((job) => job.data.lead_id === 'L-1').map((job) => job.id)).toEqual([retried.json().jobId]);
   });
 
+  it('shares waits while the replica cannot acknowledge: concurrent requests do not queue one timeout each', async () => {
+    const started = await service(master, { REDIS_WAIT_TIMEOUT_MS: '300' });
+    await post(started, 'schedule-call', aCall());
+    const pid = Number(/^process_id:(\d+)/m.exec(await onReplica.info('server'))![1]);
+    const waitsBefore = await waitsRun(onMaster);
+    process.kill(pid, 'SIGSTOP');
+    let answers;
+    try {
+      answers = await Promise.all(Array.from({ length: 10 }, () => post(started, 'schedule-call', aCall())));
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    expect(answers.map((answer) => answer.statusCode)).toEqual(Array(10).fill(503));
+    expect(await waitsRun(onMaster)).toBeLessThanOrEqual(waitsBefore + 3);
+  });
+
   it('has the worker wait for the replica after storing the dial marker and after storing the call SID', async () => {
     const started = await service(master);
     const worker = await started.startWorker();
@@ -137,6 +154,22 @@ describe('with a replica', () => {
 });
 
 describe('with no replica', () => {
+  it('answers 503 when REDIS_WAIT_REPLICAS asks for a replica the Redis does not have', async () => {
+    const started = await service(lone, { REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '200' });
+    const response = await post(started, 'schedule-call', aCall());
+    expect(response.statusCode).toBe(503);
+    expect(response.json().message).toMatch(/^Nothing was confirmed: 0 of 1 Redis replicas acknowledged the write within 200 ms/);
+  });
+
+  it('never waits with REDIS_WAIT_REPLICAS=0, and refuses a negative count', async () => {
+    const started = await service(master, { REDIS_WAIT_REPLICAS: '0' });
+    const waitsBefore = await waitsRun(onMaster);
+    expect((await post(started, 'schedule-call', aCall())).statusCode).toBe(201);
+    expect(await waitsRun(onMaster)).toBe(waitsBefore);
+    expect(() => loadConfig({ REDIS_WAIT_REPLICAS: '-1' })).toThrow(/REDIS_WAIT_REPLICAS/);
+    expect(() => loadConfig({ REDIS_WAIT_TIMEOUT_MS: '0' })).toThrow(/REDIS_WAIT_TIMEOUT_MS/);
+  });
+
   it('answers at once and sends no WAIT', async () => {
     const started = await service(lone);
     const onLone = client(lone);
