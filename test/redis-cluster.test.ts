@@ -1,9 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { createCallRecordStore } from '../src/calls/call-record-store.js';
+import { createCapacity } from '../src/capacity/create-capacity.js';
+import { connectRedis, createRedis } from '../src/lib/redis.js';
 import { until } from './helpers/callbacks.js';
 import { aCall, startService, type Service } from './helpers/harness.js';
 import { startRedisCluster, type ClusterNode, type RedisClusterHandle } from './helpers/redis-cluster.js';
+import { createFakeCarrier, silentLogger } from './unit/fakes.js';
 
 interface SimulatedCall {
   callSid: string;
@@ -105,4 +109,20 @@ describe('the service on a Redis Cluster of 3 masters and 3 replicas, seeded at 
     expect(Date.parse(secondEnded.connectedAt!)).toBeGreaterThanOrEqual(Date.parse(firstEnded.endedAt!));
     expect((await service.app.inject({ method: 'GET', url: '/api/capacity' })).json().capacity).toMatchObject({ inUse: 0, waiting: 0 });
   }, 45_000);
+
+  // A missed event would leave waiting workers to their 2-s safety net: fail well before that.
+  it('tells another process when a slot frees, over the cluster (capacity:events)', { timeout: 10_000 }, async () => {
+    const redis = await connectRedis(createRedis(service.config.redis, 'producer', 'cluster-test'));
+    onTestFinished(() => void redis.quit());
+    const callRecords = createCallRecordStore(redis, service.config.QUEUE_PREFIX, 3600);
+    const { capacity } = createCapacity(service.config, redis, { callQueue: service.queue, callRecords, dialer: createFakeCarrier(), logger: silentLogger });
+    let heard!: () => void;
+    const freed = new Promise<void>((resolve) => (heard = resolve));
+    const subscription = await capacity.onSlotFreed(() => heard());
+    onTestFinished(() => subscription.close());
+
+    // The service's own call frees its slot when it ends.
+    expect((await post('/api/queue/schedule-call', aCall({ to: '+14155550103' }))).statusCode).toBe(201);
+    await freed;
+  });
 });
