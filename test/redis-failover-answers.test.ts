@@ -72,6 +72,7 @@ describe('the error handler', () => {
     'TRYAGAIN Multiple keys request during rehashing of slot',
     'LOADING Redis is loading the dataset in memory',
     "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+    'NOREPLICAS Not enough good replicas to write.',
     'Too many Cluster redirections. Last error: MOVED 3999 127.0.0.1:6381',
     "Cluster isn't ready and enableOfflineQueue options is false",
     'Failed to refresh slots cache.',

@@ -101,7 +101,7 @@ const UNREACHABLE_PATTERNS = [
  * and ASK that the client did not follow, CLUSTERDOWN, TRYAGAIN), a restart reading its data
  * (LOADING). Each passes by itself; a redirection loop ends in ioredis's "Too many Cluster redirections".
  */
-const SWITCHING_REPLY = /^(READONLY|MASTERDOWN|MOVED \d+|ASK \d+|CLUSTERDOWN|TRYAGAIN|LOADING)\b|^Too many Cluster redirections/;
+const SWITCHING_REPLY = /^(READONLY|MASTERDOWN|NOREPLICAS|MOVED \d+|ASK \d+|CLUSTERDOWN|TRYAGAIN|LOADING)\b|^Too many Cluster redirections/;
 
 /** Why Redis cannot serve a command for now, or undefined for a command's own error. */
 export function redisUnavailableReason(error: unknown): 'unreachable' | 'switching' | undefined {
