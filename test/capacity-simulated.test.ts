@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { until } from './helpers/callbacks.js';
 import { aCall, startService, type Service } from './helpers/harness.js';
+import type { SimulatedInboundCall as SimulatedCall } from '../src/carriers/simulated/simulated-inbound.js';
 
 let service: Service;
 let redis: Redis;
@@ -27,17 +28,6 @@ afterEach(async () => {
   await service.stop();
 });
 
-interface SimulatedCall {
-  callSid: string;
-  from: string;
-  state: string;
-  heard: string[];
-  arrivedAt: string;
-  dequeuedAt?: string;
-  calledBackAt?: string;
-  connectedAt?: string;
-  endedAt?: string;
-}
 
 const simulatedCalls = async (): Promise<SimulatedCall[]> => (await service.app.inject({ method: 'GET', url: '/simulator/inbound-calls' })).json().calls;
 /** A caller dials in; the next one dials once this one is answered, so arrival order is line order. */

@@ -8,15 +8,8 @@ import { until } from './helpers/callbacks.js';
 import { aCall, startService, type Service } from './helpers/harness.js';
 import { startRedisCluster, type ClusterNode, type RedisClusterHandle } from './helpers/redis-cluster.js';
 import { createFakeCarrier, silentLogger } from './unit/fakes.js';
+import type { SimulatedInboundCall as SimulatedCall } from '../src/carriers/simulated/simulated-inbound.js';
 
-interface SimulatedCall {
-  callSid: string;
-  from: string;
-  state: string;
-  heard: string[];
-  connectedAt?: string;
-  endedAt?: string;
-}
 
 let cluster: RedisClusterHandle;
 let service: Service;

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { until } from './helpers/callbacks.js';
 import { startService, type Service } from './helpers/harness.js';
+import type { SimulatedInboundCall as SimulatedCall } from '../src/carriers/simulated/simulated-inbound.js';
 
 let service: Service;
 beforeEach(async () => {
@@ -10,15 +11,6 @@ beforeEach(async () => {
 });
 afterEach(() => service.stop());
 
-interface SimulatedCall {
-  callSid: string;
-  from: string;
-  state: string;
-  heard: string[];
-  connectedAt?: string;
-  calledBackAt?: string;
-  endedAt?: string;
-}
 
 const simulatedCall = async (callSid: string): Promise<SimulatedCall> =>
   ((await service.app.inject({ method: 'GET', url: '/simulator/inbound-calls' })).json().calls as SimulatedCall[]).find((call) => call.callSid === callSid)!;
