@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { startRedisServer, type RedisServerHandle } from '../../src/lib/redis-server.js';
+import { redisAnswers, startRedisServer, type RedisServerHandle } from '../../src/lib/redis-server.js';
 import { freePort } from './free-port.js';
 
 const run = promisify(execFile);
@@ -23,6 +23,14 @@ export interface RedisClusterHandle {
   ownerOf(key: string): Promise<ClusterNode>;
   /** `host:port` of every node except the given ones, for seeding a client away from them. */
   seedsExcept(...excluded: ClusterNode[]): string;
+  /** The replica that follows `master` now. */
+  replicaOf(master: ClusterNode): Promise<ClusterNode>;
+  /** `CLUSTER FAILOVER` on `replica`: it takes its master's slots over, with its master's agreement. */
+  failover(replica: ClusterNode): Promise<void>;
+  /** SIGKILL of the node's redis-server: no goodbye, as when a machine is lost. */
+  kill(node: ClusterNode): Promise<void>;
+  /** Until `node` is a master serving its slots and every live node sees the cluster ok. */
+  promoted(node: ClusterNode, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -84,6 +92,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterHandle
         }
         return true;
       }, 'every replica in sync');
+      const live = [...nodes];
       return {
         nodes,
         async ownerOf(key) {
@@ -101,6 +110,35 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterHandle
             .filter((node) => !excluded.some((other) => other.id === node.id))
             .map((node) => node.address)
             .join(','),
+        async replicaOf(master) {
+          const text = await onAny(live, (admin) => admin.call('CLUSTER', 'NODES'));
+          const line = String(text).trim().split('\n').find((entry) => entry.split(' ')[3] === master.id && !entry.split(' ')[2]!.includes('fail'));
+          if (!line) throw new Error(`no replica follows ${master.address}`);
+          return nodes.find((node) => node.id === line.split(' ')[0])!;
+        },
+        async failover(replica) {
+          await withAdmin(replica, (admin) => admin.call('CLUSTER', 'FAILOVER'));
+        },
+        async kill(node) {
+          if (!live.some((other) => other.id === node.id)) throw new Error(`${node.address} is not running`);
+          const pid = Number(/^process_id:(\d+)/m.exec(await withAdmin(node, (admin) => admin.info('server')))?.[1]);
+          process.kill(pid, 'SIGKILL');
+          live.splice(live.findIndex((other) => other.id === node.id), 1);
+          await until(async () => !(await redisAnswers('127.0.0.1', node.port)), `${node.address} gone`);
+        },
+        async promoted(node, timeoutMs = 20_000) {
+          await until(async () => /^role:master/m.test(await withAdmin(node, (admin) => admin.info('replication'))), `${node.address} a master`, timeoutMs);
+          await until(
+            async () => {
+              for (const other of live) {
+                if (!/cluster_state:ok/.test(String(await withAdmin(other, (admin) => admin.call('CLUSTER', 'INFO'))))) return false;
+              }
+              return true;
+            },
+            'every live node sees the cluster ok',
+            timeoutMs,
+          );
+        },
         stop,
       };
     } finally {
@@ -110,6 +148,28 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterHandle
     await stop();
     throw error;
   }
+}
+
+async function withAdmin<T>(node: ClusterNode, use: (admin: Redis) => Promise<T>): Promise<T> {
+  const admin = new Redis(node.port, '127.0.0.1', { maxRetriesPerRequest: 0, retryStrategy: () => null });
+  try {
+    return await use(admin);
+  } finally {
+    admin.disconnect();
+  }
+}
+
+/** The first answer of any of `nodes`, for questions every node can answer. */
+async function onAny<T>(nodes: ClusterNode[], use: (admin: Redis) => Promise<T>): Promise<T> {
+  let lastError: unknown;
+  for (const node of nodes) {
+    try {
+      return await withAdmin(node, use);
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw lastError;
 }
 
 /** `CLUSTER NODES`: `<id> <ip:port@bus> <flags> <master id> ... <slot ranges>`. */
