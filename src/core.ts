@@ -41,7 +41,7 @@ export function createCore(config: Readonly<Config>, { redis, logger, dialer = c
   const callStatusQueue = pollsCallStatus(config, dialer) ? new Queue<TrackCallData>(CALL_STATUS_QUEUE_NAME, queueOptions) : undefined;
   const callLogQueue = logsCalls(config) ? new Queue(CALL_LOG_QUEUE_NAME, queueOptions) : undefined;
 
-  const replicas = replicaAcknowledgement(redis, replicationPolicy(config));
+  const replicas = replicaAcknowledgement(redis, replicationPolicy(config), config.QUEUE_PREFIX);
   const callRecords = createCallRecordStore(redis, config.QUEUE_PREFIX, callRecordTtlSeconds(config), replicas);
   const { callLog, close: closeCallLog } = openCallLog(config, redis, callRecords);
   const { capacity, inbound, priorities } = createCapacity(config, redis, { callQueue, callRecords, dialer, logger });

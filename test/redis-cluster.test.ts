@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createCallRecordStore } from '../src/calls/call-record-store.js';
 import { createCapacity } from '../src/capacity/create-capacity.js';
@@ -51,6 +52,16 @@ describe('the service on a Redis Cluster of 3 masters and 3 replicas, seeded at 
     expect(cluster.nodes.filter((node) => node.role === 'master')).toHaveLength(3);
     expect(cluster.nodes.filter((node) => node.role === 'replica')).toHaveLength(3);
     expect(seed.id).not.toBe(owner.id);
+  });
+
+  it('answers a call only once a replica of the owning master holds it (WAIT on that master)', async () => {
+    const ownerClient = new Redis(owner.port, '127.0.0.1');
+    onTestFinished(() => ownerClient.disconnect());
+    const waitsOnOwner = async () => Number(/^cmdstat_wait:calls=(\d+)/m.exec(await ownerClient.info('commandstats'))?.[1] ?? 0);
+    const before = await waitsOnOwner();
+    const response = await post('/api/queue/schedule-call', aCall({ to: '+14155550109' }));
+    expect(response.statusCode).toBe(201);
+    expect(await waitsOnOwner()).toBeGreaterThan(before);
   });
 
   it('answers /health and /ready with 200', async () => {

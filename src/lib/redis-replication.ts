@@ -1,4 +1,20 @@
+import type { Cluster, Redis } from 'ioredis';
 import type { RedisConnection } from './redis.js';
+
+/** The connection a write of `hashTagKey`'s slot went over: the client itself, or on a cluster its connection to the slot's master. */
+function connectionThatWrites(redis: RedisConnection, hashTagKey: string): () => Promise<Redis> {
+  if (!('isCluster' in redis && redis.isCluster)) return async () => redis as Redis;
+  const cluster = redis as Cluster;
+  let slot: number | undefined;
+  return async () => {
+    slot ??= Number(await cluster.cluster('KEYSLOT', hashTagKey));
+    const owner = cluster.slots[slot]?.[0];
+    const node = cluster.nodes('master').find((candidate) => `${candidate.options.host}:${candidate.options.port}` === owner);
+    // The slot map is being refreshed (a failover): the caller answers as it does while Redis is away.
+    if (!node) throw new Error(`CLUSTERDOWN the master of slot ${slot} is not known yet`);
+    return node;
+  };
+}
 
 /** How many replicas must hold a write before it counts as safe from a failover. */
 export interface ReplicationPolicy {
@@ -32,16 +48,18 @@ const REPLICA_COUNT_TTL_MS = 1_000;
  * `WAIT` acknowledges the writes of the connection that sends it, so it runs on the connection that
  * wrote. A waiting connection runs nothing else, so callers share waits: one `WAIT` at a time, and
  * everyone who asks while it runs shares the next, sent once it returns (it covers all their writes).
- * A Redis Cluster client cannot send `WAIT` to the node that took a given write: there it is skipped.
+ * On a Redis Cluster every key of the service shares one hash tag, so its writes all go to the
+ * master that owns that slot, over the cluster client's own connection to it: `WAIT` goes there.
  */
-export function replicaAcknowledgement(redis: RedisConnection, policy: ReplicationPolicy): ReplicaAcknowledgement {
-  if (policy.replicas === 0 || ('isCluster' in redis && redis.isCluster)) return { confirm: async () => undefined };
+export function replicaAcknowledgement(redis: RedisConnection, policy: ReplicationPolicy, hashTagKey: string): ReplicaAcknowledgement {
+  if (policy.replicas === 0) return { confirm: async () => undefined };
+  const writer = connectionThatWrites(redis, hashTagKey);
 
   let connectedReplicas: { count: number; at: number } | undefined;
   const wantedReplicas = async (): Promise<number> => {
     if (policy.replicas !== 'auto') return policy.replicas;
     if (!connectedReplicas || Date.now() - connectedReplicas.at > REPLICA_COUNT_TTL_MS) {
-      const info = await redis.info('replication');
+      const info = await (await writer()).info('replication');
       connectedReplicas = { count: Number(/^connected_slaves:(\d+)/m.exec(info)?.[1] ?? 0), at: Date.now() };
     }
     return Math.min(1, connectedReplicas.count);
@@ -50,7 +68,7 @@ export function replicaAcknowledgement(redis: RedisConnection, policy: Replicati
   const wait = async (): Promise<ReplicaShortfall | undefined> => {
     const wanted = await wantedReplicas();
     if (wanted === 0) return undefined;
-    const acknowledged = Number(await redis.call('WAIT', wanted, policy.timeoutMs));
+    const acknowledged = Number(await (await writer()).call('WAIT', wanted, policy.timeoutMs));
     return acknowledged >= wanted ? undefined : { wanted, acknowledged, timeoutMs: policy.timeoutMs };
   };
 

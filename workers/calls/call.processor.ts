@@ -63,8 +63,12 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
    * only warns: the call may already be placed, and stopping now would not undo it.
    */
   const replicated = async (what: string) => {
-    const shortfall = await deps.callRecords.confirmReplicated?.();
-    if (shortfall) log.warn({ ...shortfall }, `${what} not confirmed on a Redis replica in time; going on`);
+    try {
+      const shortfall = await deps.callRecords.confirmReplicated?.();
+      if (shortfall) log.warn({ ...shortfall }, `${what} not confirmed on a Redis replica in time; going on`);
+    } catch (error) {
+      log.warn({ err: error }, `${what} could not be confirmed on a Redis replica; going on`);
+    }
   };
 
   const adopt = async (call: FoundCall | { sid: string; status: string }, outcome: 'placed' | 'recovered' | 'already-placed') => {
