@@ -79,6 +79,9 @@ async function scheduleThroughFailover(
       REDIS_CLUSTER_NODES: seed.address,
       QUEUE_PREFIX: prefix,
       STATUS_POLL_INTERVAL_MS: '600000',
+      // A call its worker was finishing when the master died stays active until its lock lapses and
+      // a look for stalled calls takes it over (0.5-1.1 times the lock): keep that inside the wait.
+      CALL_LOCK_DURATION_MS: '5000',
     });
     await service.startWorker();
 

@@ -41,6 +41,9 @@ export interface ReplicaAcknowledgement {
   confirm(): Promise<ReplicaShortfall | undefined>;
 }
 
+/** How much longer than its own timeout a `WAIT` may take to answer before it counts as unanswered. */
+const UNANSWERED_GRACE_MS = 1_000;
+
 /** How long the number of connected replicas is trusted before it is asked again. */
 const REPLICA_COUNT_TTL_MS = 1_000;
 
@@ -65,11 +68,24 @@ export function replicaAcknowledgement(redis: RedisConnection, policy: Replicati
     return Math.min(1, connectedReplicas.count);
   };
 
-  const wait = async (): Promise<ReplicaShortfall | undefined> => {
+  const waitOnce = async (): Promise<ReplicaShortfall | undefined> => {
     const wanted = await wantedReplicas();
     if (wanted === 0) return undefined;
     const acknowledged = Number(await (await writer()).call('WAIT', wanted, policy.timeoutMs));
     return acknowledged >= wanted ? undefined : { wanted, acknowledged, timeoutMs: policy.timeoutMs };
+  };
+  // A connection to a master that just died can hold a command until the client gives it up: the
+  // wait is bounded here too, and counts as no acknowledgement.
+  const wait = async (): Promise<ReplicaShortfall | undefined> => {
+    let timer: NodeJS.Timeout | undefined;
+    const unanswered = new Promise<ReplicaShortfall>((resolve) => {
+      timer = setTimeout(() => resolve({ wanted: policy.replicas === 'auto' ? 1 : policy.replicas, acknowledged: 0, timeoutMs: policy.timeoutMs }), policy.timeoutMs + UNANSWERED_GRACE_MS);
+    });
+    try {
+      return await Promise.race([waitOnce(), unanswered]);
+    } finally {
+      clearTimeout(timer);
+    }
   };
 
   let running: Promise<ReplicaShortfall | undefined> | undefined;
