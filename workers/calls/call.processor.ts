@@ -59,15 +59,17 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
   const elapsed = () => Math.round(performance.now() - started);
 
   /**
-   * What a takeover after a failover must find, on the replicas before the worker goes on. A shortfall
-   * only warns: the call may already be placed, and stopping now would not undo it.
+   * What a takeover after a failover must find, on the replicas before the worker goes on. False
+   * when a replica did not confirm it in time (or could not be asked): the caller decides.
    */
-  const replicated = async (what: string) => {
+  const replicated = async (what: string): Promise<boolean> => {
     try {
       const shortfall = await deps.callRecords.confirmReplicated?.();
-      if (shortfall) log.warn({ ...shortfall }, `${what} not confirmed on a Redis replica in time; going on`);
+      if (shortfall) log.warn({ ...shortfall }, `${what} not confirmed on a Redis replica in time`);
+      return !shortfall;
     } catch (error) {
-      log.warn({ err: error }, `${what} could not be confirmed on a Redis replica; going on`);
+      log.warn({ err: error }, `${what} could not be confirmed on a Redis replica`);
+      return false;
     }
   };
 
@@ -108,7 +110,13 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
 
   const dialedAt = new Date();
   await deps.callRecords.markDialing(jobId, dialedAt);
-  await replicated('dial marker');
+  // No replica holds the marker (a failover under way): dialing now could dial again after the
+  // switch, when the marker is gone. Nothing is dialed yet, so the call waits in line instead.
+  if (!(await replicated('dial marker'))) {
+    await deps.callRecords.clearDialing(jobId);
+    await deps.capacity.release(slotOwner);
+    return putBack(job, token);
+  }
   // The turn as close to the dial as can be, so that calls reach the carrier as evenly spaced as their turns.
   if (deps.pacer.waitForTurn && !(await deps.pacer.waitForTurn(deps.closing))) {
     log.info('worker closing: call put back before its turn to dial');
