@@ -1,14 +1,6 @@
 import { CronExpressionParser } from 'cron-parser';
 import { validationError } from '../errors.js';
-
-export function isTimeZone(name: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: name });
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { canonicalTimeZone } from '../lib/time-zone.js';
 
 /**
  * Checks a cron expression the way BullMQ will read it (both use cron-parser) and returns its next
@@ -21,7 +13,7 @@ export function nextCronRun(
   minIntervalSeconds: number,
   now: Date,
 ): Date {
-  if (timezone !== undefined && !isTimeZone(timezone)) {
+  if (timezone !== undefined && canonicalTimeZone(timezone) === undefined) {
     throw validationError('Invalid timezone', [
       { field: 'timezone', message: `"${timezone}" is not an IANA time zone such as Europe/Paris` },
     ]);

@@ -33,6 +33,12 @@ export interface AuthOptions {
 
 const digest = (key: string) => createHash('sha256').update(key).digest();
 
+/** The scope a route declares, if any. */
+const ownScope = (route: RouteOptions): AuthScope | undefined => (route.config as { auth?: AuthScope } | undefined)?.auth;
+
+/** The scope a registered route ends up with: its own, or the default that denies. */
+export const declaredScope = (route: RouteOptions): AuthScope => ownScope(route) ?? DEFAULT_SCOPE;
+
 const needsNoKey = (scope: AuthScope) => scope === 'open' || scope === 'signed';
 
 /** The scope of the route a request matched; a request that matched none needs a key to learn so. */
@@ -47,7 +53,7 @@ export const takesNoKey = (request: FastifyRequest) => needsNoKey(scopeOf(reques
 /** An `onRoute` hook that gives every route of a plugin `scope`, unless the route declares its own. */
 export function routeScope(scope: AuthScope) {
   return (route: RouteOptions) => {
-    const own = (route.config as { auth?: AuthScope } | undefined)?.auth;
+    const own = ownScope(route);
     route.config = { ...route.config, auth: own ?? scope };
   };
 }
@@ -66,7 +72,7 @@ export const authPlugin = fp<AuthOptions>(
     });
     app.decorate('routeAccess', () =>
       routes.flatMap((route) =>
-        [route.method].flat().map((method) => ({ method, url: route.url, scope: (route.config as { auth?: AuthScope } | undefined)?.auth ?? DEFAULT_SCOPE })),
+        [route.method].flat().map((method) => ({ method, url: route.url, scope: declaredScope(route) })),
       ),
     );
 

@@ -1,6 +1,6 @@
 import type { FastifySchema, RouteOptions } from 'fastify';
 import type { AuthScope } from './auth.js';
-import { DEFAULT_SCOPE } from './auth.js';
+import { declaredScope } from './auth.js';
 import { errorBodySchema } from '../routes/shared/error.schemas.js';
 
 type Responses = Record<string, unknown>;
@@ -33,7 +33,7 @@ function commonResponses(route: RouteOptions, scope: AuthScope): Responses {
 export function documentedSchema(route: RouteOptions): FastifySchema | undefined {
   const schema = route.schema as (FastifySchema & { response?: Responses }) | undefined;
   if (!schema) return schema;
-  const scope = (route.config as { auth?: AuthScope } | undefined)?.auth ?? DEFAULT_SCOPE;
+  const scope = declaredScope(route);
   return {
     ...schema,
     ...((scope === 'open' || scope === 'signed') && { security: [] }),
