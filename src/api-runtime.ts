@@ -1,5 +1,7 @@
 import { createCallLogTable } from './call-log/call-log-table.js';
 import { createSimulatedInbound } from './carriers/simulated/simulated-inbound.js';
+import { createSimulatedAgent } from './carriers/simulated/simulated-agent.js';
+import { createContextLookup } from './connect/context-lookup.js';
 import { connectRedis, createRedis, type RedisConnection } from './lib/redis.js';
 import { healthProbeKey, redisAcceptsWrites } from './lib/redis-write-probe.js';
 import type { Running } from './lib/run-process.js';
@@ -25,6 +27,7 @@ function appDeps(config: Readonly<Config>, core: Core, redis: RedisConnection, l
       lifecycle: core.lifecycle,
       callRecords: core.callRecords,
       inbound: core.inbound,
+      outboundAnswer: core.outboundAnswer,
       authToken: config.webhookAuthToken,
       publicBaseUrl: config.apiBaseUrl,
     },
@@ -39,6 +42,16 @@ function appDeps(config: Readonly<Config>, core: Core, redis: RedisConnection, l
         logger: logger ?? createLogger('silent'),
       }),
     }),
+    // The built-in agent takes the calls of an unconfigured agent: bridged ones always, streamed ones without AGENT_STREAM_URL.
+    ...(config.carrier === 'simulated' && {
+      simulatedAgent: createSimulatedAgent({
+        apiBaseUrl: config.apiBaseUrl,
+        authToken: config.webhookAuthToken,
+        ...(config.AGENT_WEBHOOK_SECRET && { endOfCallSecret: config.AGENT_WEBHOOK_SECRET }),
+        logger: logger ?? createLogger('silent'),
+      }),
+    }),
+    callContext: createContextLookup({ callRecords: core.callRecords, callQueue: core.callQueue }),
     ...(config.AGENT_WEBHOOK_SECRET && { agentWebhookSecret: config.AGENT_WEBHOOK_SECRET }),
     limits: {
       bulkMaxCalls: config.BULK_MAX_CALLS,

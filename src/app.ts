@@ -20,6 +20,8 @@ import { recurringRoutes } from './routes/queue/recurring.routes.js';
 import { scheduleRoutes } from './routes/queue/schedule.routes.js';
 import type { PriorityNumbers } from './capacity/priority-numbers.js';
 import type { SimulatedInbound } from './carriers/simulated/simulated-inbound.js';
+import type { SimulatedAgent } from './carriers/simulated/simulated-agent.js';
+import type { ContextLookup } from './connect/context-lookup.js';
 import { capacityRoutes } from './routes/capacity/capacity.routes.js';
 import { simulatorRoutes } from './routes/simulator/simulator.routes.js';
 import { SIMULATOR_PREFIX, TWILIO_WEBHOOK_PREFIX } from './carriers/twilio/webhook-paths.js';
@@ -50,6 +52,10 @@ export interface AppDeps {
   simulator?: SimulatedInbound;
   /** The Supabase call log, when logging is on. */
   callHistory?: CallLogTable;
+  /** The lead's context of an outbound call, by its CallSid. */
+  callContext: ContextLookup;
+  /** The built-in voice agent of the simulated carrier, when no agent is configured. */
+  simulatedAgent?: SimulatedAgent;
   limits: CallSchemaLimits & { bodyLimitBytes: number };
   carrier: string;
   logger?: FastifyBaseLogger;
@@ -104,10 +110,11 @@ export async function buildApp(deps: AppDeps) {
       },
       { prefix: '/api/queue' },
     );
-    await api.register(callsRoutes, { callHistory: deps.callHistory, prefix: '/api' });
+    await api.register(callsRoutes, { callHistory: deps.callHistory, callContext: deps.callContext, prefix: '/api' });
     await api.register(capacityRoutes, { capacity: deps.capacity, priorities: deps.priorities, prefix: '/api' });
     await api.register(simulatorRoutes, {
       simulator: deps.simulator,
+      simulatedAgent: deps.simulatedAgent,
       authToken: deps.twilioWebhooks.authToken,
       publicBaseUrl: deps.twilioWebhooks.publicBaseUrl,
       prefix: SIMULATOR_PREFIX,
@@ -118,6 +125,15 @@ export async function buildApp(deps: AppDeps) {
     await signed.register(twilioWebhooks, { ...deps.twilioWebhooks, prefix: TWILIO_WEBHOOK_PREFIX });
     await signed.register(agentRoutes, { capacity: deps.capacity, secret: deps.agentWebhookSecret, prefix: '/webhooks/agent' });
   });
+
+  const simulatedAgent = deps.simulatedAgent;
+  if (simulatedAgent) {
+    // Media Streams arrive as WebSocket upgrades, which no HTTP route sees; any other upgrade is refused.
+    app.server.on('upgrade', (request, socket, head) => {
+      if (!simulatedAgent.handleUpgrade(request, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    });
+    app.addHook('onClose', () => simulatedAgent.close());
+  }
 
   return app;
 }

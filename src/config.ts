@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { ANSWER_ACTIONS, CONNECT_MODES, REDIAL_OUTCOMES } from './jobs/call-choices.js';
+import { SIMULATED_AGENT_DIAL_TARGET, simulatedAgentStreamUrl } from './carriers/twilio/webhook-paths.js';
 import { hasHashTag, parseNodeList, type RedisNode, type RedisTarget } from './lib/redis-target.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -6,6 +8,8 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 const url = z.url({ protocol: /^https?$/ });
+const webSocketUrl = z.url({ protocol: /^wss?$/, error: 'must be a ws:// or wss:// URL' });
+const answerAction = z.enum(ANSWER_ACTIONS);
 
 /** Every variable Switchboard reads. Defaults follow the outbound contract (seed 002). */
 const envSchema = z.object({
@@ -89,12 +93,12 @@ const envSchema = z.object({
   TWILIO_TIMEOUT_MS: positiveInt.default(15_000),
   /** Public base URL of this API, for Twilio's status callbacks. */
   PUBLIC_URL: url.optional(),
-  /** Call outcomes that are dialed again, comma-separated (busy, no-answer, failed), or `none`. */
+  /** Call outcomes that are dialed again, comma-separated (busy, no-answer, failed, machine), or `none`. */
   REDIAL_ON: z
     .string()
     .default('busy,no-answer')
     .transform((value) => (value.trim() === 'none' ? [] : value.split(',').map((item) => item.trim()).filter(Boolean)))
-    .pipe(z.array(z.enum(['busy', 'no-answer', 'failed']))),
+    .pipe(z.array(z.enum(REDIAL_OUTCOMES))),
   REDIAL_MAX: z.coerce.number().int().min(0).max(10).default(2),
   REDIAL_DELAY_MS: z.coerce.number().int().min(0).default(10 * 60_000),
   /** Live calls at once, inbound and outbound together, across every process. */
@@ -103,11 +107,20 @@ const envSchema = z.object({
   CAPACITY_LEASE_SECONDS: positiveInt.default(600),
   /** How often workers repair slot drift against the carrier's live calls. */
   CAPACITY_RECONCILE_SECONDS: positiveInt.default(30),
-  /** Where a caller is connected: the voice agent's number (E.164) or SIP URI. */
+  /** Where a caller is connected: the voice agent's number (E.164) or SIP URI (the simulated agent when absent with the simulated carrier). */
   AGENT_DIAL_TARGET: z
     .string()
     .regex(/^(\+[1-9]\d{6,14}|sips?:.+)$/, 'must be an E.164 number or a sip: URI')
-    .default('sip:agent@voice-agent.invalid'),
+    .optional(),
+  /** The voice agent's Media Streams WebSocket (wss://), for `stream` calls (the simulated agent when absent with the simulated carrier). */
+  AGENT_STREAM_URL: webSocketUrl.optional(),
+  /** What an answered outbound call does when the request names no `connect`: say, agent or stream. */
+  CALL_CONNECT_MODE: z.enum(CONNECT_MODES).default('say'),
+  /** What a call does when a person answers, and when a machine does: connect, voicemail or hangup. */
+  AMD_ON_HUMAN: answerAction.default('connect'),
+  AMD_ON_MACHINE: answerAction.default('connect'),
+  /** Left after the beep when a call's policy is `voicemail` and the call names no voicemailMessage (else its message). */
+  VOICEMAIL_MESSAGE: z.string().trim().min(1).max(1000).optional(),
   /** Inbound numbers served first, comma-separated E.164 (more through the VIP API). */
   VIP_NUMBERS: z
     .string()
@@ -164,6 +177,10 @@ export interface Config extends Env {
   redisUrl: string;
   /** True when standalone with no REDIS_URL, so a private Redis may be started. */
   redisUrlDefaulted: boolean;
+  /** AGENT_DIAL_TARGET, or the simulated agent with the simulated carrier; undefined when `agent` calls cannot be placed. */
+  agentDialTarget: string | undefined;
+  /** AGENT_STREAM_URL, or the simulated agent with the simulated carrier; undefined when `stream` calls cannot be placed. */
+  agentStreamUrl: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -211,12 +228,27 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, { servesApi 
   const carrier = givenTwilio.length > 0 ? 'twilio' : 'simulated';
   const callbackBaseUrl =
     values.PUBLIC_URL ?? (carrier === 'simulated' ? (values.SIMULATED_CALLBACK_URL ?? `http://${reachableHost(values.HOST)}:${values.PORT}`) : undefined);
+  const apiBaseUrl = callbackBaseUrl ?? `http://127.0.0.1:${values.PORT}`;
+  const simulated = carrier === 'simulated';
+  const agentDialTarget = values.AGENT_DIAL_TARGET ?? (simulated ? SIMULATED_AGENT_DIAL_TARGET : undefined);
+  const agentStreamUrl = values.AGENT_STREAM_URL ?? (simulated ? simulatedAgentStreamUrl(apiBaseUrl) : undefined);
+  const connectProblems = [
+    ...(!simulated && values.AGENT_STREAM_URL?.startsWith('ws:') ? ['AGENT_STREAM_URL: Twilio opens Media Streams over wss:// only'] : []),
+    ...(values.CALL_CONNECT_MODE === 'agent' && !agentDialTarget ? ['AGENT_DIAL_TARGET: required with CALL_CONNECT_MODE=agent (the agent\'s number or sip: URI)'] : []),
+    ...(values.CALL_CONNECT_MODE === 'stream' && !agentStreamUrl ? ['AGENT_STREAM_URL: required with CALL_CONNECT_MODE=stream (the agent\'s wss:// Media Streams URL)'] : []),
+    ...((values.AMD_ON_HUMAN !== 'connect' || values.AMD_ON_MACHINE !== 'connect') && !callbackBaseUrl
+      ? ['AMD_ON_HUMAN/AMD_ON_MACHINE: a policy other than connect needs PUBLIC_URL, where Twilio asks what to do once it knows who answered']
+      : []),
+  ];
+  if (connectProblems.length > 0) throw new ConfigError(connectProblems);
   return Object.freeze({
     ...values,
     carrier,
     callbackBaseUrl,
+    agentDialTarget,
+    agentStreamUrl,
     // Without PUBLIC_URL nothing from outside can be verified; loopback callers still can be.
-    apiBaseUrl: callbackBaseUrl ?? `http://127.0.0.1:${values.PORT}`,
+    apiBaseUrl,
     webhookAuthToken: values.TWILIO_AUTH_TOKEN ?? values.SIMULATED_AUTH_TOKEN,
     authRequired: !noKeys,
     redis,

@@ -21,6 +21,9 @@ import {
 } from './jobs/call-jobs.js';
 import type { Logger } from './logger.js';
 import { replicaAcknowledgement, replicationPolicy } from './lib/redis-replication.js';
+import { connectSettings } from './connect/connect-settings.js';
+import { createOutboundAnswer } from './connect/outbound-answer.js';
+import { processMetrics } from './metrics.js';
 
 export interface CoreParts {
   /** The connection every part shares: a producer's in the API, a consumer's in a worker. */
@@ -46,6 +49,7 @@ export function createCore(config: Readonly<Config>, { redis, logger, dialer = c
   const { callLog, close: closeCallLog } = openCallLog(config, redis, callRecords);
   const { capacity, inbound, priorities } = createCapacity(config, redis, { callQueue, callRecords, dialer, logger });
   const jobPolicy = callJobPolicy(config);
+  const connect = connectSettings(config);
 
   return {
     callQueue,
@@ -59,11 +63,14 @@ export function createCore(config: Readonly<Config>, { redis, logger, dialer = c
     priorities,
     lifecycle: createCallLifecycle({ callRecords, callQueue, jobPolicy, redialDefaults: redialPolicy(config), callLog, capacity, logger }),
     inbound,
+    connect,
+    outboundAnswer: createOutboundAnswer({ callQueue, callRecords, capacity, dialer, callLog, settings: connect, metrics: processMetrics(), logger }),
     scheduling: createSchedulingService({
       callQueue,
       policy: jobPolicy,
       limits: { maxScheduleAheadMs: config.MAX_SCHEDULE_AHEAD_MS, recurringMinIntervalSeconds: config.RECURRING_MIN_INTERVAL_SECONDS },
       callLog,
+      connect,
       replicas,
     }),
     queueAdmin: createQueueAdminService({ callQueue, callRecords, redis }),

@@ -31,6 +31,18 @@ function create(registry: Registry) {
       buckets: [10, 30, 60, 120, 300, 600, 1200, 3600],
       registers: [registry],
     }),
+    callOutcomes: new Counter({
+      name: 'switchboard_call_outcomes_total',
+      help: 'Calls that ended, by outcome (completed, busy, no-answer, failed, canceled, voicemail-left, machine-hangup)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    answers: new Counter({
+      name: 'switchboard_call_answers_total',
+      help: 'Answered calls with answering-machine detection, by who answered (human, machine, fax) and what the call did (connect, voicemail, hangup)',
+      labelNames: ['answerer', 'action'],
+      registers: [registry],
+    }),
     jobs: new Gauge({ name: 'switchboard_jobs', help: 'Call jobs by state (at scrape time)', labelNames: ['state'], registers: [registry] }),
     capacity: new Gauge({ name: 'switchboard_capacity_slots', help: 'Live-call slots and callers (at scrape time)', labelNames: ['kind'], registers: [registry] }),
   };

@@ -1,3 +1,5 @@
+import type { OutboundAnswer } from './connect/outbound-answer.js';
+import type { ContextLookup } from './connect/context-lookup.js';
 import type { Queue } from 'bullmq';
 import type { RedisConnection as Redis } from './lib/redis.js';
 import type { CallJobData } from './jobs/call-jobs.js';
@@ -34,10 +36,12 @@ export async function generateOpenApiDocument(): Promise<Record<string, unknown>
       lifecycle: notCalled as CallLifecycle,
       callRecords: notCalled as CallRecordStore,
       inbound: notCalled as InboundService,
+      outboundAnswer: notCalled as OutboundAnswer,
       authToken: 'unused',
       publicBaseUrl: 'http://127.0.0.1',
     },
     capacity: notCalled as CapacityService,
+    callContext: notCalled as ContextLookup,
     priorities: notCalled as PriorityNumbers,
     limits: {
       bulkMaxCalls: defaults.BULK_MAX_CALLS,

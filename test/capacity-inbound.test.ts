@@ -17,6 +17,8 @@ async function start(env: Record<string, string> = {}) {
     PUBLIC_URL: 'https://switchboard.example.com',
     MAX_CONCURRENT_CALLS: '1',
     AGENT_DIAL_TARGET: 'sip:agent@voice.example.com',
+    // Outbound calls reach the agent, so they compete with inbound callers for its slots.
+    CALL_CONNECT_MODE: 'agent',
     HOLD_MUSIC_URL: 'https://music.example.com/hold.mp3',
     CALLBACK_THRESHOLD_SECONDS: '300',
     VIP_NUMBERS: '+14155550199',

@@ -11,6 +11,9 @@ test.override({
   serviceEnv: {
     PUBLIC_URL: 'https://switchboard.example.com',
     MAX_CONCURRENT_CALLS: '3',
+    // Calls bridged to the voice agent: each holds one of its slots from the dial to its end.
+    CALL_CONNECT_MODE: 'agent',
+    AGENT_DIAL_TARGET: 'sip:agent@voice.example.com',
     CALL_WORKER_CONCURRENCY: '5',
     REDIAL_ON: 'none',
   },

@@ -22,7 +22,7 @@ describe('killing every process mid-run', () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     // The test's own handle on Redis and the queue (it does not listen on `port`).
-    const service = await startTwilioService({ PUBLIC_URL: base, REDIAL_ON: 'none' });
+    const service = await startTwilioService({ PUBLIC_URL: base, REDIAL_ON: 'none', CALL_CONNECT_MODE: 'agent', AGENT_DIAL_TARGET: 'sip:agent@voice.example.com' });
     const env = { ...service.env, PORT: String(port), MAX_CONCURRENT_CALLS: '2', CALL_LOCK_DURATION_MS: '2000', LOG_LEVEL: 'warn' };
     const start = async () => {
       const api = spawnEntry('src/server.ts', { ...env, LOG_LEVEL: 'info' });

@@ -26,6 +26,8 @@ describe('the simulated carrier', () => {
       '9004': 'invalid-number',
       '9005': 'voicemail',
       '9006': 'carrier-outage-once',
+      '9007': 'fax',
+      '9008': 'silence',
     });
   });
 
@@ -63,9 +65,15 @@ describe('the simulated carrier', () => {
     expect(job).toMatchObject({ state: 'failed', attemptsMade: 1, failedReason: expect.stringContaining('21211') });
   });
 
-  it('answers a voicemail as a machine when detection is on', async () => {
-    const job = await ended(await schedule(aCall({ to: '+14155559005', machineDetection: 'DetectMessageEnd' })));
-    expect(job.call).toMatchObject({ status: 'completed', answeredBy: 'machine_start' });
+  it.each([
+    ['+14155559005', 'Enable', 'machine_start'],
+    ['+14155559005', 'DetectMessageEnd', 'machine_end_beep'],
+    ['+14155559007', 'Enable', 'fax'],
+    ['+14155559008', 'Enable', 'unknown'],
+    ['+14155550123', 'DetectMessageEnd', 'human'],
+  ])('answers %s with detection %s as %s', async (to, machineDetection, answeredBy) => {
+    const job = await ended(await schedule(aCall({ to, machineDetection })));
+    expect(job.call).toMatchObject({ status: 'completed', answeredBy, outcome: 'completed', answerAction: null });
   });
 
   it('fails the first dial of an outage number, and places it on the retry', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect } from 'vitest';
 import { createTwilioCarrier } from '../src/carriers/twilio/twilio-carrier.js';
+import { sayTwiml } from '../src/carriers/twilio/twiml.js';
 import { it, test } from './helpers/fixtures.js';
 import { TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, type TwilioStandIn } from './helpers/twilio-stand-in.js';
 
@@ -17,14 +18,14 @@ describe("every request the Twilio dialer makes matches Twilio's OpenAPI descrip
     const placed = await twilioDialer.placeCall({
       to: '+14155550123',
       from: '+14155550100',
-      message: 'Hello & welcome <3',
+      answer: { twiml: sayTwiml('Hello & welcome <3') },
       statusCallbackUrl: 'https://switchboard.example.com/webhooks/twilio/status?jobId=1',
       machineDetection: 'Enable',
       timeoutSeconds: 30,
       record: false,
       timeLimitSeconds: 14_400,
     });
-    await twilioDialer.placeCall({ to: '+442079460958', from: '+14155550100', message: 'Minimal' });
+    await twilioDialer.placeCall({ to: '+442079460958', from: '+14155550100', answer: { twiml: sayTwiml('Minimal') } });
     twilio.setCallStatus(placed.sid, 'completed', { duration: 42, answeredBy: 'human', endTime: new Date() });
     expect(await twilioDialer.fetchCall!(placed.sid)).toMatchObject({ status: 'completed', durationSeconds: 42, answeredBy: 'human' });
     const found = await twilioDialer.findCalls!({ to: '+14155550123', from: '+14155550100', since: new Date(Date.now() - 60_000) });
@@ -58,7 +59,7 @@ describe('the look-up before a redial, against calls Twilio holds queued', () =>
 
   it('finds a call still queued (no start_time) and a dialed one, not one created before `since` nor one to another number', async () => {
     const twilioDialer = dialer();
-    const place = (number = to) => twilioDialer.placeCall({ to: number, from, message: 'Hello' });
+    const place = (number = to) => twilioDialer.placeCall({ to: number, from, answer: { twiml: sayTwiml('Hello') } });
     const queued = await place();
     const dialed = await place();
     twilio.setCallStatus(dialed.sid, 'in-progress', { startTime: new Date() });

@@ -5,6 +5,7 @@ import type { CallLogRow } from './call-log-writer.js';
 export interface CallLogQuery {
   leadId?: string;
   status?: string;
+  outcome?: string;
   to?: string;
   since?: string;
   until?: string;
@@ -36,6 +37,7 @@ export function createCallLogTable(options: { url: string; serviceRoleKey: strin
       let request = table().select('*');
       if (query.leadId !== undefined) request = request.eq('lead_id', query.leadId);
       if (query.status !== undefined) request = request.eq('status', query.status);
+      if (query.outcome !== undefined) request = request.eq('outcome', query.outcome);
       if (query.to !== undefined) request = request.eq('to_number', query.to);
       if (query.since !== undefined) request = request.gte('created_at', query.since);
       if (query.until !== undefined) request = request.lt('created_at', query.until);

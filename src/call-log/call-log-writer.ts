@@ -1,4 +1,5 @@
 import type { CallRecord } from '../calls/call-record-store.js';
+import { callOutcome } from '../calls/call-outcome.js';
 import type { CallJobData } from '../jobs/call-jobs.js';
 
 /** One row of `call_logs`: one dial attempt of one job, as it stands at `version`. */
@@ -15,6 +16,10 @@ export interface CallLogRow {
   priority: string;
   status: string;
   final: boolean;
+  /** How the call ended: the final status, or voicemail-left / machine-hangup. */
+  outcome: string | null;
+  /** say, agent or stream. */
+  connect_mode: string;
   call_sid: string | null;
   timeline: Array<{ status: string; at: string }>;
   duration_seconds: number | null;
@@ -56,6 +61,8 @@ function baseRow(jobId: string, data: CallJobData, attempt: number, version: num
     priority: data.priority,
     status: 'scheduled',
     final: false,
+    outcome: null,
+    connect_mode: data.connectToAgent ? 'agent' : (data.connect ?? 'say'),
     call_sid: null,
     timeline: [],
     duration_seconds: null,
@@ -93,6 +100,7 @@ export function callRow(jobId: string, data: CallJobData, version: number, recor
     ...row,
     status: record.callStatus ?? 'queued',
     final: record.final,
+    outcome: callOutcome(record) ?? null,
     call_sid: record.callSid ?? null,
     timeline: record.timeline,
     duration_seconds: record.durationSeconds ?? null,

@@ -8,6 +8,7 @@ import type { Logger } from '../logger.js';
 import { processMetrics } from '../metrics.js';
 import type { CallLog } from '../call-log/call-log-writer.js';
 import type { CapacityService } from '../capacity/capacity-service.js';
+import { callOutcome, redialOutcomeOf, type CallOutcome } from './call-outcome.js';
 
 export interface CallLifecycleDeps {
   callRecords: CallRecordStore;
@@ -24,10 +25,11 @@ export interface CallLifecycleDeps {
  * forward only, and a call that ended busy, unanswered or failed is dialed again per its policy.
  */
 export function createCallLifecycle({ callRecords, callQueue, jobPolicy, redialDefaults, callLog, capacity, logger }: CallLifecycleDeps) {
-  const redialIfAsked = async (jobId: string, data: CallJobData, status: string) => {
+  const redialIfAsked = async (jobId: string, data: CallJobData, outcome: CallOutcome) => {
     const policy: RedialPolicy = { ...redialDefaults, ...data.redial };
     const redialNumber = (data.redialNumber ?? 0) + 1;
-    if (!(policy.on as string[]).includes(status) || redialNumber > policy.max) return;
+    const asked = redialOutcomeOf(outcome);
+    if (!asked || !policy.on.includes(asked) || redialNumber > policy.max) return;
 
     const rootJobId = data.rootJobId ?? jobId;
     const redialJobId = jobIds.redial(rootJobId, redialNumber);
@@ -44,7 +46,7 @@ export function createCallLifecycle({ callRecords, callQueue, jobPolicy, redialD
     await callQueue.add(job.name, job.data, job.opts);
     await callRecords.setRedialJob(jobId, redialJobId);
     await callLog.scheduled([{ jobId: redialJobId, data: redial }]);
-    logger.info({ jobId, redialJobId, redialNumber, callStatus: status, delayMs: policy.delayMs, to: maskNumber(data.to) }, 'call will be redialed');
+    logger.info({ jobId, redialJobId, redialNumber, outcome, delayMs: policy.delayMs, to: maskNumber(data.to) }, 'call will be redialed');
   };
 
   return {
@@ -66,10 +68,12 @@ export function createCallLifecycle({ callRecords, callQueue, jobPolicy, redialD
         await capacity?.renew(slotOwner);
         return change;
       }
+      const outcome = callOutcome(await callRecords.get(jobId)) ?? (event.status as CallOutcome);
+      processMetrics().callOutcomes.inc({ outcome });
       if (event.status === 'completed' && event.durationSeconds !== undefined) processMetrics().callDuration.observe(event.durationSeconds);
-      // The call is over: its slot goes to the next caller or call.
+      // The call is over: its slot goes to the next caller or call (one a machine took was freed when that was known).
       await capacity?.callEnded(slotOwner, event.status === 'completed' ? event.durationSeconds : undefined);
-      await redialIfAsked(jobId, job.data, event.status);
+      await redialIfAsked(jobId, job.data, outcome);
       return change;
     },
   };

@@ -1,7 +1,7 @@
 import type { RedisConnection as Redis } from '../lib/redis.js';
 import { redisScript } from '../lib/redis.js';
 import type { ReplicaAcknowledgement, ReplicaShortfall } from '../lib/redis-replication.js';
-import { CALL_QUEUE_NAME } from '../jobs/call-jobs.js';
+import { CALL_QUEUE_NAME, type AnswerAction } from '../jobs/call-jobs.js';
 import { CALL_STATUS_RANK, isFinalCallStatus, type CallEvent } from '../carriers/call-status.js';
 
 /** What is known of a job's phone call, kept beside the job so the API and workers can both write it. */
@@ -24,6 +24,8 @@ export interface CallRecord {
   redialJobId?: string;
   /** Which attempt of the job placed the call. */
   placedAttempt?: number;
+  /** What the call did once it was known who answered (answering-machine policy). */
+  answerAction?: AnswerAction;
 }
 
 export type StatusChange = 'ignored' | 'applied' | 'final';
@@ -37,6 +39,11 @@ export interface CallRecordStore {
   /** Applies a status if it moves the call forward; repeats and stale events change nothing. */
   applyStatus(jobId: string, event: CallEvent): Promise<StatusChange>;
   setRedialJob(jobId: string, redialJobId: string): Promise<void>;
+  /**
+   * Notes who answered and what the call does about it. The first verdict stands: a webhook the
+   * carrier sends again gets the same answer. Returns the action in force.
+   */
+  recordAnswer(jobId: string, answer: { answeredBy: string; action: AnswerAction }): Promise<AnswerAction>;
   /** A counter per job that orders its call log writes. */
   nextLogVersion(jobId: string): Promise<number>;
   get(jobId: string): Promise<CallRecord | undefined>;
@@ -103,6 +110,15 @@ redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
 return version
 `;
 
+/** KEYS[1] record hash. ARGV: answered by, action, ttl. Returns the action in force. */
+const RECORD_ANSWER = `
+if redis.call('HSETNX', KEYS[1], 'answerAction', ARGV[2]) == 1 then
+  redis.call('HSET', KEYS[1], 'answeredBy', ARGV[1])
+  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+end
+return redis.call('HGET', KEYS[1], 'answerAction')
+`;
+
 /** KEYS[1] record hash. ARGV: the time of the dial, ttl. */
 const MARK_DIALING = `
 redis.call('HSET', KEYS[1], 'dialedAt', ARGV[1])
@@ -136,6 +152,7 @@ function toRecord(hash: Record<string, string>): CallRecord | undefined {
     ...(hash.errorMessage && { errorMessage: hash.errorMessage }),
     ...(hash.redialJobId && { redialJobId: hash.redialJobId }),
     ...(hash.placedAttempt && { placedAttempt: number(hash.placedAttempt) }),
+    ...(hash.answerAction && { answerAction: hash.answerAction as AnswerAction }),
   };
 }
 
@@ -153,6 +170,7 @@ export function createCallRecordStore(redis: Redis, prefix: string, ttlSeconds: 
     recordPlaced: redisScript(redis, 'switchboardRecordCallPlaced', 2, RECORD_PLACED),
     markDialing: redisScript(redis, 'switchboardMarkDialing', 1, MARK_DIALING),
     nextLogVersion: redisScript(redis, 'switchboardNextLogVersion', 1, NEXT_LOG_VERSION),
+    recordAnswer: redisScript(redis, 'switchboardRecordAnswer', 1, RECORD_ANSWER),
   };
   const statusArgs = (event: CallEvent) => [
     event.status,
@@ -182,6 +200,9 @@ export function createCallRecordStore(redis: Redis, prefix: string, ttlSeconds: 
     },
     async setRedialJob(jobId, redialJobId) {
       await redis.hset(keyOf(jobId), 'redialJobId', redialJobId);
+    },
+    async recordAnswer(jobId, { answeredBy, action }) {
+      return (await scripts.recordAnswer(keyOf(jobId), answeredBy, action, ttlSeconds)) as AnswerAction;
     },
     async nextLogVersion(jobId) {
       return Number(await scripts.nextLogVersion(keyOf(jobId), ttlSeconds));

@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
 import type { CallRecord } from './call-record-store.js';
-import { PRIORITIES, type CallJobData, type PriorityName } from '../jobs/call-jobs.js';
+import { PRIORITIES, type AnswerAction, type CallJobData, type PriorityName } from '../jobs/call-jobs.js';
+import { callOutcome, type CallOutcome } from './call-outcome.js';
 
 export const JOB_STATES = ['waiting', 'active', 'completed', 'failed', 'delayed'] as const;
 export type JobStateName = (typeof JOB_STATES)[number];
@@ -42,6 +43,10 @@ export interface CallView {
   errorCode: string | null;
   errorMessage: string | null;
   redialJobId: string | null;
+  /** How the call ended, once it has: the final status, or voicemail-left / machine-hangup when an answering machine took it. */
+  outcome: CallOutcome | null;
+  /** What the call did once it was known who answered: connect, voicemail or hangup (calls with an answering-machine policy). */
+  answerAction: AnswerAction | null;
 }
 
 export function toCallView(record: CallRecord | undefined): CallView {
@@ -59,6 +64,8 @@ export function toCallView(record: CallRecord | undefined): CallView {
     errorCode: record?.errorCode ?? null,
     errorMessage: record?.errorMessage ?? null,
     redialJobId: record?.redialJobId ?? null,
+    outcome: callOutcome(record) ?? null,
+    answerAction: record?.answerAction ?? null,
   };
 }
 

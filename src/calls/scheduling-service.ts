@@ -1,14 +1,16 @@
 import type { Queue } from 'bullmq';
 import { batchedAdd } from '../jobs/batched-add.js';
-import { serviceUnavailable, validationError } from '../errors.js';
+import { AppError, serviceUnavailable, validationError, type ErrorDetail } from '../errors.js';
 import { callJob, recurringCallTemplate, type CallJobData, type CallJobPolicy } from '../jobs/call-jobs.js';
 import type { CallLog } from '../call-log/call-log-writer.js';
 import { nextCronRun } from './cron-schedule.js';
 import { jobIds } from '../jobs/job-ids.js';
 import type { ReplicaAcknowledgement, ReplicaShortfall } from '../lib/redis-replication.js';
+import { settleConnect, type RequestedCall } from '../connect/connect-request.js';
+import type { ConnectSettings } from '../connect/connect-settings.js';
 
-/** A validated call as the API received it. */
-export type NewCall = Omit<CallJobData, 'scheduleAt' | 'recurringId'>;
+/** A validated call as the API received it; its connect mode and answering-machine policy may come from the defaults. */
+export type NewCall = Omit<RequestedCall, 'scheduleAt' | 'recurringId'>;
 
 export interface ScheduledCall {
   jobId: string;
@@ -33,6 +35,8 @@ export interface SchedulingDeps {
   policy: CallJobPolicy;
   limits: SchedulingLimits;
   callLog: CallLog;
+  /** Fills in each call's connect mode and answering-machine policy, and refuses a call whose agent is not configured. */
+  connect: ConnectSettings;
   /**
    * Waits for replicas to hold what the queue's connection wrote, so a call is acknowledged only once
    * a failover cannot lose it. Built on the connection the queue uses: WAIT covers that connection's writes.
@@ -66,12 +70,13 @@ const notReplicated = ({ wanted, acknowledged, timeoutMs }: ReplicaShortfall) =>
       'Send the request again with the same Idempotency-Key: it schedules nothing twice',
   );
 
-export function createSchedulingService({ callQueue, policy, limits, callLog, replicas, clock = () => new Date() }: SchedulingDeps) {
+export function createSchedulingService({ callQueue, policy, limits, callLog, connect, replicas, clock = () => new Date() }: SchedulingDeps) {
   const addJob = batchedAdd(callQueue);
   const replicated = async () => {
     const shortfall = await replicas?.confirm();
     if (shortfall) throw notReplicated(shortfall);
   };
+  const settle = (call: NewCall, index?: number): CallJobData => settleConnect(call, connect, index);
   const add = async (data: CallJobData, request: RequestIdentity, delayMs = 0): Promise<ScheduledCall> => {
     const jobId = jobIdsFrom(request)();
     const { name, opts } = callJob(policy, data, { delay: delayMs, jobId });
@@ -79,6 +84,22 @@ export function createSchedulingService({ callQueue, policy, limits, callLog, re
     await callLog.scheduled([{ jobId: job.id!, data }]);
     await replicated();
     return { jobId: job.id!, data, runAt: new Date(job.timestamp + delayMs) };
+  };
+
+  /** Every call of a bulk request settled, or one error naming each call that cannot be placed. */
+  const settleAll = (calls: NewCall[]): CallJobData[] => {
+    const settled: CallJobData[] = [];
+    const problems: ErrorDetail[] = [];
+    calls.forEach((call, index) => {
+      try {
+        settled.push(settle(call, index));
+      } catch (error) {
+        if (!(error instanceof AppError) || !error.details) throw error;
+        problems.push(...error.details);
+      }
+    });
+    if (problems.length > 0) throw validationError(`${new Set(problems.map((detail) => detail.index)).size} of the calls cannot be placed as asked: ${problems[0]!.message}`, problems);
+    return settled;
   };
 
   const delayFor = (timing: DelayedTiming): { delayMs: number; field: string } => {
@@ -93,9 +114,10 @@ export function createSchedulingService({ callQueue, policy, limits, callLog, re
   };
 
   return {
-    scheduleNow: (call: NewCall, request = ANONYMOUS) => add(call, request),
+    scheduleNow: async (call: NewCall, request = ANONYMOUS) => add(settle(call), request),
 
-    async scheduleDelayed(call: NewCall, timing: DelayedTiming, request = ANONYMOUS): Promise<ScheduledCall> {
+    async scheduleDelayed(requested: NewCall, timing: DelayedTiming, request = ANONYMOUS): Promise<ScheduledCall> {
+      const call = settle(requested);
       const { delayMs, field } = delayFor(timing);
       if (delayMs > limits.maxScheduleAheadMs) {
         throw validationError(`${field} is too far ahead`, [
@@ -106,7 +128,8 @@ export function createSchedulingService({ callQueue, policy, limits, callLog, re
       return add({ ...call, scheduleAt: 'scheduleAt' in timing ? timing.scheduleAt : scheduleAt }, request, delayMs);
     },
 
-    async scheduleRecurring(call: NewCall, cronExpression: string, timezone?: string): Promise<RecurringSchedule> {
+    async scheduleRecurring(requested: NewCall, cronExpression: string, timezone?: string): Promise<RecurringSchedule> {
+      const call = settle(requested);
       const nextRun = nextCronRun(cronExpression, timezone, limits.recurringMinIntervalSeconds, clock());
       const recurringId = jobIds.newRecurring();
       const data: CallJobData = { ...call, recurringId };
@@ -131,7 +154,8 @@ export function createSchedulingService({ callQueue, policy, limits, callLog, re
      * pipelines, which a dropped connection can cut short: retried with its Idempotency-Key, the
      * request then adds only the calls that are missing.
      */
-    async scheduleBulk(calls: NewCall[], request = ANONYMOUS): Promise<ScheduledCall[]> {
+    async scheduleBulk(requested: NewCall[], request = ANONYMOUS): Promise<ScheduledCall[]> {
+      const calls = settleAll(requested);
       const jobIdOf = jobIdsFrom(request);
       const entries = calls.map((data, index) => {
         const jobId = jobIdOf(index);

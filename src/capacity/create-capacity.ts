@@ -30,7 +30,8 @@ export function createCapacity(
     line: store,
     priorities,
     options: {
-      agentTarget: config.AGENT_DIAL_TARGET,
+      // Without AGENT_DIAL_TARGET (dialing through Twilio) inbound callers reach no agent; the name says so in Twilio's logs.
+      agentTarget: config.agentDialTarget ?? 'sip:agent@voice-agent.invalid',
       queueName: config.TWILIO_QUEUE_NAME,
       holdMusicUrl: config.HOLD_MUSIC_URL,
       callbackThresholdSeconds: config.CALLBACK_THRESHOLD_SECONDS,

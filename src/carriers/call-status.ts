@@ -31,3 +31,13 @@ export interface CallEvent {
   errorCode?: string;
   errorMessage?: string;
 }
+
+/**
+ * Who answered, from Twilio's `AnsweredBy`: `machine_start` and the `machine_end_*` values are an
+ * answering machine, `fax` a fax, and `human` a person. `unknown` (detection could not tell, as
+ * with silence) counts as a person: hanging up on a person who said nothing is the worse mistake.
+ */
+export type Answerer = 'human' | 'machine' | 'fax';
+
+export const answererOf = (answeredBy: string | undefined): Answerer =>
+  answeredBy?.startsWith('machine') ? 'machine' : answeredBy === 'fax' ? 'fax' : 'human';

@@ -1,21 +1,24 @@
 import type { CallEvent } from './call-status.js';
 
+/** What a call does once answered: TwiML given with the dial, or a URL the carrier asks (once it knows who answered). */
+export type CallAnswer = { twiml: string } | { url: string };
+
 /** A request to place one outbound call. */
 export interface PlaceCallRequest {
   to: string;
   from: string;
-  message: string;
+  answer: CallAnswer;
   /** Where the carrier reports call progress, when it can reach this service. */
   statusCallbackUrl?: string;
-  /** Answering-machine detection: `Enable`, or `DetectMessageEnd` to speak after the beep. */
+  /** Answering-machine detection: `Enable`, or `DetectMessageEnd` to wait for the beep. */
   machineDetection?: 'Enable' | 'DetectMessageEnd';
+  /** With detection: the answer runs at once and who answered is posted here later (Twilio's AsyncAmd). */
+  asyncAmdCallbackUrl?: string;
   /** Seconds to let the phone ring before giving up as no-answer. */
   timeoutSeconds?: number;
   record?: boolean;
   /** The longest the call may last, in seconds. */
   timeLimitSeconds?: number;
-  /** After the message, connect the called person to this agent (a number or SIP URI): callbacks. */
-  connectTo?: string;
 }
 
 export interface PlacedCall {
@@ -39,8 +42,10 @@ export interface Carrier {
   fetchCall?(sid: string): Promise<CallEvent>;
   /** Calls to `to` from `from` created since `since`: finds a call whose dial response was lost. */
   findCalls?(query: { to: string; from: string; since: Date }): Promise<FoundCall[]>;
-  /** Hangs up a call (one that outlived the longest allowed duration). */
+  /** Hangs up a call (one that outlived the longest allowed duration, or met an answering machine). */
   endCall?(sid: string): Promise<void>;
+  /** Replaces what a live call is doing with `twiml`; false when the call has already ended. */
+  redirectCall?(sid: string, twiml: string): Promise<boolean>;
   /** Takes a waiting caller out of a carrier queue to the TwiML at `url`; false when they already left. */
   redirectQueueMember?(queueSid: string, callSid: string, url: string): Promise<boolean>;
   /**

@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import type { Carrier } from './carrier.js';
 import { createSimulatedCarrier } from './simulated/simulated-carrier.js';
 import { createTwilioCarrier } from './twilio/twilio-carrier.js';
+import { simulatedAgentStreamUrl } from './twilio/webhook-paths.js';
 
 /** Twilio when its credentials are set; the simulated carrier otherwise. */
 export function createCarrier(config: Readonly<Config>, logger: Logger, announce = true): Carrier {
@@ -20,7 +21,7 @@ export function createCarrier(config: Readonly<Config>, logger: Logger, announce
     latencyMs: config.SIMULATED_DIAL_LATENCY_MS,
     timeScale: config.SIMULATED_TIME_SCALE,
     authToken: config.webhookAuthToken,
-    ...(config.callbackBaseUrl && { apiBaseUrl: config.callbackBaseUrl }),
+    ...(config.callbackBaseUrl && { apiBaseUrl: config.callbackBaseUrl, simulatedAgentStreamUrl: simulatedAgentStreamUrl(config.callbackBaseUrl) }),
     logger,
   });
 }

@@ -2,6 +2,9 @@ import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import { jobIds } from './job-ids.js';
+import { ANSWER_ACTIONS, CONNECT_MODES, REDIAL_OUTCOMES, type RedialOutcome } from './call-choices.js';
+
+export * from './call-choices.js';
 
 /** The job catalog: what the API produces and the call worker consumes. */
 export const CALL_QUEUE_NAME = 'calls';
@@ -51,8 +54,6 @@ export const PRIORITIES = { high: 1, normal: 2, low: 3 } as const;
 export type PriorityName = keyof typeof PRIORITIES;
 export const PRIORITY_NAMES = Object.keys(PRIORITIES) as [PriorityName, ...PriorityName[]];
 
-export const REDIAL_OUTCOMES = ['busy', 'no-answer', 'failed'] as const;
-export type RedialOutcome = (typeof REDIAL_OUTCOMES)[number];
 
 /** Which call outcomes are dialed again, how often, and after how long. */
 export interface RedialPolicy {
@@ -60,6 +61,14 @@ export interface RedialPolicy {
   max: number;
   delayMs: number;
 }
+
+
+export const answeringMachineSchema = z.object({
+  onHuman: z.enum(ANSWER_ACTIONS),
+  onMachine: z.enum(ANSWER_ACTIONS),
+  voicemailMessage: z.string().optional(),
+});
+export type AnsweringMachinePolicy = z.infer<typeof answeringMachineSchema>;
 
 /** What one call job carries. Numbers are E.164, already validated by the producer. */
 export const callJobDataSchema = z.object({
@@ -73,6 +82,14 @@ export const callJobDataSchema = z.object({
   /** Seconds to ring before the call counts as no-answer. */
   timeout: z.number().int().optional(),
   record: z.boolean().optional(),
+  /** What the answered call does (`say` when absent: jobs from before connect modes). */
+  connect: z.enum(CONNECT_MODES).optional(),
+  /** Overrides AGENT_DIAL_TARGET for this call (`agent` mode). */
+  agentTarget: z.string().optional(),
+  /** Overrides AGENT_STREAM_URL for this call (`stream` mode). */
+  streamUrl: z.string().optional(),
+  /** Present when who answers changes what the call does: the call is dialed with answering-machine detection. */
+  answeringMachine: answeringMachineSchema.optional(),
   /** Overrides the configured redial policy for this call. */
   redial: z.object({ on: z.array(z.enum(REDIAL_OUTCOMES)).optional(), max: z.number().int().optional(), delayMs: z.number().int().optional() }).optional(),
   /** ISO time the call was due, for delayed calls. */

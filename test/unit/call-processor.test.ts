@@ -10,7 +10,8 @@ import { startSlotWait } from '../../workers/calls/slot-wait.js';
 import { carrierErrors, createMemoryCallLogWriter, silentLogger } from './fakes.js';
 import { test as unitTest } from './unit-test.js';
 
-const aCall: CallJobData = { to: '+14155550123', message: 'Your order has shipped.', priority: 'normal' };
+/** A call bridged to the voice agent: it takes one of the agent's slots when it is dialed. */
+const aCall: CallJobData = { to: '+14155550123', message: 'Your order has shipped.', priority: 'normal', connect: 'agent' };
 
 /** What processCall threw; a call that succeeded fails the test. */
 const rejection = (run: Promise<CallJobResult>) =>
@@ -75,7 +76,7 @@ describe('processCall', () => {
       expect.objectContaining({
         to: aCall.to,
         from: config.SIMULATED_FROM_NUMBER,
-        message: aCall.message,
+        answer: { twiml: expect.stringContaining('<Dial><Sip>') },
         statusCallbackUrl: `${config.callbackBaseUrl}/webhooks/twilio/status?jobId=${id}`,
       }),
     ]);
@@ -183,6 +184,29 @@ describe('processCall', () => {
     expect(carrier.dials).toHaveLength(2);
     expect(carrier.lookups).toEqual([]);
     expect(await callRecords.get(id)).toMatchObject({ callSid: result.callSid, placedAttempt: 2 });
+  });
+
+  it('dials a call that only speaks its message without taking a slot, even when none is free', async ({ dialing, parts: { capacity }, carrier }) => {
+    await capacity.acquire({ callSid: 'CA-inbound' });
+    const id = await dialing.schedule({ connect: 'say' });
+    const { job, run } = await dialing.take();
+
+    const result = await run();
+
+    expect(carrier.dials).toEqual([expect.objectContaining({ answer: { twiml: expect.stringContaining('<Say>Your order has shipped.</Say>') } })]);
+    expect(result.callSid).toMatch(/^CA/);
+    expect(await capacity.holds({ jobId: id, data: job.data })).toBe(false);
+  });
+
+  it('fails a call it cannot place as asked (no callback URL for its answering-machine policy) without dialing it', async ({ dialing, carrier }) => {
+    await dialing.schedule({ answeringMachine: { onHuman: 'connect', onMachine: 'hangup' } });
+    const { job, token } = await dialing.take();
+
+    const error = await rejection(processCall(job, { ...dialing.deps, connect: { ...dialing.deps.connect, callbackBaseUrl: undefined } }, token));
+
+    expect(error).toBeInstanceOf(UnrecoverableError);
+    expect(String(error)).toContain('PUBLIC_URL');
+    expect(carrier.dials).toEqual([]);
   });
 
   it('puts the job back at the front of its level without using an attempt when no slot is free', async ({ dialing, parts: { callQueue, callRecords, capacity }, carrier }) => {

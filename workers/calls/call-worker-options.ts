@@ -1,3 +1,4 @@
+import { connectSettings } from '../../src/connect/connect-settings.js';
 import type { RateLimiterOptions, WorkerOptions } from 'bullmq';
 import type { RedisConnection as Redis } from '../../src/lib/redis.js';
 import type { Config } from '../../src/config.js';
@@ -31,9 +32,9 @@ export function callWorkerOptions(config: Readonly<Config>, connection: Redis, f
 }
 
 /** What every dial takes from configuration. */
-export const dialSettings = (config: Readonly<Config>): Pick<CallProcessorDeps, 'defaultFrom' | 'callbackBaseUrl' | 'maxCallDurationSeconds' | 'agentTarget'> => ({
+export const dialSettings = (config: Readonly<Config>): Pick<CallProcessorDeps, 'defaultFrom' | 'callbackBaseUrl' | 'maxCallDurationSeconds' | 'connect'> => ({
   defaultFrom: config.TWILIO_PHONE_NUMBER ?? config.SIMULATED_FROM_NUMBER,
   ...(config.callbackBaseUrl && { callbackBaseUrl: config.callbackBaseUrl }),
   maxCallDurationSeconds: config.MAX_CALL_DURATION_SECONDS,
-  agentTarget: config.AGENT_DIAL_TARGET,
+  connect: connectSettings(config),
 });

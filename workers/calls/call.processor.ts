@@ -9,6 +9,8 @@ import type { Metrics } from '../../src/metrics.js';
 import type { CallLog } from '../../src/call-log/call-log-writer.js';
 import type { CapacityService } from '../../src/capacity/capacity-service.js';
 import type { StatusPolls } from '../call-status/status-polls.js';
+import { ConnectError, dialPlan, type DialPlan } from '../../src/connect/connect-plan.js';
+import type { ConnectSettings } from '../../src/connect/connect-settings.js';
 import { putBack } from './back-in-line.js';
 import type { CallPacer } from './call-pacer.js';
 import type { SlotWait } from './slot-wait.js';
@@ -31,8 +33,8 @@ export interface CallProcessorDeps {
   pacer: Pick<CallPacer, 'waitForTurn'>;
   /** Aborted when the worker closes: a call waiting for its turn goes back in line instead. */
   closing: AbortSignal;
-  /** The voice agent callbacks are connected to. */
-  agentTarget: string;
+  /** How answered calls reach the voice agent: what each dial asks of the carrier, and whether it holds a slot. */
+  connect: ConnectSettings;
   metrics?: Pick<Metrics, 'dials' | 'carrierErrors' | 'dialLatency'>;
   logger: Logger;
 }
@@ -105,8 +107,20 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
     if (earlier) return adopt(earlier, 'recovered');
   }
 
+  let plan: DialPlan;
+  try {
+    plan = dialPlan(jobId, job.data, deps.connect);
+  } catch (error) {
+    if (!(error instanceof ConnectError)) throw error;
+    log.error({ error: error.message }, 'call cannot be placed as it was asked');
+    throw new UnrecoverableError(error.message);
+  }
+  // Only a call that may reach the voice agent takes one of the agent's slots.
   const slotOwner = { jobId, data: job.data };
-  if (!(await deps.capacity.acquire(slotOwner))) return deps.slotWait.wait(job, token);
+  if (plan.usesAgent && !(await deps.capacity.acquire(slotOwner))) return deps.slotWait.wait(job, token);
+  const releaseSlot = async () => {
+    if (plan.usesAgent) await deps.capacity.release(slotOwner);
+  };
 
   const dialedAt = new Date();
   await deps.callRecords.markDialing(jobId, dialedAt);
@@ -114,14 +128,14 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
   // switch, when the marker is gone. Nothing is dialed yet, so the call waits in line instead.
   if (!(await replicated('dial marker'))) {
     await deps.callRecords.clearDialing(jobId);
-    await deps.capacity.release(slotOwner);
+    await releaseSlot();
     return putBack(job, token);
   }
   // The turn as close to the dial as can be, so that calls reach the carrier as evenly spaced as their turns.
   if (deps.pacer.waitForTurn && !(await deps.pacer.waitForTurn(deps.closing))) {
     log.info('worker closing: call put back before its turn to dial');
     await deps.callRecords.clearDialing(jobId);
-    await deps.capacity.release(slotOwner);
+    await releaseSlot();
     return putBack(job, token);
   }
   await deps.callLog.attempt(jobId, job.data, attempt, { status: 'dialing', dialedAt: dialedAt.toISOString() });
@@ -129,13 +143,13 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
     const placed = await deps.dialer.placeCall({
       to,
       from,
-      message: job.data.message,
+      answer: plan.answer,
       ...(deps.callbackBaseUrl && { statusCallbackUrl: statusCallbackUrl(deps.callbackBaseUrl, jobId) }),
-      ...(job.data.machineDetection && { machineDetection: job.data.machineDetection }),
+      ...(plan.machineDetection && { machineDetection: plan.machineDetection }),
+      ...(plan.asyncAmdCallbackUrl && { asyncAmdCallbackUrl: plan.asyncAmdCallbackUrl }),
       ...(job.data.timeout !== undefined && { timeoutSeconds: job.data.timeout }),
       ...(job.data.record !== undefined && { record: job.data.record }),
       timeLimitSeconds: deps.maxCallDurationSeconds,
-      ...(job.data.connectToAgent && { connectTo: deps.agentTarget }),
     });
     return await adopt(placed, 'placed');
   } catch (error) {
@@ -155,7 +169,7 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
     // A dial that may have created a call keeps its slot until the next attempt finds that call or
     // dials again, so a call recovered by the look-up is never live without a slot. Otherwise no
     // call came of it: the slot goes back (a retry takes one again).
-    if (!(dialError.ambiguous && willRetry)) await deps.capacity.release(slotOwner);
+    if (!(dialError.ambiguous && willRetry)) await releaseSlot();
     await deps.callLog.attempt(jobId, job.data, attempt, {
       status: willRetry ? 'dial-failed' : 'error',
       dialedAt: dialedAt.toISOString(),

@@ -1,24 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isFinalCallStatus } from '../call-status.js';
 import type { Logger } from '../../logger.js';
 import { signLikeTwilio } from '../twilio/twilio-signature.js';
 import { DialError, type Carrier, type PlaceCallRequest } from '../carrier.js';
-import { SIMULATOR_PHONE_CALLS_PATH, simulatorQueueMemberPath } from '../twilio/webhook-paths.js';
+import { SIMULATED_AGENT_DIAL_TARGET, SIMULATOR_PHONE_CALLS_PATH, simulatorQueueMemberPath } from '../twilio/webhook-paths.js';
+import { streamMedia } from './media-stream-client.js';
+import { detectionFor, scenarioFor, speechMs, TALK_MS, type Scenario } from './simulated-callee.js';
+import { nounsOf, verbsOf } from './twiml-verbs.js';
 
-/**
- * How a simulated call ends, chosen by the last four digits of the number called, so every
- * outcome can be tried with `npm start` and no account. Anything else: a person answers.
- */
-export const SIMULATED_OUTCOMES = {
-  '9001': 'busy',
-  '9002': 'no-answer',
-  '9003': 'failed',
-  '9004': 'invalid-number',
-  '9005': 'voicemail',
-  '9006': 'carrier-outage-once',
-} as const;
-type Scenario = (typeof SIMULATED_OUTCOMES)[keyof typeof SIMULATED_OUTCOMES] | 'answered';
+export { SIMULATED_OUTCOMES } from './simulated-callee.js';
 
 export const SIMULATED_ACCOUNT_SID = `AC${'5'.repeat(32)}`;
 
@@ -27,105 +17,218 @@ export interface SimulatedCarrierOptions {
   latencyMs: number;
   /** 1 plays calls in real time; 0.1 ten times faster. Reported durations stay real. */
   timeScale: number;
-  /** Signs callbacks as Twilio would with the account's auth token. */
+  /** Signs callbacks, webhook requests and Media Streams handshakes as Twilio would with the account's auth token. */
   authToken: string;
   /** The API hosting the simulated network's queue (its inbound callers wait there). */
   apiBaseUrl?: string;
+  /** The built-in simulated agent's Media Streams URL: where calls bridged to it are streamed. */
+  simulatedAgentStreamUrl?: string;
   logger: Logger;
 }
 
-interface PlannedEvent {
-  afterMs: number;
-  params: Record<string, string>;
-}
+/** What may happen to a call in progress from outside: redirected to new TwiML, or hung up. */
+type Interruption = { twiml: string } | { hangup: true };
 
-const scenarioFor = (to: string): Scenario =>
-  SIMULATED_OUTCOMES[to.slice(-4) as keyof typeof SIMULATED_OUTCOMES] ?? 'answered';
-
-/** About 150 words a minute, and never less than two seconds. */
-const speechMs = (message: string) => Math.max(2_000, message.split(/\s+/).length * 400);
-
-/** The progress a call goes through, in virtual milliseconds since it was placed. */
-function plan(request: PlaceCallRequest, scenario: Scenario): PlannedEvent[] {
-  const ringing: PlannedEvent[] = [
-    { afterMs: 100, params: { CallStatus: 'initiated' } },
-    { afterMs: 600, params: { CallStatus: 'ringing' } },
-  ];
-  const ended = (afterMs: number, params: Record<string, string>) => ({ afterMs, params: { CallDuration: '0', ...params } });
-  switch (scenario) {
-    case 'busy':
-      return [...ringing, ended(2_000, { CallStatus: 'busy', SipResponseCode: '486' })];
-    case 'no-answer':
-      return [...ringing, ended(600 + (request.timeoutSeconds ?? 30) * 1000, { CallStatus: 'no-answer', SipResponseCode: '487' })];
-    case 'failed':
-      return [...ringing, ended(1_500, { CallStatus: 'failed', SipResponseCode: '503' })];
-    default: {
-      const machine = scenario === 'voicemail';
-      const answeredBy: Record<string, string> = request.machineDetection ? { AnsweredBy: machine ? 'machine_start' : 'human' } : {};
-      const talkMs = speechMs(request.message) + (machine && request.machineDetection === 'DetectMessageEnd' ? 4_000 : 1_000);
-      return [
-        ...ringing,
-        { afterMs: 3_000, params: { CallStatus: 'in-progress', ...answeredBy } },
-        { afterMs: 3_000 + talkMs, params: { CallStatus: 'completed', CallDuration: String(Math.ceil(talkMs / 1000)), SipResponseCode: '200', ...answeredBy } },
-      ];
-    }
-  }
+interface LiveCall {
+  interrupt(next: Interruption): void;
 }
 
 /**
- * A stand-in telephone network: places no real call, but accepts, rejects and plays calls out
- * with deterministic outcomes, and reports their progress as signed Twilio status callbacks through
- * the service's real webhook.
+ * Calls in progress in this process, whichever carrier instance placed them: with `npm start` the
+ * API hangs up and redirects calls that its worker placed, as Twilio's call update would.
+ */
+const liveCalls = new Map<string, LiveCall>();
+
+/** How a TwiML document ended: played out, the call hung up, or redirected to other TwiML. */
+type DocumentEnd = { done: true } | { hangup: true } | { twiml: string };
+
+/**
+ * A stand-in telephone network: places no real call, but accepts, rejects and plays calls out with
+ * deterministic outcomes. It reads the TwiML of each call as Twilio does (say, dial, stream, hang
+ * up), asks the service's answer webhook once it knows who answered, opens Media Streams to the
+ * agent's WebSocket, and reports progress as signed Twilio status callbacks.
  */
 export function createSimulatedCarrier(options: SimulatedCarrierOptions): Carrier {
-  const pending = new Set<{ timer: NodeJS.Timeout; send: () => Promise<void> }>();
-  const sending = new Set<Promise<void>>();
+  const closing = new AbortController();
+  const plays = new Set<Promise<void>>();
+  const sending = new Set<Promise<unknown>>();
   const outagesSeen = new Set<string>();
 
-  let closing = false;
-  const post = async (url: string, params: Record<string, string>) => {
+  /** Waits `virtualMs` of call time, or less when the carrier closes or `signal` aborts. */
+  const wait = async (virtualMs: number, signal?: AbortSignal) => {
+    const signals = [closing.signal, ...(signal ? [signal] : [])];
+    if (signals.some((s) => s.aborted)) return;
+    await sleep(virtualMs * options.timeScale, undefined, { signal: AbortSignal.any(signals) }).catch(() => undefined);
+  };
+
+  const post = async (url: string, params: Record<string, string>): Promise<string | undefined> => {
     const signature = signLikeTwilio(options.authToken, url, params);
     // While shutting down, one try each: a shutdown must not wait for an API that is gone.
-    for (let attempt = 0; attempt < (closing ? 1 : 6); attempt++) {
+    for (let attempt = 0; attempt < (closing.signal.aborted ? 1 : 6); attempt++) {
       try {
         const response = await fetch(url, {
           method: 'POST',
           headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature },
           body: new URLSearchParams(params),
         });
-        if (response.status < 500) return;
+        if (response.status < 500) return response.ok ? await response.text() : undefined;
       } catch {
         // The API may be restarting: try again shortly, as Twilio does.
       }
       await sleep(200 * 2 ** attempt);
     }
-    options.logger.warn({ callSid: params.CallSid, callStatus: params.CallStatus }, 'simulated carrier could not deliver a status callback');
+    options.logger.warn({ callSid: params.CallSid, url: new URL(url).pathname }, 'simulated carrier could not reach a webhook');
+    return undefined;
+  };
+  const sendInBackground = (url: string, params: Record<string, string>) => {
+    const delivery = post(url, params);
+    sending.add(delivery);
+    void delivery.finally(() => sending.delete(delivery));
   };
 
-  const schedule = (url: string, afterMs: number, params: Record<string, string>) => {
-    const entry = {
-      send: async () => {
-        pending.delete(entry);
-        const delivery = post(url, { ...params, Timestamp: new Date().toUTCString() });
-        sending.add(delivery);
-        await delivery.finally(() => sending.delete(delivery));
-      },
-      timer: setTimeout(() => void entry.send(), afterMs * options.timeScale),
-    };
-    pending.add(entry);
-  };
+  const realMsSince = (start: number) => Date.now() - start;
 
-  /**
-   * A callback rings a caller who dialed in through the simulated network: their phone hears the
-   * message when it answers and hangs up when the call ends, so the simulator shows them served.
-   */
-  const ringSimulatedPhone = (apiBaseUrl: string, sid: string, request: PlaceCallRequest, events: PlannedEvent[]) => {
-    const phoneUrl = `${apiBaseUrl.replace(/\/+$/, '')}${SIMULATOR_PHONE_CALLS_PATH}`;
-    for (const event of events) {
-      const status = event.params.CallStatus!;
-      if (status !== 'in-progress' && !isFinalCallStatus(status)) continue;
-      schedule(phoneUrl, event.afterMs, { CallSid: sid, From: request.from, To: request.to, CallStatus: status, ...(status === 'in-progress' && { Message: request.message }) });
+  /** Plays one TwiML document to its end, a hang-up, or a redirect. */
+  const playDocument = async (sid: string, twiml: string, interrupted: AbortSignal): Promise<DocumentEnd | 'interrupted'> => {
+    for (const verb of verbsOf(twiml)) {
+      if (interrupted.aborted) return 'interrupted';
+      switch (verb.verb) {
+        case 'Say':
+          await wait(speechMs(verb.text), interrupted);
+          break;
+        case 'Pause':
+          await wait(Number(verb.attributes.length ?? 1) * 1000, interrupted);
+          break;
+        case 'Hangup':
+          return { hangup: true };
+        case 'Dial': {
+          const noun = nounsOf(verb)[0];
+          if (!noun) break;
+          const [target = '', query = ''] = noun.text.split('?');
+          if (noun.verb === 'Sip' && target === SIMULATED_AGENT_DIAL_TARGET && options.simulatedAgentStreamUrl) {
+            const headers = Object.fromEntries([...new URLSearchParams(query)].map(([name, value]) => [name.replace(/^X-/i, ''), value]));
+            const end = await streamMedia({ ...streamOf(sid, `${options.simulatedAgentStreamUrl}?leg=dial`, headers), hangup: personHangsUp(interrupted) });
+            if (end === 'caller-hung-up') return interrupted.aborted ? 'interrupted' : { hangup: true };
+          } else {
+            // Another number or SIP endpoint: the simulated network has someone there who talks, then the person hangs up.
+            await wait(TALK_MS, interrupted);
+            if (!interrupted.aborted) return { hangup: true };
+          }
+          break;
+        }
+        case 'Connect': {
+          const stream = nounsOf(verb).find((noun) => noun.verb === 'Stream');
+          if (!stream?.attributes.url) break;
+          const parameters = Object.fromEntries(
+            nounsOf(stream)
+              .filter((noun) => noun.verb === 'Parameter')
+              .map((noun) => [noun.attributes.name ?? '', noun.attributes.value ?? '']),
+          );
+          const end = await streamMedia({ ...streamOf(sid, stream.attributes.url, parameters), hangup: personHangsUp(interrupted) });
+          if (end === 'caller-hung-up') return interrupted.aborted ? 'interrupted' : { hangup: true };
+          if (end === 'failed') options.logger.warn({ callSid: sid, url: stream.attributes.url }, 'simulated call could not open its media stream; going on with the TwiML');
+          break;
+        }
+        default:
+          break;
+      }
     }
+    return interrupted.aborted ? 'interrupted' : { done: true };
+  };
+
+  const streamOf = (callSid: string, url: string, customParameters: Record<string, string>) => ({
+    url,
+    accountSid: SIMULATED_ACCOUNT_SID,
+    callSid,
+    customParameters,
+    authToken: options.authToken,
+  });
+
+  /** The person on the call hangs up after talking a while, when the call is changed from outside, or when the carrier closes. */
+  const personHangsUp = (interrupted: AbortSignal) =>
+    AbortSignal.any([interrupted, closing.signal, AbortSignal.timeout(Math.max(1, TALK_MS * options.timeScale))]);
+
+  /** Plays a call from its first ring to its end, reporting each step as Twilio would. */
+  const playCall = async (sid: string, request: PlaceCallRequest, scenario: Scenario) => {
+    let sequence = 0;
+    const common = {
+      AccountSid: SIMULATED_ACCOUNT_SID,
+      ApiVersion: '2010-04-01',
+      CallSid: sid,
+      Direction: 'outbound-api',
+      From: request.from,
+      To: request.to,
+      Called: request.to,
+      Caller: request.from,
+    };
+    const report = async (params: Record<string, string>) => {
+      if (!request.statusCallbackUrl) return;
+      await post(request.statusCallbackUrl, { ...common, CallbackSource: 'call-progress-events', ...params, SequenceNumber: String(sequence++), Timestamp: new Date().toUTCString() });
+    };
+    const ended = (params: Record<string, string>) => report({ CallDuration: '0', ...params });
+
+    await wait(100);
+    await report({ CallStatus: 'initiated' });
+    await wait(500);
+    await report({ CallStatus: 'ringing' });
+    if (scenario === 'busy') return wait(1_400).then(() => ended({ CallStatus: 'busy', SipResponseCode: '486' }));
+    if (scenario === 'no-answer') return wait((request.timeoutSeconds ?? 30) * 1000).then(() => ended({ CallStatus: 'no-answer', SipResponseCode: '487' }));
+    if (scenario === 'failed') return wait(900).then(() => ended({ CallStatus: 'failed', SipResponseCode: '503' }));
+
+    await wait(2_400);
+    const answeredAt = Date.now();
+    const detection = request.machineDetection ? detectionFor(scenario, request.machineDetection) : undefined;
+    const answeredBy: Record<string, string> = detection ? { AnsweredBy: detection.answeredBy } : {};
+    const verdict = detection ? { ...answeredBy, MachineDetectionDuration: String(detection.afterMs) } : {};
+    await report({ CallStatus: 'in-progress', ...answeredBy });
+
+    let interruption: Interruption | undefined;
+    let interrupter = new AbortController();
+    const callEnded = new AbortController();
+    liveCalls.set(sid, {
+      interrupt(next) {
+        interruption = next;
+        interrupter.abort();
+      },
+    });
+    try {
+      let twiml: string | undefined;
+      if ('url' in request.answer) {
+        // Detection first, then the service says what to do, knowing who answered.
+        await wait(detection?.afterMs ?? 0);
+        twiml = await post(request.answer.url, { ...common, CallStatus: 'in-progress', ...verdict });
+      } else {
+        twiml = request.answer.twiml;
+        if (detection && !request.asyncAmdCallbackUrl) await wait(detection.afterMs);
+        if (detection && request.asyncAmdCallbackUrl) {
+          const url = request.asyncAmdCallbackUrl;
+          const verdictLater = wait(detection.afterMs, callEnded.signal).then(() => {
+            if (!callEnded.signal.aborted) return post(url, { AccountSid: SIMULATED_ACCOUNT_SID, CallSid: sid, ...verdict });
+          });
+          sending.add(verdictLater);
+          void verdictLater.finally(() => sending.delete(verdictLater));
+        }
+      }
+      const phoneUrl = options.apiBaseUrl && twiml?.includes('<Dial') ? `${options.apiBaseUrl.replace(/\/+$/, '')}${SIMULATOR_PHONE_CALLS_PATH}` : undefined;
+      // A callback rings a caller who dialed in through the simulated network: their phone hears the message, then the agent.
+      if (phoneUrl && twiml) sendInBackground(phoneUrl, { CallSid: sid, From: request.from, To: request.to, CallStatus: 'in-progress', Message: verbsOf(twiml).find((verb) => verb.verb === 'Say')?.text ?? '' });
+      // An answer webhook that could not be reached: Twilio says an application error occurred and hangs up.
+      while (twiml !== undefined) {
+        const end = await playDocument(sid, twiml, interrupter.signal);
+        twiml = undefined;
+        if (end === 'interrupted' && interruption && 'twiml' in interruption) {
+          twiml = interruption.twiml;
+          interruption = undefined;
+          interrupter = new AbortController();
+        }
+      }
+      if (phoneUrl) sendInBackground(phoneUrl, { CallSid: sid, From: request.from, To: request.to, CallStatus: 'completed' });
+    } finally {
+      callEnded.abort();
+      liveCalls.delete(sid);
+    }
+    const duration = String(Math.max(1, Math.ceil(realMsSince(answeredAt) / options.timeScale / 1000)));
+    await report({ CallStatus: 'completed', CallDuration: duration, SipResponseCode: '200', ...answeredBy });
   };
 
   return {
@@ -141,25 +244,21 @@ export function createSimulatedCarrier(options: SimulatedCarrierOptions): Carrie
         throw new DialError('Twilio 20500: An internal server error has occurred', { retryable: true, code: 20500, httpStatus: 500 });
       }
       const sid = `CA${randomBytes(16).toString('hex')}`;
-      const events = plan(request, scenario);
-      if (request.statusCallbackUrl) {
-        const common = {
-          AccountSid: SIMULATED_ACCOUNT_SID,
-          ApiVersion: '2010-04-01',
-          CallSid: sid,
-          CallbackSource: 'call-progress-events',
-          Direction: 'outbound-api',
-          From: request.from,
-          To: request.to,
-          Called: request.to,
-          Caller: request.from,
-        };
-        events.forEach((event, index) =>
-          schedule(request.statusCallbackUrl!, event.afterMs, { ...common, ...event.params, SequenceNumber: String(index) }),
-        );
-      }
-      if (request.connectTo && options.apiBaseUrl) ringSimulatedPhone(options.apiBaseUrl, sid, request, events);
+      const play = playCall(sid, request, scenario).catch((error: unknown) => options.logger.warn({ err: error, callSid: sid }, 'simulated call failed'));
+      plays.add(play);
+      void play.finally(() => plays.delete(play));
       return { sid, status: 'queued' };
+    },
+    async endCall(sid) {
+      const call = liveCalls.get(sid);
+      if (call) call.interrupt({ hangup: true });
+      else options.logger.warn({ callSid: sid }, 'simulated call to hang up is not in progress in this process');
+    },
+    async redirectCall(sid, twiml) {
+      const call = liveCalls.get(sid);
+      if (!call) return false;
+      call.interrupt({ twiml });
+      return true;
     },
     async redirectQueueMember(queueSid, callSid, url) {
       if (!options.apiBaseUrl) return false;
@@ -176,10 +275,8 @@ export function createSimulatedCarrier(options: SimulatedCarrierOptions): Carrie
     },
     /** Plays every call in flight to its end at once, so no call is left unfinished by a shutdown. */
     async close() {
-      closing = true;
-      const entries = [...pending];
-      for (const entry of entries) clearTimeout(entry.timer);
-      for (const entry of entries) await entry.send();
+      closing.abort();
+      await Promise.all([...plays]);
       await Promise.all([...sending]);
     },
   };

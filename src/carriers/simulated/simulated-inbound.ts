@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { XMLParser } from 'fast-xml-parser';
 import type { Logger } from '../../logger.js';
 import { signLikeTwilio } from '../twilio/twilio-signature.js';
 import { SIMULATED_ACCOUNT_SID } from './simulated-carrier.js';
+import { verbsOf, type TwimlNode as Node } from './twiml-verbs.js';
 import { TWILIO_WEBHOOK_PATHS } from '../twilio/webhook-paths.js';
 
 /** How a simulated caller behaves. Durations are real seconds of the call, played at the time scale. */
@@ -32,20 +32,6 @@ export interface SimulatedInboundCall {
   connectedAt?: string;
   endedAt?: string;
 }
-
-type Node = Record<string, unknown> & { ':@'?: Record<string, string> };
-const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', preserveOrder: true, trimValues: true });
-
-const verbsOf = (twiml: string): Array<{ verb: string; attributes: Record<string, string>; children: Node[]; text: string }> => {
-  const document = parser.parse(twiml) as Node[];
-  const response = document.find((node) => 'Response' in node)?.Response as Node[] | undefined;
-  return (response ?? []).map((node) => {
-    const verb = Object.keys(node).find((key) => key !== ':@')!;
-    const children = (node[verb] as Node[]) ?? [];
-    const text = children.map((child) => (typeof child['#text'] === 'string' ? child['#text'] : '')).join('');
-    return { verb, attributes: node[':@'] ?? {}, children, text };
-  });
-};
 
 /** Waits `ms`, or less if `signal` aborts; either way it leaves no listener behind. */
 const sleep = (ms: number, signal: AbortSignal) =>

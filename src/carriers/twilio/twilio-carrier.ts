@@ -1,7 +1,6 @@
 import twilio from 'twilio';
 import type { CallInstance } from 'twilio/lib/rest/api/v2010/account/call.js';
 import type { CallEvent } from '../call-status.js';
-import { sayThenDialTwiml, sayTwiml } from './twiml.js';
 import { DialError, type Carrier, type PlaceCallRequest } from '../carrier.js';
 
 type RequestOptions<TData> = import('twilio/lib/base/RequestClient.js').RequestOptions<TData>;
@@ -114,13 +113,14 @@ export function createTwilioCarrier(options: TwilioCarrierOptions): Carrier {
         const call = await client.calls.create({
           to: request.to,
           from: request.from,
-          twiml: request.connectTo ? sayThenDialTwiml(request.message, request.connectTo) : sayTwiml(request.message),
+          ...('twiml' in request.answer ? { twiml: request.answer.twiml } : { url: request.answer.url, method: 'POST' }),
           ...(request.statusCallbackUrl && {
             statusCallback: request.statusCallbackUrl,
             statusCallbackMethod: 'POST',
             statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
           }),
           ...(request.machineDetection && { machineDetection: request.machineDetection }),
+          ...(request.asyncAmdCallbackUrl && { asyncAmd: 'true', asyncAmdStatusCallback: request.asyncAmdCallbackUrl, asyncAmdStatusCallbackMethod: 'POST' }),
           ...(request.timeoutSeconds !== undefined && { timeout: request.timeoutSeconds }),
           ...(request.record !== undefined && { record: request.record }),
           ...(request.timeLimitSeconds !== undefined && { timeLimit: request.timeLimitSeconds }),
@@ -154,6 +154,16 @@ export function createTwilioCarrier(options: TwilioCarrierOptions): Carrier {
       calling(async () => {
         await client.calls(sid).update({ status: 'completed' });
       }),
+    redirectCall: async (sid, twiml) => {
+      try {
+        await client.calls(sid).update({ twiml });
+        return true;
+      } catch (error) {
+        // Twilio refuses to redirect a call that is no longer in progress (21220).
+        if (error instanceof twilio.RestException && (error.code === 21220 || error.status === 404)) return false;
+        throw toDialError(error);
+      }
+    },
     verify: () =>
       calling(async () => {
         const account = await client.api.v2010.accounts(options.accountSid).fetch();

@@ -31,7 +31,7 @@ export function fitsInlineTwiml(message: string): boolean {
 /** Connects the call to the voice agent: `<Number>` for a phone number, `<Sip>` for a SIP URI. */
 export function dialAgent(response: InstanceType<typeof twilio.twiml.VoiceResponse>, target: string, action?: string) {
   const dial = response.dial(action ? { action, method: 'POST' } : {});
-  if (target.startsWith('sip:') || target.startsWith('sips:')) dial.sip(target);
+  if (isSipTarget(target)) dial.sip(target);
   else dial.number(target);
 }
 
@@ -42,3 +42,51 @@ export function sayThenDialTwiml(message: string, target: string): string {
   dialAgent(response, target);
   return response.toString();
 }
+
+/** A name and value the agent receives with the call: a Stream `<Parameter>`, or a SIP `X-` header. */
+export type ContextEntry = readonly [name: string, value: string];
+
+/** Connects the call to a Media Streams WebSocket, the lead's context as `<Parameter>`s of its `start` message. */
+export function streamTwiml(url: string, parameters: readonly ContextEntry[]): string {
+  const response = new twilio.twiml.VoiceResponse();
+  const stream = response.connect().stream({ url });
+  for (const [name, value] of parameters) stream.parameter({ name, value });
+  return response.toString();
+}
+
+/** A SIP URI with custom headers, as `<Sip>` takes them: `sip:agent@host?X-Name=value&...`, each value percent-encoded. */
+export function sipUriWithHeaders(uri: string, headers: readonly ContextEntry[]): string {
+  if (headers.length === 0) return uri;
+  const query = headers.map(([name, value]) => `${name}=${encodeURIComponent(value)}`).join('&');
+  return `${uri}${uri.includes('?') ? '&' : '?'}${query}`;
+}
+
+/** Bridges the call to the agent: a number, or a SIP URI carrying `headers`. */
+export function dialTwiml(target: string, headers: readonly ContextEntry[] = []): string {
+  const response = new twilio.twiml.VoiceResponse();
+  const dial = response.dial();
+  if (isSipTarget(target)) dial.sip(sipUriWithHeaders(target, headers));
+  else dial.number(target);
+  return response.toString();
+}
+
+/** Speaks `message`, then hangs up: a voicemail left after the beep. */
+export function sayThenHangupTwiml(message: string): string {
+  const response = new twilio.twiml.VoiceResponse();
+  response.say(message);
+  response.hangup();
+  return response.toString();
+}
+
+export function hangupTwiml(): string {
+  const response = new twilio.twiml.VoiceResponse();
+  response.hangup();
+  return response.toString();
+}
+
+/** Nothing more to do: what a webhook whose answer Twilio ignores sends back. */
+export function emptyTwiml(): string {
+  return new twilio.twiml.VoiceResponse().toString();
+}
+
+export const isSipTarget = (target: string) => target.startsWith('sip:') || target.startsWith('sips:');

@@ -10,6 +10,7 @@ export const TWILIO_WEBHOOK_ROUTES = {
   queueExit: '/queue-exit',
   connect: '/connect',
   dialEnded: '/dial-ended',
+  outboundAnswer: '/outbound-answer',
 } as const;
 
 type Webhook = keyof typeof TWILIO_WEBHOOK_ROUTES;
@@ -24,3 +25,11 @@ export const SIMULATOR_PREFIX = '/simulator';
 export const SIMULATOR_ROUTES = { phoneCalls: '/phone-calls', queueMember: '/queues/:queueSid/members/:callSid' } as const;
 export const simulatorQueueMemberPath = (queueSid: string, callSid: string) => `${SIMULATOR_PREFIX}/queues/${queueSid}/members/${callSid}`;
 export const SIMULATOR_PHONE_CALLS_PATH = `${SIMULATOR_PREFIX}${SIMULATOR_ROUTES.phoneCalls}`;
+
+/** The built-in simulated voice agent: the target bridged calls reach, and where it takes Media Streams. */
+export const SIMULATED_AGENT_DIAL_TARGET = 'sip:agent@simulated-agent.invalid';
+export const SIMULATOR_AGENT_ROUTES = { stream: '/agent/stream', sessions: '/agent/sessions' } as const;
+export const SIMULATED_AGENT_STREAM_PATH = `${SIMULATOR_PREFIX}${SIMULATOR_AGENT_ROUTES.stream}`;
+
+/** The simulated agent's Media Streams URL on the API at `apiBaseUrl` (ws:// for http://, wss:// for https://). */
+export const simulatedAgentStreamUrl = (apiBaseUrl: string) => `${apiBaseUrl.replace(/^http/, 'ws').replace(/\/+$/, '')}${SIMULATED_AGENT_STREAM_PATH}`;

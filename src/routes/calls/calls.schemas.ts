@@ -18,6 +18,8 @@ export const callLogRowSchema = z
     priority: z.string(),
     status: z.string().describe('scheduled, dialing, dial-failed, error, or the call status from Twilio'),
     final: z.boolean(),
+    outcome: z.string().nullable().describe('How the call ended: its final status, or voicemail-left / machine-hangup'),
+    connect_mode: z.string().describe('say, agent or stream'),
     call_sid: z.string().nullable(),
     timeline: z.array(z.object({ status: z.string(), at: isoTime })),
     duration_seconds: z.number().int().nullable(),
@@ -60,6 +62,7 @@ export const encodeCursor = (row: { created_at: string; id: number }) =>
 export const callsQuery = z.strictObject({
   lead_id: z.string().min(1).max(128).optional(),
   status: z.string().min(1).max(32).optional(),
+  outcome: z.string().min(1).max(32).optional().describe('completed, busy, no-answer, failed, canceled, voicemail-left or machine-hangup'),
   to: phoneNumberSchema.optional(),
   since: isoTimeInputSchema.optional().describe('Rows created at or after this time'),
   until: isoTimeInputSchema.optional().describe('Rows created before this time'),
@@ -71,4 +74,20 @@ export const callsResponse = z.object({
   success: z.literal(true),
   calls: z.array(callLogRowSchema),
   nextCursor: z.string().nullable().describe('Pass as cursor for the next page; null on the last page'),
+});
+
+export const callContextResponse = z.object({
+  success: z.literal(true),
+  context: z.object({
+    callSid: z.string(),
+    jobId: z.string(),
+    leadId: z.string().nullable(),
+    campaignId: z.string().nullable(),
+    message: z.string().describe("The call's message: the agent's first words or instructions"),
+    metadata: z.record(z.string(), z.unknown()).nullable(),
+    to: z.string(),
+    from: z.string().nullable(),
+    connect: z.string().describe('say, agent or stream'),
+    parameters: z.record(z.string(), z.string()).describe('The context as flat names and values (job_id, lead_id, campaign_id, message, metadata.<path>): what stream <Parameter>s and SIP X- headers carry'),
+  }),
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PRIORITY_NAMES, REDIAL_OUTCOMES } from '../../jobs/call-jobs.js';
+import { ANSWER_ACTIONS, CONNECT_MODES, PRIORITY_NAMES, REDIAL_OUTCOMES } from '../../jobs/call-jobs.js';
 import { jsonShapeExcess, type JsonShapeLimits } from '../../lib/json-shape.js';
 import { canonicalTimeZone } from '../../lib/time-zone.js';
 import { fitsInlineTwiml, isSpeakable, MAX_INLINE_TWIML_LENGTH } from '../../carriers/twilio/twiml.js';
@@ -16,18 +16,27 @@ const phoneNumber = (description: string) => phoneNumberSchema.meta({ descriptio
 /** How deep and wide `metadata` may be, besides METADATA_MAX_BYTES: it travels with the call to logs, events and the agent. */
 export const METADATA_SHAPE: JsonShapeLimits = { maxDepth: 5, maxEntries: 200 };
 
+/** Text the carrier speaks: no characters XML cannot carry, and short enough once written as TwiML. */
+const speakable = (field: string, maxLength: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(maxLength)
+    .refine(isSpeakable, { message: `${field} contains control characters that cannot be spoken`, abort: true })
+    .refine(fitsInlineTwiml, `${field} is too long once written as TwiML (at most ${MAX_INLINE_TWIML_LENGTH} characters)`);
+
+const answerAction = (who: string) =>
+  z.enum(ANSWER_ACTIONS).optional().describe(`When ${who} answers: connect (the call's connect mode), voicemail (speak voicemailMessage after the beep, then hang up) or hangup`);
+
 /** The request bodies of the scheduling endpoints, sized by configuration. */
 export function createCallSchemas(limits: CallSchemaLimits) {
   const call = z.strictObject({
     to: phoneNumber('Number to call, E.164 (normalised: spaces and dashes are accepted)'),
-    message: z
-      .string()
-      .trim()
-      .min(1)
-      .max(MAX_INLINE_TWIML_LENGTH)
-      .refine(isSpeakable, { message: 'message contains control characters that cannot be spoken', abort: true })
-      .refine(fitsInlineTwiml, `message is too long once written as TwiML (at most ${MAX_INLINE_TWIML_LENGTH} characters)`)
-      .meta({ description: 'What the call says', example: 'Hello from Switchboard' }),
+    message: speakable('message', MAX_INLINE_TWIML_LENGTH).meta({
+      description: 'What the call says (connect: say); with agent or stream, the first words or instructions for the voice agent, handed to it with the lead\'s context',
+      example: 'Hello from Switchboard',
+    }),
     from: phoneNumber('Caller id; defaults to TWILIO_PHONE_NUMBER').optional(),
     lead_id: z
       .union([z.string().trim().min(1).max(128), z.number().int()])
@@ -52,12 +61,38 @@ export function createCallSchemas(limits: CallSchemaLimits) {
     machineDetection: z
       .enum(['Enable', 'DetectMessageEnd'])
       .optional()
-      .meta({ description: 'Answering-machine detection: Enable reports AnsweredBy at once; DetectMessageEnd waits for the beep' }),
+      .meta({ description: 'Plain answering-machine detection, reported as answeredBy and changing nothing else: Enable reports at once; DetectMessageEnd waits for the beep. Use answeringMachine to act on it' }),
+    connect: z.enum(CONNECT_MODES).optional().meta({
+      description: 'What the answered call does: say speaks message; agent bridges to the voice agent (agentTarget or AGENT_DIAL_TARGET); stream connects it to the agent over Media Streams (streamUrl or AGENT_STREAM_URL). CALL_CONNECT_MODE (say) when absent',
+    }),
+    agentTarget: z
+      .string()
+      .max(256)
+      .regex(/^(\+[1-9]\d{6,14}|sips?:[^\s?]+)$/, 'must be an E.164 number or a sip: URI without headers')
+      .optional()
+      .meta({ description: 'connect: agent only: the agent\'s number or sip: URI for this call, instead of AGENT_DIAL_TARGET', example: 'sip:agent@voice.example.com' }),
+    streamUrl: z
+      .url({ protocol: /^wss?$/, error: 'must be a wss:// URL' })
+      .max(2048)
+      .optional()
+      .meta({ description: 'connect: stream only: the agent\'s Media Streams WebSocket for this call, instead of AGENT_STREAM_URL (wss://; ws:// with the simulated carrier)', example: 'wss://agent.example.com/twilio' }),
+    answeringMachine: z
+      .strictObject({
+        onHuman: answerAction('a person'),
+        onMachine: answerAction('an answering machine'),
+        voicemailMessage: speakable('voicemailMessage', 1000).optional().describe('Left after the beep; VOICEMAIL_MESSAGE, else message, when absent'),
+      })
+      .optional()
+      .meta({
+        description:
+          'What to do once it is known who answered; absent fields come from AMD_ON_HUMAN and AMD_ON_MACHINE (connect). Anything but connect for both dials with answering-machine detection and needs PUBLIC_URL. A fax is hung up on',
+        example: { onHuman: 'connect', onMachine: 'voicemail', voicemailMessage: 'Sorry we missed you, we will call back.' },
+      }),
     timeout: z.number().int().min(5).max(600).optional().meta({ description: 'Seconds to let the phone ring before giving up (Twilio: 60 by default)' }),
     record: z.boolean().optional().meta({ description: 'Record the call' }),
     redial: z
       .strictObject({
-        on: z.array(z.enum(REDIAL_OUTCOMES)).max(REDIAL_OUTCOMES.length).optional().describe('Outcomes to dial again after; [] for never'),
+        on: z.array(z.enum(REDIAL_OUTCOMES)).max(REDIAL_OUTCOMES.length).optional().describe('Outcomes to dial again after (machine: a voicemail left or a machine hung up on); [] for never'),
         max: z.number().int().min(0).max(10).optional().describe('How many redials at most'),
         delayMs: z.number().int().min(0).max(7 * 24 * 3600 * 1000).optional().describe('Wait before each redial'),
       })

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { callJobDataSchema, INTERNAL_CALL_FIELDS, PRIORITY_NAMES } from '../../jobs/call-jobs.js';
+import { ANSWER_ACTIONS, callJobDataSchema, INTERNAL_CALL_FIELDS, PRIORITY_NAMES } from '../../jobs/call-jobs.js';
+import { CALL_OUTCOMES } from '../../calls/call-outcome.js';
 import { JOB_STATES } from '../../calls/job-view.js';
 import { CLEANABLE_STATES } from '../../calls/queue-admin-service.js';
 import { isoTimeSchema } from '../shared/common.schemas.js';
@@ -29,11 +30,16 @@ export const callRecordSchema = z
     placedAt: isoTime.nullable(),
     endedAt: isoTime.nullable(),
     durationSeconds: z.number().nullable(),
-    answeredBy: z.string().nullable().describe('human, machine_start, fax… with machineDetection'),
+    answeredBy: z.string().nullable().describe('human, machine_start, machine_end_beep, fax, unknown… when the call detected machines'),
     sipResponseCode: z.number().nullable(),
     errorCode: z.string().nullable(),
     errorMessage: z.string().nullable(),
     redialJobId: z.string().nullable().describe('The job that dials this call again'),
+    outcome: z
+      .enum(CALL_OUTCOMES)
+      .nullable()
+      .describe('How the call ended, once it has: its final status, or voicemail-left / machine-hangup when an answering machine took it and the policy left a voicemail or hung up'),
+    answerAction: z.enum(ANSWER_ACTIONS).nullable().describe('What the call did once it was known who answered (calls with an answeringMachine policy)'),
   })
   .meta({ id: 'Call' });
 

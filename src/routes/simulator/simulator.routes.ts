@@ -5,7 +5,8 @@ import type { SimulatedInbound } from '../../carriers/simulated/simulated-inboun
 import { AppError } from '../../errors.js';
 import { commonErrors, errorBodySchema } from '../shared/error.schemas.js';
 import { formParams, one } from '../../carriers/twilio/twilio-form.js';
-import { SIMULATOR_ROUTES } from '../../carriers/twilio/webhook-paths.js';
+import { SIMULATOR_AGENT_ROUTES, SIMULATOR_ROUTES } from '../../carriers/twilio/webhook-paths.js';
+import type { SimulatedAgent } from '../../carriers/simulated/simulated-agent.js';
 import { requireTwilioSignature } from '../webhooks/twilio-signature-check.js';
 import { phoneNumberSchema } from '../shared/common.schemas.js';
 
@@ -21,8 +22,20 @@ const callSchema = z.object({
   endedAt: z.string().optional(),
 });
 
+const agentSessionSchema = z.object({
+  callSid: z.string(),
+  streamSid: z.string(),
+  connectedBy: z.enum(['stream', 'dial']).describe('stream: a <Connect><Stream> call; dial: a call bridged to the agent (its SIP X- headers as parameters)'),
+  parameters: z.record(z.string(), z.string()).describe("The stream's custom parameters: the lead's context"),
+  startedAt: z.string(),
+  endedAt: z.string().nullable(),
+  mediaMessages: z.number().int(),
+  endOfCallReport: z.enum(['sent', 'failed']).nullable(),
+});
+
 export interface SimulatorRoutesOptions {
   simulator: SimulatedInbound | undefined;
+  simulatedAgent: SimulatedAgent | undefined;
   authToken: string;
   publicBaseUrl: string;
 }
@@ -31,13 +44,26 @@ export interface SimulatorRoutesOptions {
  * The simulated carrier's inbound side, for trying the whole flow with no account: place inbound
  * calls, watch what callers hear. Absent (404) when dialing through Twilio.
  */
-export const simulatorRoutes: FastifyPluginAsyncZod<SimulatorRoutesOptions> = async (app, { simulator, authToken, publicBaseUrl }) => {
+export const simulatorRoutes: FastifyPluginAsyncZod<SimulatorRoutesOptions> = async (app, { simulator, simulatedAgent, authToken, publicBaseUrl }) => {
   await app.register(formBody);
   const signedByCarrier = requireTwilioSignature({ authToken, publicBaseUrl });
   const running = () => {
     if (!simulator) throw new AppError(404, 'SIMULATOR_OFF', 'The simulated carrier is off: calls go through Twilio');
     return simulator;
   };
+
+  app.get(SIMULATOR_AGENT_ROUTES.sessions, {
+    schema: {
+      operationId: 'listSimulatedAgentSessions',
+      summary: 'Calls the built-in simulated agent took, newest first, with the context each carried (simulated carrier only)',
+      tags: ['simulator'],
+      response: { 200: z.object({ success: z.literal(true), sessions: z.array(agentSessionSchema) }), 404: errorBodySchema },
+    },
+    handler: async () => {
+      if (!simulatedAgent) throw new AppError(404, 'SIMULATOR_OFF', 'The simulated carrier is off: calls go through Twilio');
+      return { success: true as const, sessions: simulatedAgent.sessions() };
+    },
+  });
 
   app.post('/inbound-calls', {
     schema: {

@@ -3,6 +3,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { CallRecordStore } from '../../calls/call-record-store.js';
 import type { CallLifecycle } from '../../calls/call-lifecycle.js';
 import type { InboundService } from '../../capacity/inbound-service.js';
+import type { OutboundAnswer } from '../../connect/outbound-answer.js';
+import { outboundAnswerRoutes } from './outbound-answer.routes.js';
 import { twilioStatusRoutes } from './twilio-status.routes.js';
 import { requireTwilioSignature } from './twilio-signature-check.js';
 import { twilioVoiceRoutes } from './twilio-voice.routes.js';
@@ -11,6 +13,7 @@ export interface TwilioWebhookOptions {
   lifecycle: CallLifecycle;
   callRecords: CallRecordStore;
   inbound: InboundService;
+  outboundAnswer: OutboundAnswer;
   authToken: string;
   publicBaseUrl: string;
 }
@@ -21,4 +24,5 @@ export const twilioWebhooks: FastifyPluginAsync<TwilioWebhookOptions> = async (a
   app.addHook('preHandler', requireTwilioSignature(options));
   await app.register(twilioStatusRoutes, { lifecycle: options.lifecycle, callRecords: options.callRecords });
   await app.register(twilioVoiceRoutes, { inbound: options.inbound });
+  await app.register(outboundAnswerRoutes, { outboundAnswer: options.outboundAnswer });
 };
