@@ -60,7 +60,8 @@ describe('twenty simulated callers and fifty outbound calls against a cap of thr
     const outbound = await service.app.inject({
       method: 'POST',
       url: '/api/queue/schedule-bulk-calls',
-      payload: { calls: Array.from({ length: 50 }, (_, index) => aCall({ to: `+1415555${4000 + index}`, message: 'Reminder' })) },
+      // Calls bridged to the (simulated) agent: they compete with the callers for its three slots.
+      payload: { calls: Array.from({ length: 50 }, (_, index) => aCall({ to: `+1415555${4000 + index}`, message: 'Reminder', connect: 'agent' })) },
     });
     expect(outbound.statusCode).toBe(201);
 

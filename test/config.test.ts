@@ -157,3 +157,51 @@ describe('loadConfig: where Redis is', () => {
     expect(problemsOf({ REDIS_TLS: 'maybe' })).toEqual([expect.stringMatching(/^REDIS_TLS:/)]);
   });
 });
+
+describe('how answered calls reach the voice agent', () => {
+  const twilio = { TWILIO_ACCOUNT_SID: `AC${'a'.repeat(32)}`, TWILIO_AUTH_TOKEN: 'secret', TWILIO_PHONE_NUMBER: '+14155550100' };
+  const problemsOf = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+      return [];
+    } catch (error) {
+      return (error as ConfigError).problems;
+    }
+  };
+
+  it('speaks the message by default; with the simulated carrier the built-in agent takes bridged and streamed calls', () => {
+    expect(loadConfig({ PORT: '4100' })).toMatchObject({
+      CALL_CONNECT_MODE: 'say',
+      AMD_ON_HUMAN: 'connect',
+      AMD_ON_MACHINE: 'connect',
+      agentDialTarget: 'sip:agent@simulated-agent.invalid',
+      agentStreamUrl: 'ws://127.0.0.1:4100/simulator/agent/stream',
+    });
+    expect(loadConfig({ PUBLIC_URL: 'https://calls.example.com' }).agentStreamUrl).toBe('wss://calls.example.com/simulator/agent/stream');
+  });
+
+  it('has no agent through Twilio until one is configured', () => {
+    expect(loadConfig(twilio)).toMatchObject({ agentDialTarget: undefined, agentStreamUrl: undefined });
+    expect(loadConfig({ ...twilio, AGENT_DIAL_TARGET: '+14155550999', AGENT_STREAM_URL: 'wss://agent.example.com/s' })).toMatchObject({
+      agentDialTarget: '+14155550999',
+      agentStreamUrl: 'wss://agent.example.com/s',
+    });
+  });
+
+  it('refuses a default mode whose agent is not configured, a ws:// stream for Twilio, and a machine policy without PUBLIC_URL', () => {
+    expect(problemsOf({ ...twilio, CALL_CONNECT_MODE: 'agent' })).toEqual([expect.stringMatching(/^AGENT_DIAL_TARGET: required with CALL_CONNECT_MODE=agent/)]);
+    expect(problemsOf({ ...twilio, CALL_CONNECT_MODE: 'stream' })).toEqual([expect.stringMatching(/^AGENT_STREAM_URL: required with CALL_CONNECT_MODE=stream/)]);
+    expect(problemsOf({ ...twilio, AGENT_STREAM_URL: 'ws://agent.example.com/s' })).toEqual([expect.stringMatching(/^AGENT_STREAM_URL: Twilio opens Media Streams over wss:\/\/ only/)]);
+    expect(problemsOf({ ...twilio, AMD_ON_MACHINE: 'voicemail' })).toEqual([expect.stringMatching(/PUBLIC_URL/)]);
+    expect(problemsOf({ ...twilio, AMD_ON_MACHINE: 'voicemail', PUBLIC_URL: 'https://calls.example.com' })).toEqual([]);
+    expect(problemsOf({ CALL_CONNECT_MODE: 'dial', AMD_ON_HUMAN: 'maybe', AGENT_STREAM_URL: 'https://agent.example.com' }).map((problem) => problem.split(':')[0]).sort()).toEqual([
+      'AGENT_STREAM_URL',
+      'AMD_ON_HUMAN',
+      'CALL_CONNECT_MODE',
+    ]);
+  });
+
+  it('accepts machine among the outcomes to redial', () => {
+    expect(loadConfig({ REDIAL_ON: 'busy,machine' }).REDIAL_ON).toEqual(['busy', 'machine']);
+  });
+});

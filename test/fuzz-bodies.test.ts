@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect } from 'vitest';
 import { it, test } from './helpers/fixtures.js';
 import { aCall, type Service } from './helpers/harness.js';
+import { sendTwilioWebhook } from './helpers/callbacks.js';
 
 let service: Service;
 test.beforeAll(({ fileService }) => {
@@ -25,7 +26,10 @@ const hostile: fc.Arbitrary<string> = fc.oneof(
   fc.integer({ min: 201, max: 400 }).map((keys) => JSON.stringify(Object.fromEntries(Array.from({ length: keys }, (_, i) => [`k${i}`, i])))),
 );
 
-const callFields = ['to', 'message', 'from', 'lead_id', 'priority', 'metadata', 'machineDetection', 'timeout', 'record', 'redial', 'scheduleAt', 'delayMs', 'cronExpression', 'timezone'];
+const callFields = [
+  'to', 'message', 'from', 'lead_id', 'priority', 'metadata', 'machineDetection', 'timeout', 'record', 'redial', 'scheduleAt', 'delayMs', 'cronExpression', 'timezone',
+  'connect', 'agentTarget', 'streamUrl', 'answeringMachine',
+];
 
 /** JSON text of a body close to a valid one with one to three fields made hostile, or hostile as a whole. */
 const nearlyValid = (valid: Record<string, unknown>, fields: string[]): fc.Arbitrary<string> =>
@@ -40,6 +44,11 @@ const nearlyValid = (valid: Record<string, unknown>, fields: string[]): fc.Arbit
 
 const endpoints: Array<{ method: 'POST' | 'PUT'; url: string; body: fc.Arbitrary<string> }> = [
   { method: 'POST', url: '/api/queue/schedule-call', body: nearlyValid(aCall(), callFields) },
+  {
+    method: 'POST',
+    url: '/api/queue/schedule-call',
+    body: nearlyValid(aCall({ connect: 'stream', streamUrl: 'wss://agent.example.com/s', answeringMachine: { onMachine: 'voicemail', voicemailMessage: 'Call back' } }), callFields),
+  },
   { method: 'POST', url: '/api/queue/schedule-delayed-call', body: nearlyValid(aCall({ delayMs: 60_000 }), callFields) },
   { method: 'POST', url: '/api/queue/schedule-recurring-call', body: nearlyValid(aCall({ cronExpression: '0 9 * * *' }), callFields) },
   {
@@ -81,6 +90,33 @@ describe('bad bodies, generated', () => {
         expect(await service.queue.count()).toBe(before);
       }),
       { numRuns: 200, seed: 20261129 },
+    );
+  });
+});
+
+describe('the answer webhook and the context endpoint, generated', () => {
+  const formValue = fc.oneof(fc.string({ maxLength: 300 }), fc.constantFrom('human', 'machine_start', 'machine_end_beep', 'fax', 'unknown', '', '<Hangup/>', '\u0000', 'x'.repeat(5_000)));
+
+  it('a signed answer for any job id and any parameters: never a 5xx, and nothing is queued', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string({ maxLength: 300 }), fc.dictionary(fc.constantFrom('CallSid', 'AnsweredBy', 'CallStatus', 'MachineDetectionDuration', 'junk'), formValue), async (jobId, params) => {
+        const before = await service.queue.getJobCounts();
+        const path = `/webhooks/twilio/outbound-answer?jobId=${encodeURIComponent(jobId)}`;
+        const response = await sendTwilioWebhook(service, path, params);
+        expect(response.statusCode).toBeLessThan(500);
+        expect(await service.queue.getJobCounts()).toEqual(before);
+      }),
+      { numRuns: 200, seed: 20261205 },
+    );
+  });
+
+  it('any CallSid asked for context: 404 or 400, never a 5xx', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string({ minLength: 1, maxLength: 200 }), async (callSid) => {
+        const response = await service.app.inject({ method: 'GET', url: `/api/calls/context/${encodeURIComponent(callSid)}` });
+        expect([400, 404]).toContain(response.statusCode);
+      }),
+      { numRuns: 200, seed: 20261205 },
     );
   });
 });
