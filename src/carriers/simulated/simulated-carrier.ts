@@ -4,6 +4,7 @@ import type { Logger } from '../../logger.js';
 import { signLikeTwilio } from '../twilio/twilio-signature.js';
 import { DialError, type Carrier, type PlaceCallRequest } from '../carrier.js';
 import { SIMULATED_AGENT_DIAL_TARGET, SIMULATOR_PHONE_CALLS_PATH, simulatorQueueMemberPath } from '../twilio/webhook-paths.js';
+import { abortWhen } from './abort-when.js';
 import { streamMedia } from './media-stream-client.js';
 import { detectionFor, scenarioFor, speechMs, TALK_MS, type Scenario } from './simulated-callee.js';
 import { nounsOf, verbsOf } from './twiml-verbs.js';
@@ -56,9 +57,9 @@ export function createSimulatedCarrier(options: SimulatedCarrierOptions): Carrie
 
   /** Waits `virtualMs` of call time, or less when the carrier closes or `signal` aborts. */
   const wait = async (virtualMs: number, signal?: AbortSignal) => {
-    const signals = [closing.signal, ...(signal ? [signal] : [])];
-    if (signals.some((s) => s.aborted)) return;
-    await sleep(virtualMs * options.timeScale, undefined, { signal: AbortSignal.any(signals) }).catch(() => undefined);
+    const early = abortWhen([closing.signal, ...(signal ? [signal] : [])], virtualMs * options.timeScale);
+    if (!early.signal.aborted) await new Promise((resolve) => early.signal.addEventListener('abort', resolve, { once: true }));
+    early.dispose();
   };
 
   const post = async (url: string, params: Record<string, string>): Promise<string | undefined> => {
@@ -107,7 +108,7 @@ export function createSimulatedCarrier(options: SimulatedCarrierOptions): Carrie
           const [target = '', query = ''] = noun.text.split('?');
           if (noun.verb === 'Sip' && target === SIMULATED_AGENT_DIAL_TARGET && options.simulatedAgentStreamUrl) {
             const headers = Object.fromEntries([...new URLSearchParams(query)].map(([name, value]) => [name.replace(/^X-/i, ''), value]));
-            const end = await streamMedia({ ...streamOf(sid, `${options.simulatedAgentStreamUrl}?leg=dial`, headers), hangup: personHangsUp(interrupted) });
+            const end = await talkOverStream(streamOf(sid, `${options.simulatedAgentStreamUrl}?leg=dial`, headers), interrupted);
             if (end === 'caller-hung-up') return interrupted.aborted ? 'interrupted' : { hangup: true };
           } else {
             // Another number or SIP endpoint: the simulated network has someone there who talks, then the person hangs up.
@@ -124,7 +125,7 @@ export function createSimulatedCarrier(options: SimulatedCarrierOptions): Carrie
               .filter((noun) => noun.verb === 'Parameter')
               .map((noun) => [noun.attributes.name ?? '', noun.attributes.value ?? '']),
           );
-          const end = await streamMedia({ ...streamOf(sid, stream.attributes.url, parameters), hangup: personHangsUp(interrupted) });
+          const end = await talkOverStream(streamOf(sid, stream.attributes.url, parameters), interrupted);
           if (end === 'caller-hung-up') return interrupted.aborted ? 'interrupted' : { hangup: true };
           if (end === 'failed') options.logger.warn({ callSid: sid, url: stream.attributes.url }, 'simulated call could not open its media stream; going on with the TwiML');
           break;
@@ -144,9 +145,15 @@ export function createSimulatedCarrier(options: SimulatedCarrierOptions): Carrie
     authToken: options.authToken,
   });
 
-  /** The person on the call hangs up after talking a while, when the call is changed from outside, or when the carrier closes. */
-  const personHangsUp = (interrupted: AbortSignal) =>
-    AbortSignal.any([interrupted, closing.signal, AbortSignal.timeout(Math.max(1, TALK_MS * options.timeScale))]);
+  /** The person talks to the agent over the stream, and hangs up after a while, when the call is changed from outside, or when the carrier closes. */
+  const talkOverStream = async (stream: ReturnType<typeof streamOf>, interrupted: AbortSignal) => {
+    const hangup = abortWhen([interrupted, closing.signal], TALK_MS * options.timeScale);
+    try {
+      return await streamMedia({ ...stream, hangup: hangup.signal });
+    } finally {
+      hangup.dispose();
+    }
+  };
 
   /** Plays a call from its first ring to its end, reporting each step as Twilio would. */
   const playCall = async (sid: string, request: PlaceCallRequest, scenario: Scenario) => {
