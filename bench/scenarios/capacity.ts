@@ -7,9 +7,9 @@ import { aCall, RAW_PREFIX, RAW_QUEUE_NAME, SERVICE_PREFIX, type BenchContext } 
 import { until } from '../support/load.js';
 import { percentile } from '../support/report.js';
 
-/** The simulated carrier's answered call lasts 6 s; played 20 times faster, 300 ms. */
+/** A call bridged to the simulated agent lasts 11 s (3 s to answer, 8 s of talk); played 20 times faster, 550 ms. */
 const TIME_SCALE = 0.05;
-const CALL_MS = 300;
+const CALL_MS = 550;
 
 /** The i-th refill pairs the i-th freed slot with the dial that took it: the first `slots` dials needed none. */
 function refills(freedAt: readonly number[], dialedAt: readonly number[], slots: number): number[] {
@@ -27,7 +27,8 @@ export async function capacity(ctx: BenchContext) {
   const slots = 5;
   const count = ctx.quick ? 60 : 400;
   const scenario = `${count} calls through ${slots} live-call slots`;
-  const calls = Array.from({ length: count }, (_, index) => ({ ...aCall, lead_id: String(index) }));
+  // Calls bridged to the agent: only calls that reach it hold one of its slots.
+  const calls = Array.from({ length: count }, (_, index) => ({ ...aCall, lead_id: String(index), connect: 'agent' as const }));
 
   await ctx.flush();
   const rawFreed: number[] = [];

@@ -188,7 +188,8 @@ export function createCapacityStore(redis: Redis, options: CapacityStoreOptions)
     async release(holder: string) {
       const result = await release(...scriptKeys, holder, options.maxSlots, now(), options.leaseMs);
       const { ok, dispatches } = await split(result);
-      await redis.publish(keys.events, 'freed');
+      // A release that freed nothing (the call's end reported twice: by Twilio and by the agent) wakes nobody.
+      if (ok) await redis.publish(keys.events, 'freed');
       return { released: ok, dispatches };
     },
 

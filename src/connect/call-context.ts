@@ -52,17 +52,22 @@ export function contextEntries(context: CallContext): ContextEntry[] {
 }
 
 /**
- * The longest prefix of `entries` that `fits`, dropping an entry that does not and going on with
- * smaller ones; marked truncated when any was left out. `fits` is called once per entry.
+ * The entries that fit within `budget`, in order: an entry that does not fit is dropped and smaller
+ * ones after it still may be; room for the truncation mark is kept, and the mark added when any
+ * entry was left out. `cost` is what one entry adds (Infinity: it can never be sent).
  */
-export function fitEntries(entries: readonly ContextEntry[], fits: (kept: readonly ContextEntry[]) => boolean): ContextEntry[] {
+export function fitEntries(entries: readonly ContextEntry[], budget: number, cost: (entry: ContextEntry) => number): ContextEntry[] {
   const kept: ContextEntry[] = [];
-  let truncated = false;
+  const reserve = cost(TRUNCATED_ENTRY);
+  let used = 0;
   for (const entry of entries) {
-    if (fits([...kept, entry, TRUNCATED_ENTRY])) kept.push(entry);
-    else truncated = true;
+    const size = cost(entry);
+    if (used + size + reserve <= budget) {
+      kept.push(entry);
+      used += size;
+    }
   }
-  return truncated ? [...kept, TRUNCATED_ENTRY] : kept;
+  return kept.length < entries.length ? [...kept, TRUNCATED_ENTRY] : kept;
 }
 
 /** SIP allows these in a header name; a metadata key with anything else is left to the context endpoint. */
@@ -71,18 +76,40 @@ const SIP_HEADER_NAME = /^[A-Za-z0-9._~+-]+$/;
 /** The context as SIP `X-` headers, within Twilio's 1,024 characters of headers. */
 export function sipHeaders(context: CallContext): ContextEntry[] {
   const entries = contextEntries(context);
-  const named = entries.filter(([name]) => SIP_HEADER_NAME.test(name));
-  const headers = fitEntries(named, (kept) => kept.reduce((length, [name, value]) => length + 4 + name.length + encodeURIComponent(value).length, 0) <= MAX_SIP_HEADERS_LENGTH);
-  const withTruncation = named.length < entries.length && !headers.includes(TRUNCATED_ENTRY) ? [...headers, TRUNCATED_ENTRY] : headers;
-  return withTruncation.map(([name, value]) => [`X-${name}`, value] as const);
+  // `X-name=value&`: the value percent-encoded, as sipUriWithHeaders writes it.
+  const headers = fitEntries(entries, MAX_SIP_HEADERS_LENGTH + 1, ([name, value]) => (SIP_HEADER_NAME.test(name) ? 4 + name.length + encodeURIComponent(value).length : Infinity));
+  return headers.map(([name, value]) => [`X-${name}`, value] as const);
 }
+
+/** How many characters each character takes once the TwiML builder has written it in an attribute (`&` takes 5). */
+const attributeWidths = new Map<string, number>();
+const MAX_KNOWN_WIDTHS = 10_000;
 
 /**
  * The context as Media Streams `<Parameter>`s, within Twilio's 4,000 characters of inline TwiML. An
  * entry XML cannot carry at all (a control character, a lone surrogate) is left out, not mangled.
  */
 export function streamParameters(context: CallContext, build: (parameters: readonly ContextEntry[]) => string): ContextEntry[] {
-  return fitEntries(contextEntries(context), (kept) => kept.every(([name, value]) => isSpeakable(name) && isSpeakable(value)) && build(kept).length <= MAX_INLINE_TWIML_LENGTH);
+  // A <Parameter/> adds the same characters wherever it stands, and each character of its name and
+  // value is written the same way every time: both are measured with the TwiML builder itself, once.
+  const first: ContextEntry = ['a', 'a'];
+  const withFirst = build([first]).length;
+  const withBlank = build([first, ['', '']]).length;
+  const width = (text: string) => {
+    let total = 0;
+    for (const character of text) {
+      let known = attributeWidths.get(character);
+      if (known === undefined) {
+        known = build([first, [character, '']]).length - withBlank;
+        if (attributeWidths.size < MAX_KNOWN_WIDTHS) attributeWidths.set(character, known);
+      }
+      total += known;
+    }
+    return total;
+  };
+  const cost = ([name, value]: ContextEntry) => (isSpeakable(name) && isSpeakable(value) ? withBlank - withFirst + width(name) + width(value) : Infinity);
+  const empty = withFirst - cost(first);
+  return fitEntries(contextEntries(context), MAX_INLINE_TWIML_LENGTH - empty, cost);
 }
 
 /** Everything the agent may know of a call, by the carrier's call SID: what GET /api/calls/context/:callSid answers. */

@@ -1,6 +1,6 @@
 import type { CallAnswer } from '../carriers/carrier.js';
 import type { Answerer } from '../carriers/call-status.js';
-import { dialTwiml, hangupTwiml, isSipTarget, sayThenDialTwiml, sayThenHangupTwiml, sayTwiml, streamTwiml } from '../carriers/twilio/twiml.js';
+import { dialTwiml, hangupTwiml, isSipTarget, MAX_INLINE_TWIML_LENGTH, sayThenDialTwiml, sayThenHangupTwiml, sayTwiml, streamTwiml } from '../carriers/twilio/twiml.js';
 import { TWILIO_WEBHOOK_PATHS } from '../carriers/twilio/webhook-paths.js';
 import type { AnswerAction, AnsweringMachinePolicy, CallJobData, ConnectMode } from '../jobs/call-jobs.js';
 import { callContext, sipHeaders, streamParameters } from './call-context.js';
@@ -67,7 +67,9 @@ export function connectTwiml(jobId: string, data: CallJobData, settings: Connect
     }
     case 'stream': {
       const url = streamUrl(data, settings);
-      return streamTwiml(url, streamParameters(context, (parameters) => streamTwiml(url, parameters)));
+      const twiml = streamTwiml(url, streamParameters(context, (parameters) => streamTwiml(url, parameters)));
+      if (twiml.length > MAX_INLINE_TWIML_LENGTH) throw new Error(`stream TwiML of ${twiml.length} characters: the context was measured shorter than it is written`);
+      return twiml;
     }
   }
 }
