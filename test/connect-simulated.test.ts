@@ -3,7 +3,9 @@ import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgentStreamServer, type AgentStreamServer } from './helpers/agent-stream-server.js';
 import { until } from './helpers/callbacks.js';
-import { aCall, startService, type Service } from './helpers/harness.js';
+import { aCall, startService, testEnv, type Service } from './helpers/harness.js';
+import { freePort } from './helpers/free-port.js';
+import { spawnEntry } from './helpers/spawn-process.js';
 
 /** Simulated calls fifty times faster than real time: a person talks to the agent for 160 ms. */
 const FAST = { SIMULATED_TIME_SCALE: '0.02', SIMULATED_DIAL_LATENCY_MS: '0', REDIAL_ON: 'none' };
@@ -176,6 +178,37 @@ describe('live-call slots are the agent’s', () => {
     } finally {
       await capped.stop();
       await own.close();
+    }
+  });
+});
+
+describe('the API and a worker in processes of their own', () => {
+  it("a machine known after the agent started is hung up on in the worker's process, which plays the call", async () => {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const env = testEnv({ ...FAST, PORT: String(port), LOG_LEVEL: 'info' });
+    const api = spawnEntry('src/server.ts', env);
+    const worker = spawnEntry('workers/calls/main.ts', env);
+    try {
+      await Promise.all([api.waitForLog(/Server listening/), worker.waitForLog(/call worker started/)]);
+      const response = await fetch(`${base}/api/queue/schedule-call`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(aCall({ to: '+14155599005', connect: 'stream', streamUrl: agent.url, answeringMachine: { onMachine: 'hangup' } })),
+      });
+      const { jobId } = (await response.json()) as { jobId: string };
+      const job = await until(async () => (await (await fetch(`${base}/api/queue/job/${jobId}`)).json()) as { callSid: string; call: { final: boolean; outcome: string; durationSeconds: number } }, (view) => view.call.final);
+
+      expect(job.call.outcome).toBe('machine-hangup');
+      // Hung up at the machine's greeting (2.5 s in), not after the 8 s a person talks.
+      expect(job.call.durationSeconds).toBeLessThan(8);
+      const stream = agent.streams.find((candidate) => candidate.messages.some((m) => m.event === 'start' && (m.start as { callSid: string }).callSid === job.callSid));
+      expect(stream?.messages.at(-1)?.event).toBe('stop');
+    } finally {
+      for (const child of [api, worker]) {
+        child.kill('SIGTERM');
+        await child.exited;
+      }
     }
   });
 });

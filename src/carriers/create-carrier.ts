@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import { createRedis } from '../lib/redis.js';
 import type { Carrier } from './carrier.js';
 import { createSimulatedCarrier } from './simulated/simulated-carrier.js';
 import { createTwilioCarrier } from './twilio/twilio-carrier.js';
@@ -22,6 +23,7 @@ export function createCarrier(config: Readonly<Config>, logger: Logger, announce
     timeScale: config.SIMULATED_TIME_SCALE,
     authToken: config.webhookAuthToken,
     ...(config.callbackBaseUrl && { apiBaseUrl: config.callbackBaseUrl, simulatedAgentStreamUrl: simulatedAgentStreamUrl(config.callbackBaseUrl) }),
+    control: { channel: `${config.QUEUE_PREFIX}:simulated:call-control`, connect: () => createRedis(config.redis, 'consumer', 'simulated-calls') },
     logger,
   });
 }

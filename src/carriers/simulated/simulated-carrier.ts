@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../logger.js';
+import type { RedisConnection } from '../../lib/redis.js';
 import { signLikeTwilio } from '../twilio/twilio-signature.js';
 import { DialError, type Carrier, type PlaceCallRequest } from '../carrier.js';
 import { SIMULATED_AGENT_DIAL_TARGET, SIMULATOR_PHONE_CALLS_PATH, simulatorQueueMemberPath } from '../twilio/webhook-paths.js';
@@ -24,7 +25,18 @@ export interface SimulatedCarrierOptions {
   apiBaseUrl?: string;
   /** The built-in simulated agent's Media Streams URL: where calls bridged to it are streamed. */
   simulatedAgentStreamUrl?: string;
+  /**
+   * Carries hang-ups and redirects to the process playing the call, when the API and the workers
+   * run apart: a Redis channel, and how to open a connection to it.
+   */
+  control?: { channel: string; connect(): RedisConnection };
   logger: Logger;
+}
+
+/** A change to a call in progress, sent to whichever process plays it. */
+interface ControlMessage {
+  callSid: string;
+  twiml?: string;
 }
 
 /** What may happen to a call in progress from outside: redirected to new TwiML, or hung up. */
@@ -54,6 +66,37 @@ export function createSimulatedCarrier(options: SimulatedCarrierOptions): Carrie
   const plays = new Set<Promise<void>>();
   const sending = new Set<Promise<unknown>>();
   const outagesSeen = new Set<string>();
+  const connections: RedisConnection[] = [];
+  const connect = () => {
+    const connection = options.control!.connect();
+    connections.push(connection);
+    return connection;
+  };
+
+  /** Listens for changes to the calls this carrier plays, once it plays one. */
+  let listening: Promise<void> | undefined;
+  const listen = () =>
+    (listening ??= (async () => {
+      const subscriber = connect();
+      subscriber.on('message', (channel: string, text: string) => {
+        if (channel !== options.control!.channel) return;
+        const message = JSON.parse(text) as ControlMessage;
+        liveCalls.get(message.callSid)?.interrupt(message.twiml === undefined ? { hangup: true } : { twiml: message.twiml });
+      });
+      await subscriber.subscribe(options.control!.channel);
+    })());
+  let publisher: RedisConnection | undefined;
+  /** Changes a call in progress, here or in the process that plays it; false when no process could be told. */
+  const change = async (message: ControlMessage): Promise<boolean> => {
+    const local = liveCalls.get(message.callSid);
+    if (local) {
+      local.interrupt(message.twiml === undefined ? { hangup: true } : { twiml: message.twiml });
+      return true;
+    }
+    if (!options.control) return false;
+    publisher ??= connect();
+    return (await publisher.publish(options.control.channel, JSON.stringify(message))) > 0;
+  };
 
   /** Waits `virtualMs` of call time, or less when the carrier closes or `signal` aborts. */
   const wait = async (virtualMs: number, signal?: AbortSignal) => {
@@ -250,6 +293,7 @@ export function createSimulatedCarrier(options: SimulatedCarrierOptions): Carrie
         outagesSeen.add(request.to);
         throw new DialError('Twilio 20500: An internal server error has occurred', { retryable: true, code: 20500, httpStatus: 500 });
       }
+      if (options.control) await listen();
       const sid = `CA${randomBytes(16).toString('hex')}`;
       const play = playCall(sid, request, scenario).catch((error: unknown) => options.logger.warn({ err: error, callSid: sid }, 'simulated call failed'));
       plays.add(play);
@@ -257,16 +301,9 @@ export function createSimulatedCarrier(options: SimulatedCarrierOptions): Carrie
       return { sid, status: 'queued' };
     },
     async endCall(sid) {
-      const call = liveCalls.get(sid);
-      if (call) call.interrupt({ hangup: true });
-      else options.logger.warn({ callSid: sid }, 'simulated call to hang up is not in progress in this process');
+      if (!(await change({ callSid: sid }))) options.logger.warn({ callSid: sid }, 'simulated call to hang up is not in progress');
     },
-    async redirectCall(sid, twiml) {
-      const call = liveCalls.get(sid);
-      if (!call) return false;
-      call.interrupt({ twiml });
-      return true;
-    },
+    redirectCall: (sid, twiml) => change({ callSid: sid, twiml }),
     async redirectQueueMember(queueSid, callSid, url) {
       if (!options.apiBaseUrl) return false;
       const target = `${options.apiBaseUrl.replace(/\/+$/, '')}${simulatorQueueMemberPath(queueSid, callSid)}`;
@@ -285,6 +322,7 @@ export function createSimulatedCarrier(options: SimulatedCarrierOptions): Carrie
       closing.abort();
       await Promise.all([...plays]);
       await Promise.all([...sending]);
+      await Promise.all(connections.map((connection) => connection.quit().catch(() => connection.disconnect())));
     },
   };
 }
