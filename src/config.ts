@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { ANSWER_ACTIONS, CONNECT_MODES, REDIAL_OUTCOMES } from './jobs/call-choices.js';
 import { SIMULATED_AGENT_DIAL_TARGET, simulatedAgentStreamUrl } from './carriers/twilio/webhook-paths.js';
+import { parseCallingWindow } from './contact/calling-window.js';
+import { DEFAULT_CALLING_WINDOW, isCalendarDate, parseFrequencyCap } from './contact/contact-rules.js';
 import { hasHashTag, parseNodeList, type RedisNode, type RedisTarget } from './lib/redis-target.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -101,6 +103,39 @@ const envSchema = z.object({
     .pipe(z.array(z.enum(REDIAL_OUTCOMES))),
   REDIAL_MAX: z.coerce.number().int().min(0).max(10).default(2),
   REDIAL_DELAY_MS: z.coerce.number().int().min(0).default(10 * 60_000),
+  /** When calls may be placed, in the called person's local time: `Mon-Fri 09:00-20:00,Sat 10:00-18:00`. */
+  CALLING_WINDOW: z
+    .string()
+    .default(DEFAULT_CALLING_WINDOW)
+    .transform((value, ctx) => {
+      const rules = parseCallingWindow(value);
+      if (typeof rules === 'string') {
+        ctx.addIssue({ code: 'custom', message: rules });
+        return z.NEVER;
+      }
+      return rules;
+    }),
+  /** Local dates with no calls at all, comma-separated YYYY-MM-DD. */
+  BLACKOUT_DATES: z
+    .string()
+    .default('')
+    .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean))
+    .refine((dates) => dates.every(isCalendarDate), 'dates are YYYY-MM-DD, comma-separated'),
+  /** At most this many dials to one number per window, across every worker: `3/24h` (unset: no cap). */
+  FREQUENCY_CAP: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined) return undefined;
+      const cap = parseFrequencyCap(value);
+      if (typeof cap === 'string') {
+        ctx.addIssue({ code: 'custom', message: cap });
+        return z.NEVER;
+      }
+      return cap;
+    }),
+  /** The least time between two dials to one number (0: none). */
+  MIN_GAP_MINUTES: z.coerce.number().int().min(0).max(366 * 24 * 60).default(0),
   /** Live calls at once, inbound and outbound together, across every process. */
   MAX_CONCURRENT_CALLS: positiveInt.default(10),
   /** A slot whose holder stops renewing it (a crashed process, a lost callback) is freed after this long. */

@@ -24,6 +24,9 @@ import { replicaAcknowledgement, replicationPolicy } from './lib/redis-replicati
 import { connectSettings } from './connect/connect-settings.js';
 import { createOutboundAnswer } from './connect/outbound-answer.js';
 import { processMetrics } from './metrics.js';
+import { createContactGate, systemClock, type Clock } from './contact/contact-gate.js';
+import { contactRules } from './contact/contact-settings.js';
+import { createContactStore } from './contact/contact-store.js';
 
 export interface CoreParts {
   /** The connection every part shares: a producer's in the API, a consumer's in a worker. */
@@ -31,13 +34,15 @@ export interface CoreParts {
   logger: Logger;
   /** The carrier; by default the one configuration names, built without announcing itself. */
   dialer?: Carrier;
+  /** The service's clock: the system's, unless a test runs it elsewhere or faster. */
+  clock?: Clock;
 }
 
 /**
  * The domain, wired once from configuration: what the API and every worker process share. The
  * caller owns the Redis connection; `close` ends the queues, the call log and the carrier.
  */
-export function createCore(config: Readonly<Config>, { redis, logger, dialer = createCarrier(config, logger, false) }: CoreParts) {
+export function createCore(config: Readonly<Config>, { redis, logger, dialer = createCarrier(config, logger, false), clock = systemClock }: CoreParts) {
   const queueOptions = { connection: redis, prefix: config.QUEUE_PREFIX };
   const callQueue = new Queue<CallJobData>(CALL_QUEUE_NAME, queueOptions);
   // Present only when this configuration uses them: status polls without callbacks, the outbox with Supabase.
@@ -50,6 +55,7 @@ export function createCore(config: Readonly<Config>, { redis, logger, dialer = c
   const { capacity, inbound, priorities } = createCapacity(config, redis, { callQueue, callRecords, dialer, logger });
   const jobPolicy = callJobPolicy(config);
   const connect = connectSettings(config);
+  const contactStore = createContactStore(redis, config.QUEUE_PREFIX);
 
   return {
     callQueue,
@@ -64,6 +70,9 @@ export function createCore(config: Readonly<Config>, { redis, logger, dialer = c
     lifecycle: createCallLifecycle({ callRecords, callQueue, jobPolicy, redialDefaults: redialPolicy(config), callLog, capacity, logger }),
     inbound,
     connect,
+    clock,
+    contactStore,
+    gate: createContactGate({ store: contactStore, defaults: contactRules(config), clock }),
     outboundAnswer: createOutboundAnswer({ callQueue, callRecords, capacity, dialer, callLog, settings: connect, metrics: processMetrics(), logger }),
     scheduling: createSchedulingService({
       callQueue,

@@ -43,6 +43,12 @@ function create(registry: Registry) {
       labelNames: ['answerer', 'action'],
       registers: [registry],
     }),
+    gateDecisions: new Counter({
+      name: 'switchboard_gate_decisions_total',
+      help: 'Decisions of the contactability gate before a dial, by decision (dial, defer, refuse) and reason',
+      labelNames: ['decision', 'reason'],
+      registers: [registry],
+    }),
     jobs: new Gauge({ name: 'switchboard_jobs', help: 'Call jobs by state (at scrape time)', labelNames: ['state'], registers: [registry] }),
     capacity: new Gauge({ name: 'switchboard_capacity_slots', help: 'Live-call slots and callers (at scrape time)', labelNames: ['kind'], registers: [registry] }),
   };

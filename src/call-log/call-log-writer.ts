@@ -20,6 +20,10 @@ export interface CallLogRow {
   outcome: string | null;
   /** say, agent or stream. */
   connect_mode: string;
+  /** Why the contactability gate deferred or blocked the attempt (status deferred or blocked). */
+  reason: string | null;
+  /** When a deferred attempt may be dialed. */
+  deferred_until: string | null;
   call_sid: string | null;
   timeline: Array<{ status: string; at: string }>;
   duration_seconds: number | null;
@@ -45,7 +49,10 @@ export interface CallLogWriter {
 export type AttemptStatus =
   | { status: 'scheduled' }
   | { status: 'dialing'; dialedAt: string }
-  | { status: 'dial-failed' | 'error'; dialedAt?: string; errorCode?: string; errorMessage: string };
+  | { status: 'dial-failed' | 'error'; dialedAt?: string; errorCode?: string; errorMessage: string }
+  /** The contactability gate held the attempt back until `until`, or blocked it for good. */
+  | { status: 'deferred'; reason: string; until: string }
+  | { status: 'blocked'; reason: string };
 
 function baseRow(jobId: string, data: CallJobData, attempt: number, version: number): CallLogRow {
   return {
@@ -63,6 +70,8 @@ function baseRow(jobId: string, data: CallJobData, attempt: number, version: num
     final: false,
     outcome: null,
     connect_mode: data.connectToAgent ? 'agent' : (data.connect ?? 'say'),
+    reason: null,
+    deferred_until: null,
     call_sid: null,
     timeline: [],
     duration_seconds: null,
@@ -85,6 +94,12 @@ export function attemptRow(jobId: string, data: CallJobData, attempt: number, ve
   const row = baseRow(jobId, data, attempt, version);
   row.status = state.status;
   if (state.status === 'scheduled') return row;
+  if (state.status === 'deferred' || state.status === 'blocked') {
+    row.reason = state.reason;
+    row.deferred_until = state.status === 'deferred' ? state.until : null;
+    row.final = state.status === 'blocked';
+    return row;
+  }
   row.dialed_at = state.dialedAt ?? null;
   if (state.status === 'dialing') return row;
   row.final = state.status === 'error';

@@ -26,6 +26,16 @@ export interface CallRecord {
   placedAttempt?: number;
   /** What the call did once it was known who answered (answering-machine policy). */
   answerAction?: AnswerAction;
+  /** The contactability gate's last decision on this job. */
+  gate?: GateRecord;
+}
+
+/** A decision of the contactability gate, as the job keeps it. */
+export interface GateRecord {
+  decision: 'dial' | 'defer' | 'refuse';
+  reason: string;
+  until?: string;
+  at: string;
 }
 
 export type StatusChange = 'ignored' | 'applied' | 'final';
@@ -44,6 +54,8 @@ export interface CallRecordStore {
    * carrier sends again gets the same answer. Returns the action in force.
    */
   recordAnswer(jobId: string, answer: { answeredBy: string; action: AnswerAction }): Promise<AnswerAction>;
+  /** Keeps the gate's latest decision on the job. */
+  recordGate(jobId: string, gate: GateRecord): Promise<void>;
   /** A counter per job that orders its call log writes. */
   nextLogVersion(jobId: string): Promise<number>;
   get(jobId: string): Promise<CallRecord | undefined>;
@@ -153,6 +165,7 @@ function toRecord(hash: Record<string, string>): CallRecord | undefined {
     ...(hash.redialJobId && { redialJobId: hash.redialJobId }),
     ...(hash.placedAttempt && { placedAttempt: number(hash.placedAttempt) }),
     ...(hash.answerAction && { answerAction: hash.answerAction as AnswerAction }),
+    ...(hash.gate && { gate: JSON.parse(hash.gate) as GateRecord }),
   };
 }
 
@@ -203,6 +216,9 @@ export function createCallRecordStore(redis: Redis, prefix: string, ttlSeconds: 
     },
     async recordAnswer(jobId, { answeredBy, action }) {
       return (await scripts.recordAnswer(keyOf(jobId), answeredBy, action, ttlSeconds)) as AnswerAction;
+    },
+    async recordGate(jobId, gate) {
+      await redis.pipeline().hset(keyOf(jobId), 'gate', JSON.stringify(gate)).expire(keyOf(jobId), ttlSeconds).exec();
     },
     async nextLogVersion(jobId) {
       return Number(await scripts.nextLogVersion(keyOf(jobId), ttlSeconds));

@@ -90,6 +90,18 @@ export const callJobDataSchema = z.object({
   streamUrl: z.string().optional(),
   /** Present when who answers changes what the call does: the call is dialed with answering-machine detection. */
   answeringMachine: answeringMachineSchema.optional(),
+  /** The called person's IANA time zone, instead of the zones of the number. */
+  recipientTimezone: z.string().optional(),
+  /** Instead of CALLING_WINDOW: `Mon-Fri 09:00-20:00,Sat 10:00-18:00`, in the called person's time. */
+  callingWindow: z.string().optional(),
+  /** Instead of BLACKOUT_DATES: local dates with no calls. */
+  blackoutDates: z.array(z.string()).optional(),
+  /** Instead of FREQUENCY_CAP: `3/24h`. */
+  frequencyCap: z.string().optional(),
+  /** Instead of MIN_GAP_MINUTES. */
+  minGapMinutes: z.number().int().optional(),
+  /** ISO time after which the call is not dialed: it fails as expired. */
+  notAfter: z.string().optional(),
   /** Overrides the configured redial policy for this call. */
   redial: z.object({ on: z.array(z.enum(REDIAL_OUTCOMES)).optional(), max: z.number().int().optional(), delayMs: z.number().int().optional() }).optional(),
   /** ISO time the call was due, for delayed calls. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { DelayedError, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import { describe, expect } from 'vitest';
 import { createCallLog } from '../../src/call-log/call-log-writer.js';
 import { DialError } from '../../src/carriers/carrier.js';
@@ -40,6 +40,8 @@ const test = unitTest.extend('dialing', async ({ parts, carrier, redis, prefix }
     slotWait,
     pacer: {},
     closing: new AbortController().signal,
+    gate: parts.gate,
+    clock: parts.clock,
     logger: silentLogger,
   };
 
@@ -207,6 +209,54 @@ describe('processCall', () => {
     expect(error).toBeInstanceOf(UnrecoverableError);
     expect(String(error)).toContain('PUBLIC_URL');
     expect(carrier.dials).toEqual([]);
+  });
+
+  it('blocks a number on the do-not-call list: no dial, the slot given back, the job failed for good, the log says why', async ({ dialing, parts: { callRecords, capacity, contactStore }, carrier }) => {
+    await contactStore.putDnc({ key: '+1415*', reason: 'area opted out', source: 'api', addedAt: new Date().toISOString(), expiresAt: null });
+    const id = await dialing.schedule();
+    const { job, run } = await dialing.take();
+
+    const error = await rejection(run());
+
+    expect(error).toBeInstanceOf(UnrecoverableError);
+    expect(String(error)).toContain('dnc');
+    expect(carrier.dials).toEqual([]);
+    expect(await capacity.holds({ jobId: id, data: job.data })).toBe(false);
+    expect(await callRecords.get(id)).toMatchObject({ gate: { decision: 'refuse', reason: 'dnc' } });
+    expect((await callRecords.get(id))?.dialedAt).toBeUndefined();
+    expect(dialing.logRows.at(-1)).toMatchObject({ status: 'blocked', reason: 'dnc', final: true });
+  });
+
+  it('defers a call outside its window to the next opening: delayed, same id and priority, no attempt used, no dial', async ({ dialing, parts: { callQueue, callRecords, clock }, carrier }) => {
+    // 10:00 in California is 13:00 in New York; a window that closed at 09:00 there opens again tomorrow.
+    const id = await dialing.schedule({ recipientTimezone: 'America/New_York', callingWindow: 'Mon-Sun 08:00-09:00' });
+    const { run } = await dialing.take();
+
+    const error = await rejection(run());
+
+    expect(error).toBeInstanceOf(DelayedError);
+    expect(carrier.dials).toEqual([]);
+    const job = (await callQueue.getJob(id))!;
+    expect(await callQueue.getJobState(id)).toBe('delayed');
+    expect(job).toMatchObject({ attemptsMade: 0, opts: expect.objectContaining({ priority: 2 }) });
+    const gate = (await callRecords.get(id))!.gate!;
+    expect(gate).toMatchObject({ decision: 'defer', reason: 'window', until: '2030-01-17T13:00:00.000Z' });
+    // Moved to delayed for as long as the gate's clock has to run until the opening.
+    expect(job.delay + job.timestamp).toBeGreaterThan(Date.now() + Date.parse(gate.until!) - clock.now() - 5_000);
+    expect(dialing.logRows.at(-1)).toMatchObject({ status: 'deferred', reason: 'window', deferred_until: '2030-01-17T13:00:00.000Z' });
+  });
+
+  it('dials nothing when the gate cannot ask Redis: the error fails the attempt, to be tried again', async ({ dialing, parts: { capacity }, carrier }) => {
+    const id = await dialing.schedule();
+    const { job, token } = await dialing.take();
+    const failing = { check: async () => Promise.reject(new Error('Connection is closed.')) };
+
+    const error = await rejection(processCall(job, { ...dialing.deps, gate: failing }, token));
+
+    expect(String(error)).toContain('Connection is closed');
+    expect(error).not.toBeInstanceOf(UnrecoverableError);
+    expect(carrier.dials).toEqual([]);
+    expect(await capacity.holds({ jobId: id, data: job.data })).toBe(false);
   });
 
   it('puts the job back at the front of its level without using an attempt when no slot is free', async ({ dialing, parts: { callQueue, callRecords, capacity }, carrier }) => {

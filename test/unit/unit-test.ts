@@ -7,6 +7,9 @@ import { createCapacity } from '../../src/capacity/create-capacity.js';
 import { loadConfig } from '../../src/config.js';
 import { CALL_QUEUE_NAME, callJobPolicy, type CallJobData } from '../../src/jobs/call-jobs.js';
 import { createFakeCarrier, silentLogger } from './fakes.js';
+import { createContactGate, type Clock } from '../../src/contact/contact-gate.js';
+import { contactRules } from '../../src/contact/contact-settings.js';
+import { createContactStore } from '../../src/contact/contact-store.js';
 
 /** Deletes every key under `prefix`: what a test wrote to the harness's Redis. */
 async function deleteKeys(redis: Redis, prefix: string) {
@@ -44,7 +47,12 @@ export const test = base
     onCleanup(() => callQueue.close());
     const callRecords = createCallRecordStore(redis, prefix, 3600);
     const { capacity, inbound, priorities } = createCapacity(config, redis, { callQueue, callRecords, dialer: carrier, logger: silentLogger });
-    return { config, jobPolicy: callJobPolicy(config), callQueue, callRecords, capacity, inbound, priorities };
+    const contactStore = createContactStore(redis, prefix);
+    // A Wednesday, 10:00 in California (where the test numbers are), running on from there.
+    const started = Date.now();
+    const clock: Clock = { now: () => Date.parse('2030-01-16T18:00:00Z') + (Date.now() - started), realDelayMs: (ms) => ms };
+    const gate = createContactGate({ store: contactStore, defaults: contactRules(config), clock });
+    return { config, jobPolicy: callJobPolicy(config), callQueue, callRecords, capacity, inbound, priorities, contactStore, gate, clock };
   });
 
 export const it = test;

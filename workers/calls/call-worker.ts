@@ -2,6 +2,7 @@ import { Worker } from 'bullmq';
 import { createCarrier } from '../../src/carriers/create-carrier.js';
 import type { Config } from '../../src/config.js';
 import { createCore } from '../../src/core.js';
+import { systemClock, type Clock } from '../../src/contact/contact-gate.js';
 import { CALL_QUEUE_NAME, type CallJobData, type CallJobResult } from '../../src/jobs/call-jobs.js';
 import { createRedis } from '../../src/lib/redis.js';
 import type { Running } from '../../src/lib/run-process.js';
@@ -24,11 +25,16 @@ import { verifyCarrier } from './verify-carrier.js';
  * the paced rate limit, and follows placed calls by polling when no status callbacks can reach
  * this service.
  */
-export async function startCallWorker(config: Readonly<Config>, logger: Logger, dialer = createCarrier(config, logger)): Promise<Running & { worker: Worker<CallJobData, CallJobResult> }> {
+export async function startCallWorker(
+  config: Readonly<Config>,
+  logger: Logger,
+  dialer = createCarrier(config, logger),
+  clock: Clock = systemClock,
+): Promise<Running & { worker: Worker<CallJobData, CallJobResult> }> {
   const log = logger.child({ component: 'call-worker' });
   await verifyCarrier(dialer, log);
   const connection = createRedis(config.redis, 'consumer', 'worker');
-  const core = createCore(config, { redis: connection, logger: log, dialer });
+  const core = createCore(config, { redis: connection, logger: log, dialer, clock });
   const slotWait = await startSlotWait(core.capacity);
   const pacer = createCallPacer(connection, `${config.QUEUE_PREFIX}:${CALL_QUEUE_NAME}:pacer`, config.CALL_RATE_MAX, config.CALL_RATE_WINDOW_MS);
   // A worker closing stops waiting for turns: those calls go back for a worker to take later.
@@ -43,6 +49,8 @@ export async function startCallWorker(config: Readonly<Config>, logger: Logger, 
     slotWait,
     pacer,
     closing: closing.signal,
+    gate: core.gate,
+    clock,
     metrics: processMetrics(),
     logger: log,
   };

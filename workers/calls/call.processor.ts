@@ -1,4 +1,4 @@
-import { UnrecoverableError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { CallRecordStore } from '../../src/calls/call-record-store.js';
 import { DialError, type Carrier, type FoundCall } from '../../src/carriers/carrier.js';
 import { TWILIO_WEBHOOK_PATHS } from '../../src/carriers/twilio/webhook-paths.js';
@@ -11,6 +11,7 @@ import type { CapacityService } from '../../src/capacity/capacity-service.js';
 import type { StatusPolls } from '../call-status/status-polls.js';
 import { ConnectError, dialPlan, type DialPlan } from '../../src/connect/connect-plan.js';
 import type { ConnectSettings } from '../../src/connect/connect-settings.js';
+import type { Clock, ContactGate } from '../../src/contact/contact-gate.js';
 import { putBack } from './back-in-line.js';
 import type { CallPacer } from './call-pacer.js';
 import type { SlotWait } from './slot-wait.js';
@@ -35,7 +36,11 @@ export interface CallProcessorDeps {
   closing: AbortSignal;
   /** How answered calls reach the voice agent: what each dial asks of the carrier, and whether it holds a slot. */
   connect: ConnectSettings;
-  metrics?: Pick<Metrics, 'dials' | 'carrierErrors' | 'dialLatency'>;
+  /** Whether the number may be dialed now, later or never: asked immediately before every dial. */
+  gate: Pick<ContactGate, 'check'>;
+  /** The service's clock (the gate's decisions and a deferral's wait are by it). */
+  clock: Clock;
+  metrics?: Pick<Metrics, 'dials' | 'carrierErrors' | 'dialLatency' | 'gateDecisions'>;
   logger: Logger;
 }
 
@@ -138,6 +143,33 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
     await releaseSlot();
     return putBack(job, token);
   }
+  // The last word before the dial: calling hours in the callee's time, do-not-call, caps, expiry.
+  let verdict;
+  try {
+    verdict = await deps.gate.check(job.data, { jobId, gapExempt: isRecentCallback(job, deps.clock) });
+  } catch (error) {
+    // A number that could not be checked is not dialed: the job is tried again later.
+    log.warn({ err: error }, 'contactability gate could not decide; the call will be tried again');
+    await deps.callRecords.clearDialing(jobId);
+    await releaseSlot();
+    throw error;
+  }
+  await deps.callRecords.recordGate(jobId, verdict);
+  deps.metrics?.gateDecisions.inc({ decision: verdict.decision, reason: verdict.reason });
+  if (verdict.decision !== 'dial') {
+    await deps.callRecords.clearDialing(jobId);
+    await releaseSlot();
+    if (verdict.decision === 'defer') {
+      await deps.callLog.attempt(jobId, job.data, attempt, { status: 'deferred', reason: verdict.reason, until: verdict.until! });
+      log.info({ gate: verdict }, 'call deferred by the contactability gate');
+      // Back among the delayed calls, keeping its id and priority, until the gate allows it.
+      await job.moveToDelayed(Date.now() + deps.clock.realDelayMs(Date.parse(verdict.until!) - deps.clock.now()), token);
+      throw new DelayedError();
+    }
+    await deps.callLog.attempt(jobId, job.data, attempt, { status: 'blocked', reason: verdict.reason });
+    log.warn({ gate: verdict }, 'call blocked by the contactability gate');
+    throw new UnrecoverableError(`blocked by the contactability gate: ${verdict.reason}`);
+  }
   await deps.callLog.attempt(jobId, job.data, attempt, { status: 'dialing', dialedAt: dialedAt.toISOString() });
   try {
     const placed = await deps.dialer.placeCall({
@@ -184,6 +216,11 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
     throw dialError;
   }
 }
+
+const CALLBACK_GAP_EXEMPTION_MS = 3_600_000;
+
+/** A callback the caller asked for within the hour is not held back by the minimum gap (the list still applies). */
+const isRecentCallback = (job: Job<CallJobData>, clock: Clock) => Boolean(job.data.callbackFor) && clock.now() - job.timestamp < CALLBACK_GAP_EXEMPTION_MS;
 
 /** Exponential backoff from the job's delay, never sooner than the carrier's `Retry-After`. */
 export function carrierBackoff(attemptsMade: number, delayMs: number, error: Error | undefined): number {

@@ -4,6 +4,8 @@ import { jsonShapeExcess, type JsonShapeLimits } from '../../lib/json-shape.js';
 import { canonicalTimeZone } from '../../lib/time-zone.js';
 import { fitsInlineTwiml, isSpeakable, MAX_INLINE_TWIML_LENGTH } from '../../carriers/twilio/twiml.js';
 import { isoTimeInputSchema, phoneNumberSchema } from '../shared/common.schemas.js';
+import { parseCallingWindow } from '../../contact/calling-window.js';
+import { isCalendarDate, parseFrequencyCap } from '../../contact/contact-rules.js';
 
 export interface CallSchemaLimits {
   bulkMaxCalls: number;
@@ -28,6 +30,49 @@ const speakable = (field: string, maxLength: number) =>
 
 const answerAction = (who: string) =>
   z.enum(ANSWER_ACTIONS).optional().describe(`When ${who} answers: connect (the call's connect mode), voicemail (speak voicemailMessage after the beep, then hang up) or hangup`);
+
+/** An IANA time zone, answered and stored by its canonical name. */
+export const timeZoneSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .transform((value, ctx) => {
+    const canonical = canonicalTimeZone(value);
+    if (canonical === undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${value}" is not an IANA time zone such as Europe/Paris` });
+      return z.NEVER;
+    }
+    return canonical;
+  });
+
+const validatedText = (parse: (text: string) => unknown) =>
+  z
+    .string()
+    .max(500)
+    .superRefine((value, ctx) => {
+      const parsed = parse(value);
+      if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+    });
+
+/** The rules of the contactability gate a call may set for itself. */
+export const contactRuleFields = {
+  recipientTimezone: timeZoneSchema
+    .optional()
+    .meta({ description: "The called person's IANA time zone, instead of the zones of the number (libphonenumber's data)", example: 'America/Indiana/Indianapolis' }),
+  callingWindow: validatedText(parseCallingWindow)
+    .optional()
+    .meta({ description: "When the call may be dialed, in the called person's local time; CALLING_WINDOW (Mon-Sun 08:00-21:00) when absent", example: 'Mon-Fri 09:00-20:00,Sat 10:00-18:00' }),
+  blackoutDates: z
+    .array(z.string().refine(isCalendarDate, 'dates are YYYY-MM-DD'))
+    .max(366)
+    .optional()
+    .meta({ description: 'Local dates with no calls, instead of BLACKOUT_DATES', example: ['2026-12-25'] }),
+  frequencyCap: validatedText(parseFrequencyCap)
+    .optional()
+    .meta({ description: 'At most this many dials to the number per window, across every call to it: N/<minutes m | hours h | days d>; FREQUENCY_CAP when absent', example: '3/24h' }),
+  minGapMinutes: z.number().int().min(0).max(366 * 24 * 60).optional().meta({ description: 'The least time between two dials to the number; MIN_GAP_MINUTES when absent' }),
+  notAfter: isoTimeInputSchema.optional().meta({ description: 'Not dialed after this time (ISO-8601 with Z or an offset): a call that cannot be dialed lawfully before it fails as expired', example: '2030-11-20T18:00:00Z' }),
+};
 
 /** The request bodies of the scheduling endpoints, sized by configuration. */
 export function createCallSchemas(limits: CallSchemaLimits) {
@@ -90,6 +135,7 @@ export function createCallSchemas(limits: CallSchemaLimits) {
       }),
     timeout: z.number().int().min(5).max(600).optional().meta({ description: 'Seconds to let the phone ring before giving up (Twilio: 60 by default)' }),
     record: z.boolean().optional().meta({ description: 'Record the call' }),
+    ...contactRuleFields,
     redial: z
       .strictObject({
         on: z.array(z.enum(REDIAL_OUTCOMES)).max(REDIAL_OUTCOMES.length).optional().describe('Outcomes to dial again after (machine: a voicemail left or a machine hung up on); [] for never'),
@@ -113,18 +159,7 @@ export function createCallSchemas(limits: CallSchemaLimits) {
 
   const recurringCall = call.extend({
     cronExpression: z.string().trim().min(1).max(120).meta({ description: 'Cron pattern (5 fields, or 6 with seconds)', example: '0 9 * * 1-5' }),
-    timezone: z
-      .string()
-      .min(1)
-      .max(64)
-      .transform((value, ctx) => {
-        const canonical = canonicalTimeZone(value);
-        if (canonical === undefined) {
-          ctx.addIssue({ code: 'custom', message: `"${value}" is not an IANA time zone such as Europe/Paris` });
-          return z.NEVER;
-        }
-        return canonical;
-      })
+    timezone: timeZoneSchema
       .optional()
       .meta({ description: 'IANA time zone of the pattern, stored by its canonical name (europe/london becomes Europe/London); UTC when absent', example: 'America/New_York' }),
   });

@@ -1,0 +1,120 @@
+import { DateTime } from 'luxon';
+import { timeZonesOfNumber } from '../lib/number-time-zones.js';
+import { isOpen, isOpenIn, nextOpening } from './calling-window.js';
+import type { ContactFacts, ContactStore, DncEntry } from './contact-store.js';
+import { rulesFor, type ContactOverrides, type ContactRules } from './contact-rules.js';
+
+export type GateDecision = 'dial' | 'defer' | 'refuse';
+/**
+ * Why: `allowed`; deferred for the `window`, a `frequency-cap` or a `min-gap`; refused for `dnc`,
+ * `expired` (not lawfully callable before its notAfter) or `no-window` (its time zones share no
+ * calling hours in the next two weeks).
+ */
+export type GateReason = 'allowed' | 'window' | 'frequency-cap' | 'min-gap' | 'dnc' | 'expired' | 'no-window';
+
+export interface GateVerdict {
+  decision: GateDecision;
+  reason: GateReason;
+  /** ISO time a deferred call may be dialed (within its window, after its caps). */
+  until?: string;
+  /** ISO time of the decision, by the service's clock. */
+  at: string;
+}
+
+/** The service's clock: `now` in ms, and how long a wait of `ms` by it lasts in real time (tests run it fast). */
+export interface Clock {
+  now(): number;
+  realDelayMs(ms: number): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now(), realDelayMs: (ms) => ms };
+
+/** Who is called, and what the call says of its own rules. */
+export interface GateSubject extends ContactOverrides {
+  to: string;
+  notAfter?: string;
+}
+
+/** Where the zones of a number came from: the call's recipientTimezone, the number, or UTC when the number's data names none. */
+export type ZoneSource = 'recipientTimezone' | 'number' | 'fallback';
+
+export function zonesFor(subject: GateSubject): { zones: string[]; source: ZoneSource } {
+  if (subject.recipientTimezone) return { zones: [subject.recipientTimezone], source: 'recipientTimezone' };
+  const zones = timeZonesOfNumber(subject.to);
+  return zones.length > 0 ? { zones, source: 'number' } : { zones: ['UTC'], source: 'fallback' };
+}
+
+/** Everything behind one decision, for the gate's explanations. */
+export interface GateFindings {
+  verdict: GateVerdict;
+  rules: ContactRules;
+  zones: string[];
+  zoneSource: ZoneSource;
+  windowOpen: boolean;
+  facts: ContactFacts | undefined;
+}
+
+export interface ContactGateDeps {
+  store: Pick<ContactStore, 'facts'>;
+  defaults: ContactRules;
+  clock: Clock;
+}
+
+/**
+ * The contactability gate: whether a number may be dialed now, later (and when), or never, with
+ * the reason. Everything it asks Redis (the do-not-call list, recent dials) is one script; with
+ * `dial` a dial it allows is counted in that same step, so caps hold across every worker.
+ */
+export function createContactGate({ store, defaults, clock }: ContactGateDeps) {
+  async function decide(subject: GateSubject, options: { dial: boolean; member: string; gapExempt: boolean; at?: number }): Promise<GateFindings> {
+    const now = options.at ?? clock.now();
+    const at = new Date(now).toISOString();
+    const rules = rulesFor(defaults, subject);
+    const { zones, source } = zonesFor(subject);
+    const instant = DateTime.fromMillis(now, { zone: 'utc' });
+    const windowOpen = isOpen(rules.window, zones, instant);
+    const findings = (verdict: Omit<GateVerdict, 'at'>, facts?: ContactFacts): GateFindings => ({
+      verdict: { ...verdict, at },
+      rules,
+      zones,
+      zoneSource: source,
+      windowOpen,
+      facts,
+    });
+    const notAfter = subject.notAfter === undefined ? undefined : Date.parse(subject.notAfter);
+    const facts = await store.facts(subject.to, now, rules.frequency, { dial: options.dial && windowOpen && (notAfter === undefined || now <= notAfter), member: options.member, gapExempt: options.gapExempt });
+    if (facts.dnc) return findings({ decision: 'refuse', reason: 'dnc' }, facts);
+    if (notAfter !== undefined && now > notAfter) return findings({ decision: 'refuse', reason: 'expired' }, facts);
+    if (windowOpen && facts.heldUntil === null) return findings({ decision: 'dial', reason: 'allowed' }, facts);
+
+    // Held back: until the window opens, or the cap or gap allows a dial and the window is open then.
+    const earliest = facts.heldUntil === null ? instant : DateTime.fromMillis(Math.max(now, facts.heldUntil), { zone: 'utc' });
+    const opening = nextOpening(rules.window, zones, earliest);
+    if (!opening) return findings({ decision: 'refuse', reason: 'no-window' }, facts);
+    if (notAfter !== undefined && opening.toMillis() > notAfter) return findings({ decision: 'refuse', reason: 'expired' }, facts);
+    const reason: GateReason = facts.heldUntil !== null && facts.heldBy ? facts.heldBy : 'window';
+    return findings({ decision: 'defer', reason, until: opening.toISO()! }, facts);
+  }
+
+  return {
+    /** Decides a call about to be dialed; a dial it allows is counted for the caps. */
+    async check(subject: GateSubject, call: { jobId: string; gapExempt: boolean }): Promise<GateVerdict> {
+      return (await decide(subject, { dial: true, member: `${call.jobId}:${clock.now()}`, gapExempt: call.gapExempt })).verdict;
+    },
+
+    /** Decides without counting a dial, and says why: for the API's explanations and previews. */
+    explain: (subject: GateSubject, at?: number): Promise<GateFindings> => decide(subject, { dial: false, member: '', gapExempt: false, ...(at !== undefined && { at }) }),
+  };
+}
+
+export type ContactGate = ReturnType<typeof createContactGate>;
+
+/** The local time in each zone at `at`, and whether the window is open there. */
+export function localTimes(findings: GateFindings, at: number) {
+  return findings.zones.map((zone) => {
+    const local = DateTime.fromMillis(at, { zone });
+    return { zone, localTime: local.toISO({ suppressMilliseconds: true })!, open: isOpenIn(findings.rules.window, zone, local) };
+  });
+}
+
+export type { DncEntry };
