@@ -2,6 +2,8 @@ import { createCallLogTable } from './call-log/call-log-table.js';
 import { createSimulatedInbound } from './carriers/simulated/simulated-inbound.js';
 import { createSimulatedAgent } from './carriers/simulated/simulated-agent.js';
 import { createContextLookup } from './connect/context-lookup.js';
+import { createDncList } from './contact/dnc-list.js';
+import type { Clock } from './contact/contact-gate.js';
 import { connectRedis, createRedis, type RedisConnection } from './lib/redis.js';
 import { healthProbeKey, redisAcceptsWrites } from './lib/redis-write-probe.js';
 import type { Running } from './lib/run-process.js';
@@ -52,6 +54,9 @@ function appDeps(config: Readonly<Config>, core: Core, redis: RedisConnection, l
       }),
     }),
     callContext: createContextLookup({ callRecords: core.callRecords, callQueue: core.callQueue }),
+    dnc: createDncList(core.contactStore, () => core.clock.now()),
+    gate: core.gate,
+    clock: core.clock,
     ...(config.AGENT_WEBHOOK_SECRET && { agentWebhookSecret: config.AGENT_WEBHOOK_SECRET }),
     limits: {
       bulkMaxCalls: config.BULK_MAX_CALLS,
@@ -67,9 +72,9 @@ function appDeps(config: Readonly<Config>, core: Core, redis: RedisConnection, l
 }
 
 /** The API on a fail-fast connection of its own, not yet listening. Tests build it with their own Redis. */
-export async function createApi(config: Readonly<Config>, logger: Logger | undefined) {
+export async function createApi(config: Readonly<Config>, logger: Logger | undefined, clock?: Clock) {
   const redis = await connectRedis(createRedis(config.redis, 'producer', 'api'));
-  const core = createCore(config, { redis, logger: logger ?? createLogger('silent') });
+  const core = createCore(config, { redis, logger: logger ?? createLogger('silent'), ...(clock && { clock }) });
   const app = await buildApp(appDeps(config, core, redis, logger));
   return {
     app,

@@ -22,6 +22,10 @@ import type { PriorityNumbers } from './capacity/priority-numbers.js';
 import type { SimulatedInbound } from './carriers/simulated/simulated-inbound.js';
 import type { SimulatedAgent } from './carriers/simulated/simulated-agent.js';
 import type { ContextLookup } from './connect/context-lookup.js';
+import type { Clock, ContactGate } from './contact/contact-gate.js';
+import type { DncList } from './contact/dnc-list.js';
+import { contactabilityRoutes } from './routes/contact/contactability.routes.js';
+import { dncRoutes } from './routes/contact/dnc.routes.js';
 import { capacityRoutes } from './routes/capacity/capacity.routes.js';
 import { simulatorRoutes } from './routes/simulator/simulator.routes.js';
 import { SIMULATOR_PREFIX, TWILIO_WEBHOOK_PREFIX } from './carriers/twilio/webhook-paths.js';
@@ -54,6 +58,10 @@ export interface AppDeps {
   callHistory?: CallLogTable;
   /** The lead's context of an outbound call, by its CallSid. */
   callContext: ContextLookup;
+  /** The do-not-call list, and the gate that explains whether a number may be called. */
+  dnc: DncList;
+  gate: Pick<ContactGate, 'explain'>;
+  clock: Clock;
   /** The built-in voice agent of the simulated carrier, when no agent is configured. */
   simulatedAgent?: SimulatedAgent;
   limits: CallSchemaLimits & { bodyLimitBytes: number };
@@ -112,6 +120,8 @@ export async function buildApp(deps: AppDeps) {
     );
     await api.register(callsRoutes, { callHistory: deps.callHistory, callContext: deps.callContext, prefix: '/api' });
     await api.register(capacityRoutes, { capacity: deps.capacity, priorities: deps.priorities, prefix: '/api' });
+    await api.register(dncRoutes, { dnc: deps.dnc, prefix: '/api' });
+    await api.register(contactabilityRoutes, { gate: deps.gate, clock: deps.clock, prefix: '/api' });
     await api.register(simulatorRoutes, {
       simulator: deps.simulator,
       simulatedAgent: deps.simulatedAgent,

@@ -1,3 +1,5 @@
+import type { DncList } from './contact/dnc-list.js';
+import { systemClock, type ContactGate } from './contact/contact-gate.js';
 import type { OutboundAnswer } from './connect/outbound-answer.js';
 import type { ContextLookup } from './connect/context-lookup.js';
 import type { Queue } from 'bullmq';
@@ -42,6 +44,9 @@ export async function generateOpenApiDocument(): Promise<Record<string, unknown>
     },
     capacity: notCalled as CapacityService,
     callContext: notCalled as ContextLookup,
+    dnc: notCalled as DncList,
+    gate: notCalled as ContactGate,
+    clock: systemClock,
     priorities: notCalled as PriorityNumbers,
     limits: {
       bulkMaxCalls: defaults.BULK_MAX_CALLS,

@@ -5,6 +5,7 @@ import fp from 'fastify-plugin';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { dropUnusedSchemas } from './openapi-components.js';
 import { documentedSchema } from './openapi-responses.js';
+import { withRequestContent } from './openapi-request-content.js';
 
 export const OPENAPI_INFO = {
   title: 'Switchboard',
@@ -31,10 +32,12 @@ export const swaggerPlugin = fp(
           { name: 'capacity', description: 'Live-call capacity, the line of waiting callers, caller priorities' },
           { name: 'simulator', description: 'The simulated carrier: inbound callers, with no Twilio account' },
           { name: 'webhooks', description: 'Callbacks from Twilio, verified by signature' },
+          { name: 'do-not-call', description: 'Numbers and prefixes never dialed' },
+          { name: 'contactability', description: 'Whether, when and why a number may be called' },
           { name: 'health', description: 'Liveness' },
         ],
       },
-      transform: (input) => jsonSchemaTransform({ ...input, schema: documentedSchema(input.route) ?? input.schema }),
+      transform: (input) => withRequestContent(input.route, jsonSchemaTransform({ ...input, schema: documentedSchema(input.route) ?? input.schema })),
       transformObject: (input) => dropUnusedSchemas(jsonSchemaTransformObject(input)),
     });
   },

@@ -1,0 +1,75 @@
+import type { ContactGate, GateDecision, GateFindings, GateReason, GateSubject } from './contact-gate.js';
+import { localTimes } from './contact-gate.js';
+import type { DncEntry } from './contact-store.js';
+
+/** Whether a number may be called, when next, and every rule that applies: what GET /api/contactability answers. */
+export interface ContactabilityView {
+  number: string;
+  at: string;
+  decision: GateDecision;
+  reason: GateReason;
+  /** When a call to it may next be dialed: now, the deferral's end, or null when never. */
+  nextAllowedAt: string | null;
+  timeZones: string[];
+  timeZoneSource: 'recipientTimezone' | 'number' | 'fallback';
+  localTimes: Array<{ zone: string; localTime: string; open: boolean }>;
+  rules: {
+    callingWindow: { rules: Array<{ days: number[]; from: string; to: string }>; blackoutDates: string[]; open: boolean };
+    doNotCall: { listed: boolean; entry: DncEntry | null };
+    frequencyCap: { limit: { count: number; windowMs: number } | null; dialsInWindow: number; heldUntil: string | null };
+    minGap: { minutes: number; lastDialAt: string | null; heldUntil: string | null };
+    notAfter: string | null;
+  };
+}
+
+const clock = (minutes: number) => `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
+const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+
+export function contactabilityView(subject: GateSubject, findings: GateFindings, at: number): ContactabilityView {
+  const { verdict, rules, facts } = findings;
+  return {
+    number: subject.to,
+    at: verdict.at,
+    decision: verdict.decision,
+    reason: verdict.reason,
+    nextAllowedAt: verdict.decision === 'dial' ? verdict.at : (verdict.until ?? null),
+    timeZones: findings.zones,
+    timeZoneSource: findings.zoneSource,
+    localTimes: localTimes(findings, at),
+    rules: {
+      callingWindow: { rules: rules.window.rules.map((rule) => ({ days: rule.days, from: clock(rule.from), to: clock(rule.to) })), blackoutDates: rules.window.blackoutDates, open: findings.windowOpen },
+      doNotCall: { listed: Boolean(facts?.dnc), entry: facts?.dnc ?? null },
+      frequencyCap: { limit: rules.frequency.cap, dialsInWindow: facts?.dialsInWindow ?? 0, heldUntil: facts?.heldBy === 'frequency-cap' ? iso(facts.heldUntil) : null },
+      minGap: { minutes: rules.frequency.minGapMs / 60_000, lastDialAt: iso(facts?.lastDialAt), heldUntil: facts?.heldBy === 'min-gap' ? iso(facts.heldUntil) : null },
+      notAfter: subject.notAfter ?? null,
+    },
+  };
+}
+
+export interface PreviewResult {
+  counts: Record<GateDecision, number>;
+  byReason: Partial<Record<GateReason, number>>;
+  results: Array<{ number: string; decision: GateDecision; reason: GateReason; nextAllowedAt: string | null }>;
+}
+
+/** How many checks run at once: Redis takes them pipelined on one connection. */
+const PREVIEW_CONCURRENCY = 200;
+
+/** What the gate would decide for each call at `at`, without scheduling or counting anything. */
+export async function previewContactability(gate: Pick<ContactGate, 'explain'>, subjects: GateSubject[], at: number): Promise<PreviewResult> {
+  const results: PreviewResult['results'] = [];
+  for (let start = 0; start < subjects.length; start += PREVIEW_CONCURRENCY) {
+    const batch = subjects.slice(start, start + PREVIEW_CONCURRENCY);
+    const decided = await Promise.all(batch.map((subject) => gate.explain(subject, at)));
+    decided.forEach(({ verdict }, index) =>
+      results.push({ number: batch[index]!.to, decision: verdict.decision, reason: verdict.reason, nextAllowedAt: verdict.decision === 'dial' ? verdict.at : (verdict.until ?? null) }),
+    );
+  }
+  const counts: PreviewResult['counts'] = { dial: 0, defer: 0, refuse: 0 };
+  const byReason: PreviewResult['byReason'] = {};
+  for (const result of results) {
+    counts[result.decision] += 1;
+    byReason[result.reason] = (byReason[result.reason] ?? 0) + 1;
+  }
+  return { counts, byReason, results };
+}
