@@ -76,7 +76,17 @@ export function createSchedulingService({ callQueue, policy, limits, callLog, co
     const shortfall = await replicas?.confirm();
     if (shortfall) throw notReplicated(shortfall);
   };
-  const settle = (call: NewCall, index?: number): CallJobData => settleConnect(call, connect, index);
+  /** A call whose notAfter has passed, or comes before the call is due, could never be dialed. */
+  const checkNotAfter = (call: NewCall, dueAt: number, index?: number) => {
+    if (call.notAfter === undefined || Date.parse(call.notAfter) > dueAt) return;
+    throw validationError('notAfter is before the call is due', [
+      { field: 'notAfter', message: `${call.notAfter} is not after the call is due (${new Date(dueAt).toISOString()})`, ...(index !== undefined && { index }) },
+    ]);
+  };
+  const settle = (call: NewCall, index?: number, dueAt = clock().getTime()): CallJobData => {
+    checkNotAfter(call, dueAt, index);
+    return settleConnect(call, connect, index);
+  };
   const add = async (data: CallJobData, request: RequestIdentity, delayMs = 0): Promise<ScheduledCall> => {
     const jobId = jobIdsFrom(request)();
     const { name, opts } = callJob(policy, data, { delay: delayMs, jobId });
@@ -117,8 +127,8 @@ export function createSchedulingService({ callQueue, policy, limits, callLog, co
     scheduleNow: async (call: NewCall, request = ANONYMOUS) => add(settle(call), request),
 
     async scheduleDelayed(requested: NewCall, timing: DelayedTiming, request = ANONYMOUS): Promise<ScheduledCall> {
-      const call = settle(requested);
       const { delayMs, field } = delayFor(timing);
+      const call = settle(requested, undefined, clock().getTime() + delayMs);
       if (delayMs > limits.maxScheduleAheadMs) {
         throw validationError(`${field} is too far ahead`, [
           { field, message: `calls may be scheduled at most ${limits.maxScheduleAheadMs} ms ahead` },

@@ -5,6 +5,8 @@ import { inject } from 'vitest';
 import { createApi } from '../../src/api-runtime.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
+import { createCarrier } from '../../src/carriers/create-carrier.js';
+import type { Clock } from '../../src/contact/contact-gate.js';
 import { freePort } from './free-port.js';
 import { startCallLogWorker } from '../../workers/call-log/call-log-worker.js';
 import { startCallWorker } from '../../workers/calls/call-worker.js';
@@ -37,11 +39,11 @@ export const twilioEnv = (standIn: TwilioStandIn) => ({
 });
 
 /** The API as the service builds it, plus workers on demand, all torn down with their keys. */
-export async function startService(overrides: Record<string, string> = {}) {
+export async function startService(overrides: Record<string, string> = {}, { clock }: { clock?: Clock } = {}) {
   // The API listens on a port of its own, so simulated status callbacks reach this test's API only.
   const env = testEnv({ PORT: String(await freePort()), ...overrides });
   const config = loadConfig(env);
-  const api = await createApi(config, undefined);
+  const api = await createApi(config, undefined, clock);
   await api.app.listen({ host: '127.0.0.1', port: config.PORT });
   const workers: Array<{ close(): Promise<void> }> = [];
 
@@ -52,7 +54,8 @@ export async function startService(overrides: Record<string, string> = {}) {
     app: api.app,
     queue: api.callQueue,
     async startWorker(workerOverrides: Record<string, string> = {}) {
-      const running = await startCallWorker(loadConfig({ ...env, ...workerOverrides }), silentLogger);
+      const workerConfig = loadConfig({ ...env, ...workerOverrides });
+      const running = await startCallWorker(workerConfig, silentLogger, createCarrier(workerConfig, silentLogger), clock);
       workers.push(running);
       return running.worker;
     },
@@ -114,3 +117,13 @@ export const supabaseEnv = (supabase: { url: string; serviceRoleKey: string }) =
   SUPABASE_SERVICE_ROLE_KEY: supabase.serviceRoleKey,
   CALL_LOG_RETRY_MAX_MS: '300',
 });
+
+/**
+ * A clock that reads `start` now and runs `speed` times faster than real time: a test sees hours of
+ * calling windows pass in seconds. Waits by it last 1/speed as long in real time.
+ */
+export function fastClock(start: string, speed: number): Clock {
+  const realStart = Date.now();
+  const virtualStart = Date.parse(start);
+  return { now: () => virtualStart + (Date.now() - realStart) * speed, realDelayMs: (ms) => Math.max(0, ms / speed) };
+}
