@@ -15,7 +15,7 @@ beforeEach(async () => {
     SIMULATED_DIAL_LATENCY_MS: '0',
     CALL_WORKER_CONCURRENCY: '5',
     REDIAL_ON: 'none',
-    // Calls here last fractions of a second and the estimate follows how fast the outbound calls
+    // Calls here last under a second and the estimate follows how fast the outbound calls
     // happen to end: offer the callback to anyone who waits at all, so the caller who takes it does.
     CALLBACK_THRESHOLD_SECONDS: '1',
   });
@@ -67,9 +67,9 @@ describe('twenty simulated callers and fifty outbound calls against a cap of thr
 
     const callers: SimulatedCall[] = [];
     for (let index = 0; index < 18; index++) {
-      callers.push(await simulateCaller({ from: `+1415555${5000 + index}`, talkSeconds: 20, acceptsCallback: index === 6 }));
+      callers.push(await simulateCaller({ from: `+1415555${5000 + index}`, talkSeconds: 60, acceptsCallback: index === 6 }));
     }
-    const vips = [await simulateCaller({ from: '+14155550199', talkSeconds: 20 }), await simulateCaller({ from: '+14155550198', talkSeconds: 20 })];
+    const vips = [await simulateCaller({ from: '+14155550199', talkSeconds: 60 }), await simulateCaller({ from: '+14155550198', talkSeconds: 60 })];
 
     await until(
       async () => ({ calls: await simulatedCalls(), completed: await service.queue.getCompletedCount(), capacity: (await service.app.inject({ method: 'GET', url: '/api/capacity' })).json().capacity }),

@@ -134,8 +134,9 @@ describe("the image's commands, run from dist as the Dockerfile and docker-compo
       ...Object.fromEntries(Object.entries(service.environment ?? {}).map(([name, value]) => [name, network(interpolate(String(value), keys))])),
       QUEUE_PREFIX: `test-${randomUUID().slice(0, 8)}`,
       LOG_LEVEL: 'info',
-      // Simulated calls played a hundred times faster, so one ends within the test.
+      // Simulated calls played a hundred times faster, so one ends within the test, whatever the hour.
       SIMULATED_TIME_SCALE: '0.01',
+      CALLING_WINDOW: 'Mon-Sun 00:00-24:00',
       ...own,
     });
     // Each container has its own ports: in the API's nothing serves WORKER_METRICS_PORT, in a worker's nothing serves PORT.

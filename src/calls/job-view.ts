@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import type { CallRecord } from './call-record-store.js';
+import type { CallRecord, GateRecord } from './call-record-store.js';
 import { PRIORITIES, type AnswerAction, type CallJobData, type PriorityName } from '../jobs/call-jobs.js';
 import { callOutcome, type CallOutcome } from './call-outcome.js';
 
@@ -25,6 +25,8 @@ export interface JobView {
   finishedAt: string | null;
   callSid: string | null;
   callStatus: string | null;
+  /** The contactability gate's last decision before a dial: dial, defer (until when) or refuse, and why. */
+  gate: { decision: GateRecord['decision']; reason: string; until: string | null; at: string } | null;
   call: CallView;
 }
 
@@ -100,6 +102,7 @@ export function toJobView(job: Job<CallJobData>, state: string, record: CallReco
     finishedAt: iso(job.finishedOn),
     callSid: record?.callSid ?? null,
     callStatus: record?.callStatus ?? null,
+    gate: record?.gate ? { decision: record.gate.decision, reason: record.gate.reason, until: record.gate.until ?? null, at: record.gate.at } : null,
     call: toCallView(record),
   };
 }

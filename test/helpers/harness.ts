@@ -26,6 +26,8 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     SIMULATED_DIAL_LATENCY_MS: '0',
     // Capacity has tests of its own; elsewhere it should not be what a test runs into.
     MAX_CONCURRENT_CALLS: '1000',
+    // So do calling hours: elsewhere a call is dialed whatever the hour the suite runs at.
+    CALLING_WINDOW: 'Mon-Sun 00:00-24:00',
     API_RATE_LIMIT_MAX: '100000',
     ...overrides,
   };

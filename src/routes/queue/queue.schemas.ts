@@ -63,6 +63,15 @@ export const jobViewSchema = z
     finishedAt: isoTime.nullable(),
     callSid: z.string().nullable().describe("Twilio's call SID, once the call was placed"),
     callStatus: z.string().nullable().describe("The call's own latest status"),
+    gate: z
+      .object({
+        decision: z.enum(['dial', 'defer', 'refuse']),
+        reason: z.string().describe('allowed; window, frequency-cap or min-gap (deferred); dnc, expired or no-window (refused)'),
+        until: isoTime.nullable().describe('When a deferred call may be dialed'),
+        at: isoTime.describe("When the gate decided, by the service's clock"),
+      })
+      .nullable()
+      .describe('The contactability gate\'s last decision before a dial; null before the first'),
     call: callRecordSchema,
   })
   .meta({ id: 'Job' });

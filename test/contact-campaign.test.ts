@@ -1,0 +1,142 @@
+import { DateTime } from 'luxon';
+import { describe, expect } from 'vitest';
+import { isOpen, nextOpening, parseCallingWindow } from '../src/contact/calling-window.js';
+import { zonesFor } from '../src/contact/contact-gate.js';
+import { until } from './helpers/callbacks.js';
+import { it } from './helpers/fixtures.js';
+import { aCall, fastClock, startService, type Service } from './helpers/harness.js';
+import { spawnEntry } from './helpers/spawn-process.js';
+
+const WINDOW = { rules: parseCallingWindow('Mon-Sun 08:00-21:00') as never, blackoutDates: [] };
+
+/** Numbers across the US: California, Arizona (no DST), New York, Chicago, Denver, Alaska, Hawaii, Indianapolis; and a Gary, Indiana number called in Central time. */
+const PEOPLE = [
+  { to: '+14155550101' },
+  { to: '+16025550102' },
+  { to: '+12125550103' },
+  { to: '+13125550104' },
+  { to: '+13035550105' },
+  { to: '+19075550106' },
+  { to: '+18085550107' },
+  { to: '+13175550108' },
+  { to: '+12195550109', recipientTimezone: 'America/Chicago' },
+];
+
+const getJob = async (service: Service, jobId: string) => (await service.app.inject({ method: 'GET', url: `/api/queue/job/${jobId}` })).json();
+
+/**
+ * A campaign started at `start` by a clock running an hour a second: every call is dialed only when
+ * 08:00-21:00 holds where it rings, and a call held back is dialed at its window's next opening.
+ */
+async function campaign(start: string) {
+  const clock = fastClock(start, 3_600);
+  const service = await startService({ CALLING_WINDOW: 'Mon-Sun 08:00-21:00', SIMULATED_TIME_SCALE: '0.01', REDIAL_ON: 'none', CALL_WORKER_CONCURRENCY: '10' }, { clock });
+  try {
+    await service.startWorker();
+    const response = await service.app.inject({ method: 'POST', url: '/api/queue/schedule-bulk-calls', payload: { calls: PEOPLE.map((person) => aCall(person)) } });
+    expect(response.statusCode).toBe(201);
+    const jobIds = response.json().jobIds as string[];
+    const jobs = await Promise.all(jobIds.map((jobId) => until(() => getJob(service, jobId), (job) => job.call.final === true, 30_000)));
+    return jobs.map((job, index) => ({ job, person: PEOPLE[index]! }));
+  } finally {
+    await service.stop();
+  }
+}
+
+describe('a campaign across US time zones, by the service’s clock', () => {
+  it.for([
+    ['the spring-forward Sunday (2 am skipped)', '2027-03-14T09:30:00Z'],
+    ['the fall-back Sunday (1 am twice)', '2027-11-07T08:30:00Z'],
+  ])('%s: no call outside 08:00-21:00 local, each held-back call dialed at its next opening', { timeout: 60_000 }, async ([, start]) => {
+    const started = DateTime.fromISO(start);
+    const results = await campaign(start);
+    let heldBack = 0;
+    for (const { job, person } of results) {
+      const { zones } = zonesFor(person);
+      const dialedAt = DateTime.fromISO(job.gate.at);
+      expect(job.gate).toMatchObject({ decision: 'dial', reason: 'allowed' });
+      expect(job.call.outcome).toBe('completed');
+      expect(isOpen(WINDOW, zones, dialedAt), `${person.to} dialed at ${zones.map((zone) => dialedAt.setZone(zone).toISO()).join(', ')}`).toBe(true);
+      const opening = nextOpening(WINDOW, zones, started)!;
+      expect(dialedAt.toMillis()).toBeGreaterThanOrEqual(opening.toMillis());
+      // Dialed at the opening (the worker wakes for it within moments: minutes by this fast clock).
+      expect(dialedAt.diff(opening, 'minutes').minutes).toBeLessThan(45);
+      if (opening > started) heldBack += 1;
+    }
+    // At that hour most of the country is asleep.
+    expect(heldBack).toBeGreaterThanOrEqual(6);
+  });
+});
+
+describe('the do-not-call list, mid-campaign', () => {
+  it('a number put on the list is never dialed again: its waiting calls and its pending redial are blocked, and say why', async ({ startService: start }) => {
+    const service = await start({ REDIAL_ON: 'busy', REDIAL_DELAY_MS: '1500', REDIAL_MAX: '2', SIMULATED_TIME_SCALE: '0.01' });
+    await service.startWorker();
+    const schedule = async (payload: object) => (await service.app.inject({ method: 'POST', url: '/api/queue/schedule-delayed-call', payload })).json().jobId as string;
+    const waiting = [await schedule(aCall({ to: '+14155550177', delayMs: 1500 })), await schedule(aCall({ to: '+14155550177', delayMs: 2000 }))];
+    const busyFirst = (await service.app.inject({ method: 'POST', url: '/api/queue/schedule-call', payload: aCall({ to: '+14155559001' }) })).json().jobId as string;
+    const redial = (await until(() => getJob(service, busyFirst), (job) => job.call.redialJobId !== null)).call.redialJobId as string;
+
+    for (const number of ['+14155550177', '+14155559001']) {
+      const put = await service.app.inject({ method: 'PUT', url: `/api/dnc/${number}`, payload: { reason: 'asked not to be called' } });
+      expect(put.statusCode).toBe(200);
+    }
+
+    for (const jobId of [...waiting, redial]) {
+      const job = await until(() => getJob(service, jobId), (view) => view.state === 'failed');
+      expect(job).toMatchObject({ callSid: null, failedReason: expect.stringContaining('dnc'), gate: { decision: 'refuse', reason: 'dnc' } });
+    }
+    const why = (await service.app.inject({ method: 'GET', url: '/api/contactability/+14155550177' })).json().contactability;
+    expect(why).toMatchObject({ decision: 'refuse', reason: 'dnc', nextAllowedAt: null, rules: { doNotCall: { listed: true, entry: { key: '+14155550177', reason: 'asked not to be called', source: 'api' } } } });
+  });
+});
+
+describe('frequency caps across processes', () => {
+  it('3 per 24 h holds across four worker processes, counted where the carrier sees the dials', { timeout: 60_000 }, async ({ startTwilioService, twilio }) => {
+    const service = await startTwilioService({ FREQUENCY_CAP: '3/24h', REDIAL_ON: 'none' });
+    const workers = Array.from({ length: 4 }, () => spawnEntry('workers/calls/main.ts', { ...service.env, LOG_LEVEL: 'info' }));
+    try {
+      await Promise.all(workers.map((worker) => worker.waitForLog(/call worker started/)));
+      const response = await service.app.inject({ method: 'POST', url: '/api/queue/schedule-bulk-calls', payload: { calls: Array.from({ length: 12 }, () => aCall({ to: '+14155550188' })) } });
+      const jobIds = response.json().jobIds as string[];
+      const jobs = await Promise.all(jobIds.map((jobId) => until(() => getJob(service, jobId), (job) => job.gate !== null && (job.callSid !== null || job.state === 'delayed'), 30_000)));
+
+      expect(twilio.createsTo('+14155550188')).toHaveLength(3);
+      expect(jobs.filter((job) => job.callSid !== null)).toHaveLength(3);
+      const held = jobs.filter((job) => job.state === 'delayed');
+      expect(held).toHaveLength(9);
+      for (const job of held) expect(job.gate).toMatchObject({ decision: 'defer', reason: 'frequency-cap', until: expect.any(String) });
+    } finally {
+      for (const worker of workers) {
+        worker.kill('SIGTERM');
+        await worker.exited;
+      }
+    }
+  });
+});
+
+describe('the preview', () => {
+  it("answers what the gate then does: its counts match the calls' first decisions", async () => {
+    // 12:00 in New York, 09:00 in California, 06:00 in Hawaii and Alaska's 08:00 still to come.
+    const clock = fastClock('2027-06-02T16:00:00Z', 1);
+    const service = await startService({ CALLING_WINDOW: 'Mon-Sun 08:00-21:00', FREQUENCY_CAP: '1/24h', REDIAL_ON: 'none' }, { clock });
+    try {
+      await service.app.inject({ method: 'PUT', url: '/api/dnc/+1212*', payload: { reason: 'whole area code' } });
+      const calls = [...PEOPLE.map((person) => aCall(person)), aCall({ to: '+14155550101' }), aCall({ to: '+18005550100' }), aCall({ to: '+14155550199', notAfter: '2027-06-02T16:30:00Z', callingWindow: 'Mon-Sun 18:00-20:00' })];
+      const preview = (await service.app.inject({ method: 'POST', url: '/api/contactability/preview', payload: { calls } })).json();
+      expect(preview.counts.dial + preview.counts.defer + preview.counts.refuse).toBe(calls.length);
+      expect(preview.byReason).toMatchObject({ dnc: 1, expired: 1 });
+      expect(preview.results[0]).toMatchObject({ number: '+14155550101', decision: 'dial', nextAllowedAt: expect.any(String) });
+
+      await service.startWorker();
+      const response = await service.app.inject({ method: 'POST', url: '/api/queue/schedule-bulk-calls', payload: { calls } });
+      const jobs = await Promise.all((response.json().jobIds as string[]).map((jobId) => until(() => getJob(service, jobId), (job) => job.gate !== null && job.state !== 'active')));
+      const counts = { dial: 0, defer: 0, refuse: 0 } as Record<string, number>;
+      for (const job of jobs) counts[job.gate.decision] += 1;
+      // The preview counted no dial, so the second call to a number already called meets its cap only once it is dialed.
+      expect({ ...counts, defer: counts.defer! - 1, dial: counts.dial! + 1 }).toEqual(preview.counts);
+    } finally {
+      await service.stop();
+    }
+  });
+});
