@@ -47,7 +47,7 @@ describe('a campaign across US time zones, by the service’s clock', () => {
   it.for([
     ['the spring-forward Sunday (2 am skipped)', '2027-03-14T09:30:00Z'],
     ['the fall-back Sunday (1 am twice)', '2027-11-07T08:30:00Z'],
-  ])('%s: no call outside 08:00-21:00 local, each held-back call dialed at its next opening', { timeout: 60_000 }, async ([, start]) => {
+  ] as const)('%s: no call outside 08:00-21:00 local, each held-back call dialed at its next opening', { timeout: 60_000 }, async ([, start]) => {
     const started = DateTime.fromISO(start);
     const results = await campaign(start);
     let heldBack = 0;
