@@ -1,3 +1,5 @@
+import { DateTime } from 'luxon';
+import { nextOpening } from './calling-window.js';
 import type { ContactGate, GateDecision, GateFindings, GateReason, GateSubject } from './contact-gate.js';
 import { localTimes } from './contact-gate.js';
 import type { DncEntry } from './contact-store.js';
@@ -55,15 +57,42 @@ export interface PreviewResult {
 /** How many checks run at once: Redis takes them pipelined on one connection. */
 const PREVIEW_CONCURRENCY = 200;
 
-/** What the gate would decide for each call at `at`, without scheduling or counting anything. */
+/**
+ * A later call of the list to a number an earlier one would dial: the earlier dial counts against
+ * the later's cap and gap, as it will when the list is dialed.
+ */
+function afterEarlierDials(findings: GateFindings, earlierDials: number, at: number): { decision: GateDecision; reason: GateReason; until: string | null } | undefined {
+  if (earlierDials === 0 || findings.verdict.decision !== 'dial') return undefined;
+  const { cap, minGapMs } = findings.rules.frequency;
+  const heldUntil =
+    cap && (findings.facts?.dialsInWindow ?? 0) + earlierDials >= cap.count
+      ? { reason: 'frequency-cap' as const, until: at + cap.windowMs }
+      : minGapMs > 0
+        ? { reason: 'min-gap' as const, until: at + minGapMs }
+        : undefined;
+  if (!heldUntil) return undefined;
+  const opening = nextOpening(findings.rules.window, findings.zones, DateTime.fromMillis(heldUntil.until, { zone: 'utc' }));
+  return opening ? { decision: 'defer', reason: heldUntil.reason, until: opening.toISO() } : { decision: 'refuse', reason: 'no-window', until: null };
+}
+
+/** What the gate would decide for each call at `at`, as if the list were dialed in order, without scheduling or counting anything. */
 export async function previewContactability(gate: Pick<ContactGate, 'explain'>, subjects: GateSubject[], at: number): Promise<PreviewResult> {
   const results: PreviewResult['results'] = [];
+  const dialsInList = new Map<string, number>();
   for (let start = 0; start < subjects.length; start += PREVIEW_CONCURRENCY) {
     const batch = subjects.slice(start, start + PREVIEW_CONCURRENCY);
     const decided = await Promise.all(batch.map((subject) => gate.explain(subject, at)));
-    decided.forEach(({ verdict }, index) =>
-      results.push({ number: batch[index]!.to, decision: verdict.decision, reason: verdict.reason, nextAllowedAt: verdict.decision === 'dial' ? verdict.at : (verdict.until ?? null) }),
-    );
+    decided.forEach((findings, index) => {
+      const number = batch[index]!.to;
+      const { verdict } = findings;
+      const held = afterEarlierDials(findings, dialsInList.get(number) ?? 0, at);
+      if (held) {
+        results.push({ number, decision: held.decision, reason: held.reason, nextAllowedAt: held.until });
+        return;
+      }
+      if (verdict.decision === 'dial') dialsInList.set(number, (dialsInList.get(number) ?? 0) + 1);
+      results.push({ number, decision: verdict.decision, reason: verdict.reason, nextAllowedAt: verdict.decision === 'dial' ? verdict.at : (verdict.until ?? null) });
+    });
   }
   const counts: PreviewResult['counts'] = { dial: 0, defer: 0, refuse: 0 };
   const byReason: PreviewResult['byReason'] = {};
