@@ -29,6 +29,7 @@ const hostile: fc.Arbitrary<string> = fc.oneof(
 const callFields = [
   'to', 'message', 'from', 'lead_id', 'priority', 'metadata', 'machineDetection', 'timeout', 'record', 'redial', 'scheduleAt', 'delayMs', 'cronExpression', 'timezone',
   'connect', 'agentTarget', 'streamUrl', 'answeringMachine',
+  'recipientTimezone', 'callingWindow', 'blackoutDates', 'frequencyCap', 'minGapMinutes', 'notAfter',
 ];
 
 /** JSON text of a body close to a valid one with one to three fields made hostile, or hostile as a whole. */
@@ -60,6 +61,15 @@ const endpoints: Array<{ method: 'POST' | 'PUT'; url: string; body: fc.Arbitrary
   { method: 'PUT', url: '/api/priority-numbers/+14155550199', body: nearlyValid({ priority: 'vip' }, ['priority']) },
   { method: 'POST', url: '/simulator/inbound-calls', body: nearlyValid({ from: '+14155550101' }, ['from', 'talkSeconds', 'acceptsCallback', 'patienceSeconds']) },
   { method: 'POST', url: '/api/queue/pause', body: hostile },
+  {
+    method: 'POST',
+    url: '/api/queue/schedule-call',
+    body: nearlyValid(aCall({ recipientTimezone: 'America/Chicago', callingWindow: 'Mon-Fri 09:00-20:00,Sat 10:00-18:00', blackoutDates: ['2030-12-25'], frequencyCap: '3/24h', minGapMinutes: 60, notAfter: '2031-01-01T00:00:00Z' }), callFields),
+  },
+  { method: 'PUT', url: '/api/dnc/+14155550199', body: nearlyValid({ reason: 'asked', expiresAt: '2031-01-01T00:00:00Z' }, ['reason', 'expiresAt']) },
+  { method: 'PUT', url: '/api/dnc/+1415*', body: nearlyValid({ reason: 'area' }, ['reason', 'expiresAt']) },
+  { method: 'POST', url: '/api/dnc/import', body: nearlyValid({ entries: [{ number: '+14155550199', reason: 'x' }], source: 'crm' }, ['entries', 'source']) },
+  { method: 'POST', url: '/api/contactability/preview', body: nearlyValid({ numbers: ['+14155550101'], calls: [aCall()], at: '2030-06-02T16:00:00Z' }, ['numbers', 'calls', 'at']) },
 ];
 
 const notJson = fc.oneof(fc.string({ maxLength: 200 }), fc.constantFrom('{', '[[[[', '{"to":', `{"metadata":${'{"a":'.repeat(20_000)}`, '"x"', '1e999', "{'to':1}", '{"to":"+14155550123",}'));
@@ -117,6 +127,41 @@ describe('the answer webhook and the context endpoint, generated', () => {
         expect([400, 404]).toContain(response.statusCode);
       }),
       { numRuns: 200, seed: 20261205 },
+    );
+  });
+});
+
+describe('contactability and do-not-call inputs, generated', () => {
+  const text = fc.oneof(fc.string({ maxLength: 60 }), fc.constantFrom('Mon-Fri 09:00-20:00', 'Fri-Mon 20:00-09:00', 'Mon 10:00-09:00', 'Sun 00:00-24:00', '0/24h', '3/0h', '3/24h', '+1415*', '+*', '*', '+0', '1e9', 'Mars/Olympus', 'america/new_york', '2027-02-30'));
+
+  it('any number, prefix or rule in the path or query: never a 5xx, always the error shape on a 4xx', async () => {
+    await fc.assert(
+      fc.asyncProperty(text, fc.dictionary(fc.constantFrom('at', 'recipientTimezone', 'callingWindow', 'frequencyCap', 'minGapMinutes', 'notAfter', 'junk'), text), async (number, query) => {
+        const search = new URLSearchParams(query).toString();
+        for (const url of [`/api/contactability/${encodeURIComponent(number)}?${search}`, `/api/dnc/${encodeURIComponent(number)}`]) {
+          const response = await service.app.inject({ method: 'GET', url });
+          expect(response.statusCode).toBeLessThan(500);
+          if (response.statusCode >= 400) expect(response.json()).toMatchObject({ success: false, error: expect.any(String) });
+        }
+      }),
+      { numRuns: 300, seed: 20261206 },
+    );
+  });
+
+  it('any CSV upload: never a 5xx, and every line either imported or reported', async () => {
+    const csvLine = fc.array(fc.oneof(text, fc.constantFrom('"', '""', ',', '\r', '+14155550100')), { maxLength: 4 }).map((cells) => cells.join(','));
+    await fc.assert(
+      fc.asyncProperty(fc.array(csvLine, { maxLength: 20 }), async (lines) => {
+        const response = await service.app.inject({ method: 'POST', url: '/api/dnc/import', payload: ['number,reason', ...lines].join('\n'), headers: { 'content-type': 'text/csv' } });
+        expect(response.statusCode).toBeLessThan(500);
+        if (response.statusCode === 200) {
+          const body = response.json();
+          expect(body.imported + body.rejectedCount).toBeLessThanOrEqual(lines.length);
+        } else {
+          expect(response.json()).toMatchObject({ success: false, error: 'INVALID_CSV' });
+        }
+      }),
+      { numRuns: 200, seed: 20261206 },
     );
   });
 });
