@@ -13,12 +13,13 @@ import { markdown, markdownTable, type BenchResult } from './support/report.js';
 import { bulk } from './scenarios/bulk.js';
 import { capacity } from './scenarios/capacity.js';
 import { connect } from './scenarios/connect.js';
+import { gate } from './scenarios/gate.js';
 import { delayed } from './scenarios/delayed.js';
 import { dialing } from './scenarios/dialing.js';
 import { footprint } from './scenarios/footprint.js';
 import { ingest } from './scenarios/ingest.js';
 
-const scenarios = { ingest, bulk, footprint, dialing, capacity, connect, delayed };
+const scenarios = { ingest, bulk, footprint, dialing, capacity, connect, gate, delayed };
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, write: { type: 'boolean', default: false } } });
 const only = values.only?.split(',');
