@@ -3,6 +3,7 @@ import { createSimulatedInbound } from './carriers/simulated/simulated-inbound.j
 import { createSimulatedAgent } from './carriers/simulated/simulated-agent.js';
 import { createContextLookup } from './connect/context-lookup.js';
 import { createDncList } from './contact/dnc-list.js';
+import { createOptOut } from './contact/opt-out.js';
 import type { Clock } from './contact/contact-gate.js';
 import { connectRedis, createRedis, type RedisConnection } from './lib/redis.js';
 import { healthProbeKey, redisAcceptsWrites } from './lib/redis-write-probe.js';
@@ -15,6 +16,7 @@ import { createLogger, type Logger } from './logger.js';
 
 /** What the HTTP app is given: the domain's services, and the API's own settings from configuration. */
 function appDeps(config: Readonly<Config>, core: Core, redis: RedisConnection, logger: Logger | undefined): AppDeps {
+  const dnc = createDncList(core.contactStore, () => core.clock.now());
   return {
     scheduling: core.scheduling,
     queueAdmin: core.queueAdmin,
@@ -30,6 +32,7 @@ function appDeps(config: Readonly<Config>, core: Core, redis: RedisConnection, l
       callRecords: core.callRecords,
       inbound: core.inbound,
       outboundAnswer: core.outboundAnswer,
+      optOut: createOptOut({ callQueue: core.callQueue, dnc, digit: config.OPT_OUT_DIGIT, confirmation: config.OPT_OUT_CONFIRMATION, logger: logger ?? createLogger('silent') }),
       authToken: config.webhookAuthToken,
       publicBaseUrl: config.apiBaseUrl,
     },
@@ -54,7 +57,7 @@ function appDeps(config: Readonly<Config>, core: Core, redis: RedisConnection, l
       }),
     }),
     callContext: createContextLookup({ callRecords: core.callRecords, callQueue: core.callQueue }),
-    dnc: createDncList(core.contactStore, () => core.clock.now()),
+    dnc,
     gate: core.gate,
     clock: core.clock,
     ...(config.AGENT_WEBHOOK_SECRET && { agentWebhookSecret: config.AGENT_WEBHOOK_SECRET }),

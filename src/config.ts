@@ -134,6 +134,12 @@ const envSchema = z.object({
       }
       return cap;
     }),
+  /** A `say` call offers "press 9 to stop these calls"; the key that puts the number on the do-not-call list (unset: no offer). */
+  OPT_OUT_DIGIT: z.string().regex(/^[0-9*#]$/, 'one key: 0-9, * or #').optional(),
+  /** What the offer says (default: "To stop these calls, press <digit>."). */
+  OPT_OUT_PROMPT: z.string().trim().min(1).max(300).optional(),
+  /** What a person who pressed the key hears before the call ends. */
+  OPT_OUT_CONFIRMATION: z.string().trim().min(1).max(300).default('You will not be called again. Goodbye.'),
   /** The least time between two dials to one number (0: none). */
   MIN_GAP_MINUTES: z.coerce.number().int().min(0).max(366 * 24 * 60).default(0),
   /** Live calls at once, inbound and outbound together, across every process. */
@@ -271,6 +277,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, { servesApi 
     ...(!simulated && values.AGENT_STREAM_URL?.startsWith('ws:') ? ['AGENT_STREAM_URL: Twilio opens Media Streams over wss:// only'] : []),
     ...(values.CALL_CONNECT_MODE === 'agent' && !agentDialTarget ? ['AGENT_DIAL_TARGET: required with CALL_CONNECT_MODE=agent (the agent\'s number or sip: URI)'] : []),
     ...(values.CALL_CONNECT_MODE === 'stream' && !agentStreamUrl ? ['AGENT_STREAM_URL: required with CALL_CONNECT_MODE=stream (the agent\'s wss:// Media Streams URL)'] : []),
+    ...(values.OPT_OUT_DIGIT && !callbackBaseUrl ? ['OPT_OUT_DIGIT: the key pressed is reported to PUBLIC_URL, which is not set'] : []),
     ...((values.AMD_ON_HUMAN !== 'connect' || values.AMD_ON_MACHINE !== 'connect') && !callbackBaseUrl
       ? ['AMD_ON_HUMAN/AMD_ON_MACHINE: a policy other than connect needs PUBLIC_URL, where Twilio asks what to do once it knows who answered']
       : []),

@@ -1,3 +1,4 @@
+import type { OptOut } from './contact/opt-out.js';
 import type { DncList } from './contact/dnc-list.js';
 import { systemClock, type ContactGate } from './contact/contact-gate.js';
 import type { OutboundAnswer } from './connect/outbound-answer.js';
@@ -39,6 +40,7 @@ export async function generateOpenApiDocument(): Promise<Record<string, unknown>
       callRecords: notCalled as CallRecordStore,
       inbound: notCalled as InboundService,
       outboundAnswer: notCalled as OutboundAnswer,
+      optOut: notCalled as OptOut,
       authToken: 'unused',
       publicBaseUrl: 'http://127.0.0.1',
     },

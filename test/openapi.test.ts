@@ -57,6 +57,7 @@ describe('openapi.yaml', () => {
         'POST /webhooks/twilio/connect',
         'POST /webhooks/twilio/dial-ended',
         'POST /webhooks/twilio/outbound-answer',
+        'POST /webhooks/twilio/opt-out',
         'GET /api/calls/context/{callSid}',
         'GET /simulator/agent/sessions',
         'GET /api/dnc',

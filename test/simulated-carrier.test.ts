@@ -28,6 +28,7 @@ describe('the simulated carrier', () => {
       '9006': 'carrier-outage-once',
       '9007': 'fax',
       '9008': 'silence',
+      '9009': 'opts-out',
     });
   });
 

@@ -23,6 +23,7 @@ export function createCarrier(config: Readonly<Config>, logger: Logger, announce
     timeScale: config.SIMULATED_TIME_SCALE,
     authToken: config.webhookAuthToken,
     ...(config.callbackBaseUrl && { apiBaseUrl: config.callbackBaseUrl, simulatedAgentStreamUrl: simulatedAgentStreamUrl(config.callbackBaseUrl) }),
+    ...(config.OPT_OUT_DIGIT && { optOutDigit: config.OPT_OUT_DIGIT }),
     control: { channel: `${config.QUEUE_PREFIX}:simulated:call-control`, connect: () => createRedis(config.redis, 'consumer', 'simulated-calls') },
     logger,
   });

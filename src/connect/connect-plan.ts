@@ -1,6 +1,6 @@
 import type { CallAnswer } from '../carriers/carrier.js';
 import type { Answerer } from '../carriers/call-status.js';
-import { dialTwiml, hangupTwiml, isSipTarget, MAX_INLINE_TWIML_LENGTH, sayThenDialTwiml, sayThenHangupTwiml, sayTwiml, streamTwiml } from '../carriers/twilio/twiml.js';
+import { dialTwiml, hangupTwiml, isSipTarget, MAX_INLINE_TWIML_LENGTH, sayThenDialTwiml, sayThenHangupTwiml, sayTwiml, sayWithKeypressTwiml, streamTwiml } from '../carriers/twilio/twiml.js';
 import { TWILIO_WEBHOOK_PATHS } from '../carriers/twilio/webhook-paths.js';
 import type { AnswerAction, AnsweringMachinePolicy, CallJobData, ConnectMode } from '../jobs/call-jobs.js';
 import { callContext, sipHeaders, streamParameters } from './call-context.js';
@@ -40,6 +40,8 @@ export const answerActionFor = (policy: AnsweringMachinePolicy | undefined, answ
   return answerer === 'machine' ? policy.onMachine : policy.onHuman;
 };
 
+export const optOutUrl = (base: string, jobId: string) => `${base.replace(/\/+$/, '')}${TWILIO_WEBHOOK_PATHS.optOut}?jobId=${encodeURIComponent(jobId)}`;
+
 export const answerUrl = (base: string, jobId: string) => `${base.replace(/\/+$/, '')}${TWILIO_WEBHOOK_PATHS.outboundAnswer}?jobId=${encodeURIComponent(jobId)}`;
 
 function agentTarget(data: CallJobData, settings: ConnectSettings): string {
@@ -60,7 +62,9 @@ export function connectTwiml(jobId: string, data: CallJobData, settings: Connect
   const context = callContext(jobId, data);
   switch (connectModeOf(data)) {
     case 'say':
-      return sayTwiml(data.message);
+      return settings.optOut && settings.callbackBaseUrl
+        ? sayWithKeypressTwiml(data.message, settings.optOut.prompt, optOutUrl(settings.callbackBaseUrl, jobId))
+        : sayTwiml(data.message);
     case 'agent': {
       const target = agentTarget(data, settings);
       return dialTwiml(target, isSipTarget(target) ? sipHeaders(context) : []);

@@ -1,6 +1,7 @@
 import { validationError, type ErrorDetail } from '../errors.js';
 import type { AnsweringMachinePolicy, CallJobData } from '../jobs/call-jobs.js';
-import { detectsMachines } from './connect-plan.js';
+import { MAX_INLINE_TWIML_LENGTH } from '../carriers/twilio/twiml.js';
+import { connectTwiml, detectsMachines } from './connect-plan.js';
 import type { ConnectSettings } from './connect-settings.js';
 
 /** A call as a request gives it: the answering-machine policy may name only what it changes. */
@@ -43,6 +44,9 @@ export function settleConnect(call: RequestedCall, settings: ConnectSettings, in
   const detects = detectsMachines(policy);
   if (detects && !settings.callbackBaseUrl) {
     problem('answeringMachine', 'acting on who answered needs PUBLIC_URL: the carrier asks this service what to do once it knows, and without PUBLIC_URL it cannot reach it');
+  }
+  if (mode === 'say' && settings.optOut && settings.callbackBaseUrl && connectTwiml('j'.repeat(128), { ...call, answeringMachine: undefined, connect: mode } as CallJobData, settings).length > MAX_INLINE_TWIML_LENGTH) {
+    problem('message', `message is too long to be said with the opt-out offer within ${MAX_INLINE_TWIML_LENGTH} characters of TwiML`);
   }
   if (problems.length > 0) throw validationError(problems[0]!.message, problems);
 

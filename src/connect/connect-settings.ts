@@ -15,6 +15,8 @@ export interface ConnectSettings {
   callbackBaseUrl?: string;
   /** Whether stream URLs may be ws:// (the simulated carrier); Twilio opens wss:// only. */
   plainWebSockets: boolean;
+  /** A `say` call offers to stop calling: the key to press and what it says (OPT_OUT_DIGIT); absent when off. */
+  optOut?: { digit: string; prompt: string };
 }
 
 export const connectSettings = (config: Readonly<Config>): ConnectSettings => ({
@@ -28,4 +30,5 @@ export const connectSettings = (config: Readonly<Config>): ConnectSettings => ({
   },
   ...(config.callbackBaseUrl && { callbackBaseUrl: config.callbackBaseUrl }),
   plainWebSockets: config.carrier === 'simulated',
+  ...(config.OPT_OUT_DIGIT && { optOut: { digit: config.OPT_OUT_DIGIT, prompt: config.OPT_OUT_PROMPT ?? `To stop these calls, press ${config.OPT_OUT_DIGIT}.` } }),
 });

@@ -13,10 +13,14 @@ export const SIMULATED_OUTCOMES = {
   '9006': 'carrier-outage-once',
   '9007': 'fax',
   '9008': 'silence',
+  '9009': 'opts-out',
 } as const;
 export type Scenario = (typeof SIMULATED_OUTCOMES)[keyof typeof SIMULATED_OUTCOMES] | 'answered';
 
 export const scenarioFor = (to: string): Scenario => SIMULATED_OUTCOMES[to.slice(-4) as keyof typeof SIMULATED_OUTCOMES] ?? 'answered';
+
+/** The key a person who wants no more calls presses when offered (OPT_OUT_DIGIT). */
+export const pressesToOptOut = (scenario: Scenario) => scenario === 'opts-out';
 
 /** How long (virtual ms) a person stays on with an agent, or a voicemail box records, before hanging up. */
 export const TALK_MS = 8_000;

@@ -7,7 +7,7 @@ import { DialError, type Carrier, type PlaceCallRequest } from '../carrier.js';
 import { SIMULATED_AGENT_DIAL_TARGET, SIMULATOR_PHONE_CALLS_PATH, simulatorQueueMemberPath } from '../twilio/webhook-paths.js';
 import { abortWhen } from './abort-when.js';
 import { streamMedia } from './media-stream-client.js';
-import { detectionFor, scenarioFor, speechMs, TALK_MS, type Scenario } from './simulated-callee.js';
+import { detectionFor, pressesToOptOut, scenarioFor, speechMs, TALK_MS, type Scenario } from './simulated-callee.js';
 import { nounsOf, verbsOf } from './twiml-verbs.js';
 
 export { SIMULATED_OUTCOMES } from './simulated-callee.js';
@@ -25,6 +25,8 @@ export interface SimulatedCarrierOptions {
   apiBaseUrl?: string;
   /** The built-in simulated agent's Media Streams URL: where calls bridged to it are streamed. */
   simulatedAgentStreamUrl?: string;
+  /** The key a person who wants no more calls presses when a call offers it (OPT_OUT_DIGIT). */
+  optOutDigit?: string;
   /**
    * Carries hang-ups and redirects to the process playing the call, when the API and the workers
    * run apart: a Redis channel, and how to open a connection to it.
@@ -133,10 +135,20 @@ export function createSimulatedCarrier(options: SimulatedCarrierOptions): Carrie
   const realMsSince = (start: number) => Date.now() - start;
 
   /** Plays one TwiML document to its end, a hang-up, or a redirect. */
-  const playDocument = async (sid: string, twiml: string, interrupted: AbortSignal): Promise<DocumentEnd | 'interrupted'> => {
+  const playDocument = async (sid: string, twiml: string, interrupted: AbortSignal, callee: { scenario: Scenario; params: Record<string, string> }): Promise<DocumentEnd | 'interrupted'> => {
     for (const verb of verbsOf(twiml)) {
       if (interrupted.aborted) return 'interrupted';
       switch (verb.verb) {
+        case 'Gather': {
+          for (const said of nounsOf(verb).filter((noun) => noun.verb === 'Say')) await wait(speechMs(said.text), interrupted);
+          if (interrupted.aborted) return 'interrupted';
+          // The person asked about a key presses it if it is the one that stops the calls, and wants that.
+          if (pressesToOptOut(callee.scenario) && options.optOutDigit && verb.attributes.action) {
+            const next = await post(verb.attributes.action, { ...callee.params, Digits: options.optOutDigit });
+            return next === undefined ? { hangup: true } : { twiml: next };
+          }
+          break;
+        }
         case 'Say':
           await wait(speechMs(verb.text), interrupted);
           break;
@@ -264,9 +276,11 @@ export function createSimulatedCarrier(options: SimulatedCarrierOptions): Carrie
       if (phoneUrl && twiml) sendInBackground(phoneUrl, { CallSid: sid, From: request.from, To: request.to, CallStatus: 'in-progress', Message: verbsOf(twiml).find((verb) => verb.verb === 'Say')?.text ?? '' });
       // An answer webhook that could not be reached: Twilio says an application error occurred and hangs up.
       while (twiml !== undefined) {
-        const end = await playDocument(sid, twiml, interrupter.signal);
+        const end = await playDocument(sid, twiml, interrupter.signal, { scenario, params: { ...common, CallStatus: 'in-progress' } });
         twiml = undefined;
-        if (end === 'interrupted' && interruption && 'twiml' in interruption) {
+        if (end !== 'interrupted' && 'twiml' in end) {
+          twiml = end.twiml;
+        } else if (end === 'interrupted' && interruption && 'twiml' in interruption) {
           twiml = interruption.twiml;
           interruption = undefined;
           interrupter = new AbortController();

@@ -90,3 +90,12 @@ export function emptyTwiml(): string {
 }
 
 export const isSipTarget = (target: string) => target.startsWith('sip:') || target.startsWith('sips:');
+
+/** Speaks `message` and a prompt while listening for one key, posted to `action`: an opt-out offer. */
+export function sayWithKeypressTwiml(message: string, prompt: string, action: string): string {
+  const response = new twilio.twiml.VoiceResponse();
+  const gather = response.gather({ numDigits: 1, action, method: 'POST', timeout: 3, actionOnEmptyResult: false });
+  gather.say(message);
+  gather.say(prompt);
+  return response.toString();
+}

@@ -11,6 +11,7 @@ export const TWILIO_WEBHOOK_ROUTES = {
   connect: '/connect',
   dialEnded: '/dial-ended',
   outboundAnswer: '/outbound-answer',
+  optOut: '/opt-out',
 } as const;
 
 type Webhook = keyof typeof TWILIO_WEBHOOK_ROUTES;

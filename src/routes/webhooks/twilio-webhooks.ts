@@ -5,6 +5,8 @@ import type { CallLifecycle } from '../../calls/call-lifecycle.js';
 import type { InboundService } from '../../capacity/inbound-service.js';
 import type { OutboundAnswer } from '../../connect/outbound-answer.js';
 import { outboundAnswerRoutes } from './outbound-answer.routes.js';
+import type { OptOut } from '../../contact/opt-out.js';
+import { optOutRoutes } from './opt-out.routes.js';
 import { twilioStatusRoutes } from './twilio-status.routes.js';
 import { requireTwilioSignature } from './twilio-signature-check.js';
 import { twilioVoiceRoutes } from './twilio-voice.routes.js';
@@ -14,6 +16,7 @@ export interface TwilioWebhookOptions {
   callRecords: CallRecordStore;
   inbound: InboundService;
   outboundAnswer: OutboundAnswer;
+  optOut: OptOut;
   authToken: string;
   publicBaseUrl: string;
 }
@@ -25,4 +28,5 @@ export const twilioWebhooks: FastifyPluginAsync<TwilioWebhookOptions> = async (a
   await app.register(twilioStatusRoutes, { lifecycle: options.lifecycle, callRecords: options.callRecords });
   await app.register(twilioVoiceRoutes, { inbound: options.inbound });
   await app.register(outboundAnswerRoutes, { outboundAnswer: options.outboundAnswer });
+  await app.register(optOutRoutes, { optOut: options.optOut });
 };
