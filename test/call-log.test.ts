@@ -2,7 +2,7 @@ import { createClient } from '@supabase/supabase-js';
 import WebSocket from 'ws';
 import type { Worker } from 'bullmq';
 import { describe, expect } from 'vitest';
-import { sendStatusCallback, until } from './helpers/callbacks.js';
+import { sendStatusCallback, sendTwilioWebhook, until } from './helpers/callbacks.js';
 import { it, test, type StartService } from './helpers/fixtures.js';
 import { aCall, nextJobs, supabaseEnv, type Service } from './helpers/harness.js';
 import type { Supabase } from './helpers/supabase.js';
@@ -124,6 +124,22 @@ describe('the call log in Supabase', () => {
       lead_id: 'lead-e',
       to_number: '+14155550105',
     });
+  });
+
+  it("says why the contactability gate held an attempt back (deferred, until when) or refused it (blocked), and how calls ended", async () => {
+    await service.app.inject({ method: 'PUT', url: '/api/dnc/+14155550166', payload: { reason: 'asked' } });
+    const blocked = await schedule(aCall({ to: '+14155550166' }));
+    const deferred = await schedule(aCall({ to: '+14155550167', recipientTimezone: 'Pacific/Kiritimati', callingWindow: 'Mon-Sun 03:00-03:01' }));
+    const machine = await schedule(aCall({ to: '+14155550168', connect: 'say', answeringMachine: { onMachine: 'voicemail' } }));
+    const machineSid = (await until(() => service.app.inject({ method: 'GET', url: `/api/queue/job/${machine}` }).then((response) => response.json()), (job) => job.callSid !== null)).callSid;
+    await sendTwilioWebhook(service, `/webhooks/twilio/outbound-answer?jobId=${machine}`, { CallSid: machineSid, AnsweredBy: 'machine_end_beep' });
+    await sendStatusCallback(service, machine, { CallSid: machineSid, CallStatus: 'completed', CallDuration: '25', AnsweredBy: 'machine_end_beep' });
+
+    const rows = await until(rowsOf, (all) => [blocked, deferred, machine].every((jobId) => all.some((row) => row.job_id === jobId && row.status !== 'scheduled')) && all.some((row) => row.job_id === machine && row.final));
+    const rowOf = (jobId: string) => rows.find((row) => row.job_id === jobId)!;
+    expect(rowOf(blocked)).toMatchObject({ status: 'blocked', reason: 'dnc', final: true, deferred_until: null, call_sid: null });
+    expect(rowOf(deferred)).toMatchObject({ status: 'deferred', reason: 'window', final: false, deferred_until: expect.any(String), call_sid: null });
+    expect(rowOf(machine)).toMatchObject({ status: 'completed', outcome: 'voicemail-left', connect_mode: 'say', answered_by: 'machine_end_beep', final: true });
   });
 
   it('reads nothing with the anon key', async () => {

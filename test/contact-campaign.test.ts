@@ -86,6 +86,8 @@ describe('the do-not-call list, mid-campaign', () => {
       const job = await until(() => getJob(service, jobId), (view) => view.state === 'failed');
       expect(job).toMatchObject({ callSid: null, failedReason: expect.stringContaining('dnc'), gate: { decision: 'refuse', reason: 'dnc' } });
     }
+    const metrics = (await service.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/switchboard_gate_decisions_total\{decision="refuse",reason="dnc"\} [3-9]/);
     const why = (await service.app.inject({ method: 'GET', url: '/api/contactability/+14155550177' })).json().contactability;
     expect(why).toMatchObject({ decision: 'refuse', reason: 'dnc', nextAllowedAt: null, rules: { doNotCall: { listed: true, entry: { key: '+14155550177', reason: 'asked not to be called', source: 'api' } } } });
   });
@@ -141,6 +143,33 @@ describe('the preview', () => {
       ]);
     } finally {
       await service.stop();
+    }
+  });
+});
+
+describe('bad contactability input is a 400 naming the field, and nothing is queued', () => {
+  it.for([
+    ['an unknown time zone', { recipientTimezone: 'Mars/Olympus' }, 'recipientTimezone'],
+    ['a window that ends before it starts', { callingWindow: 'Mon-Fri 20:00-09:00' }, 'callingWindow'],
+    ['a window with no such day', { callingWindow: 'Mon-Fry 09:00-17:00' }, 'callingWindow'],
+    ['a cap of 0', { frequencyCap: '0/24h' }, 'frequencyCap'],
+    ['a cap over no time', { frequencyCap: '3/0h' }, 'frequencyCap'],
+    ['a date that does not exist', { blackoutDates: ['2027-02-30'] }, 'blackoutDates[0]'],
+    ['a notAfter already past', { notAfter: '2020-01-01T00:00:00Z' }, 'notAfter'],
+  ] as const)('%s', async ([, fields, field], { startService: start }) => {
+    const service = await start();
+    const response = await service.app.inject({ method: 'POST', url: '/api/queue/schedule-call', payload: aCall(fields) });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().details).toEqual([expect.objectContaining({ field })]);
+    expect(await service.queue.count()).toBe(0);
+  });
+
+  it('a malformed prefix or number on the do-not-call list', async ({ startService: start }) => {
+    const service = await start();
+    for (const key of ['+1415**', '1415*', '+*', 'not-a-number', '+1234']) {
+      const response = await service.app.inject({ method: 'PUT', url: `/api/dnc/${encodeURIComponent(key)}`, payload: {} });
+      expect(response.statusCode, key).toBe(400);
+      expect(response.json().details).toEqual([expect.objectContaining({ field: 'number' })]);
     }
   });
 });
