@@ -56,6 +56,7 @@ export function createCore(config: Readonly<Config>, { redis, logger, dialer = c
   const jobPolicy = callJobPolicy(config);
   const connect = connectSettings(config);
   const contactStore = createContactStore(redis, config.QUEUE_PREFIX);
+  const gate = createContactGate({ store: contactStore, defaults: contactRules(config), clock });
 
   return {
     callQueue,
@@ -72,7 +73,7 @@ export function createCore(config: Readonly<Config>, { redis, logger, dialer = c
     connect,
     clock,
     contactStore,
-    gate: createContactGate({ store: contactStore, defaults: contactRules(config), clock }),
+    gate,
     outboundAnswer: createOutboundAnswer({ callQueue, callRecords, capacity, dialer, callLog, settings: connect, metrics: processMetrics(), logger }),
     scheduling: createSchedulingService({
       callQueue,
@@ -80,6 +81,7 @@ export function createCore(config: Readonly<Config>, { redis, logger, dialer = c
       limits: { maxScheduleAheadMs: config.MAX_SCHEDULE_AHEAD_MS, recurringMinIntervalSeconds: config.RECURRING_MIN_INTERVAL_SECONDS },
       callLog,
       connect,
+      window: { gate, clock, callRecords, metrics: processMetrics() },
       replicas,
     }),
     queueAdmin: createQueueAdminService({ callQueue, callRecords, redis }),

@@ -173,3 +173,23 @@ describe('bad contactability input is a 400 naming the field, and nothing is que
     }
   });
 });
+
+describe('calls scheduled out of their window', () => {
+  it('wait for their opening from the moment they are queued: scheduledFor says when, the job says why', async () => {
+    // 02:30 in California, 05:30 in New York.
+    const service = await startService({ CALLING_WINDOW: 'Mon-Sun 08:00-21:00' }, { clock: fastClock('2027-06-02T09:30:00Z', 1) });
+    try {
+      const one = await service.app.inject({ method: 'POST', url: '/api/queue/schedule-call', payload: aCall({ to: '+14155550101' }) });
+      const bulk = await service.app.inject({ method: 'POST', url: '/api/queue/schedule-bulk-calls', payload: { calls: [aCall({ to: '+12125550102' }), aCall({ to: '+12125550103', callingWindow: 'Mon-Sun 00:00-24:00' })] } });
+      const [first, second, third] = [one.json().jobId, ...bulk.json().jobIds] as string[];
+
+      const californian = await getJob(service, first!);
+      expect(californian).toMatchObject({ state: 'delayed', gate: { decision: 'defer', reason: 'window', until: '2027-06-02T15:00:00.000Z' } });
+      expect(Date.parse(californian.scheduledFor) - Date.now()).toBeGreaterThan(5 * 3_600_000 - 60_000);
+      expect(await getJob(service, second!)).toMatchObject({ state: 'delayed', gate: { decision: 'defer', until: '2027-06-02T12:00:00.000Z' } });
+      expect(await getJob(service, third!)).toMatchObject({ state: 'waiting', gate: null });
+    } finally {
+      await service.stop();
+    }
+  });
+});

@@ -131,7 +131,8 @@ export function callRow(jobId: string, data: CallJobData, version: number, recor
 
 /** What the scheduler, the worker and the call lifecycle tell the log. Every method is cheap: rows go to an outbox. */
 export interface CallLog {
-  scheduled(jobs: Array<{ jobId: string; data: CallJobData }>): Promise<void>;
+  /** Calls just scheduled; one out of its window is logged `deferred` until its opening. */
+  scheduled(jobs: Array<{ jobId: string; data: CallJobData; deferred?: { reason: string; until: string } }>): Promise<void>;
   attempt(jobId: string, data: CallJobData, attempt: number, state: Exclude<AttemptStatus, { status: 'scheduled' }>): Promise<void>;
   /** The attempt that placed the call, as its record now stands. */
   call(jobId: string, data: CallJobData): Promise<void>;
@@ -146,7 +147,8 @@ export interface CallLogDeps {
 export function createCallLog({ writer, records }: CallLogDeps): CallLog {
   return {
     // Version 0: anything the worker writes later wins.
-    scheduled: (jobs) => writer.write(jobs.map(({ jobId, data }) => attemptRow(jobId, data, 1, 0, { status: 'scheduled' }))),
+    scheduled: (jobs) =>
+      writer.write(jobs.map(({ jobId, data, deferred }) => attemptRow(jobId, data, 1, 0, deferred ? { status: 'deferred', ...deferred } : { status: 'scheduled' }))),
     async attempt(jobId, data, attempt, state) {
       await writer.write([attemptRow(jobId, data, attempt, await records.nextLogVersion(jobId), state)]);
     },

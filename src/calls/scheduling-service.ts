@@ -8,6 +8,9 @@ import { jobIds } from '../jobs/job-ids.js';
 import type { ReplicaAcknowledgement, ReplicaShortfall } from '../lib/redis-replication.js';
 import { settleConnect, type RequestedCall } from '../connect/connect-request.js';
 import type { ConnectSettings } from '../connect/connect-settings.js';
+import type { Clock, ContactGate, GateVerdict } from '../contact/contact-gate.js';
+import type { Metrics } from '../metrics.js';
+import type { CallRecordStore } from './call-record-store.js';
 
 /** A validated call as the API received it; its connect mode and answering-machine policy may come from the defaults. */
 export type NewCall = Omit<RequestedCall, 'scheduleAt' | 'recurringId'>;
@@ -37,6 +40,11 @@ export interface SchedulingDeps {
   callLog: CallLog;
   /** Fills in each call's connect mode and answering-machine policy, and refuses a call whose agent is not configured. */
   connect: ConnectSettings;
+  /**
+   * A call out of its calling window when it is scheduled waits, delayed, for the next opening from
+   * the start (the gate decides again before the dial): a backlog queued at night is sorted at once.
+   */
+  window?: { gate: Pick<ContactGate, 'deferredByWindow'>; clock: Clock; callRecords: Pick<CallRecordStore, 'recordGate'>; metrics?: Pick<Metrics, 'gateDecisions'> };
   /**
    * Waits for replicas to hold what the queue's connection wrote, so a call is acknowledged only once
    * a failover cannot lose it. Built on the connection the queue uses: WAIT covers that connection's writes.
@@ -70,7 +78,7 @@ const notReplicated = ({ wanted, acknowledged, timeoutMs }: ReplicaShortfall) =>
       'Send the request again with the same Idempotency-Key: it schedules nothing twice',
   );
 
-export function createSchedulingService({ callQueue, policy, limits, callLog, connect, replicas, clock = () => new Date() }: SchedulingDeps) {
+export function createSchedulingService({ callQueue, policy, limits, callLog, connect, window, replicas, clock = () => new Date() }: SchedulingDeps) {
   const addJob = batchedAdd(callQueue);
   const replicated = async () => {
     const shortfall = await replicas?.confirm();
@@ -87,11 +95,24 @@ export function createSchedulingService({ callQueue, policy, limits, callLog, co
     checkNotAfter(call, dueAt, index);
     return settleConnect(call, connect, index);
   };
-  const add = async (data: CallJobData, request: RequestIdentity, delayMs = 0): Promise<ScheduledCall> => {
+  /** How long a call due now waits for its window, and the gate's decision to say so. */
+  const windowWait = (data: CallJobData) => {
+    const verdict = window?.gate.deferredByWindow(data);
+    return verdict ? { verdict, delayMs: Math.max(0, Math.ceil(window!.clock.realDelayMs(Date.parse(verdict.until!) - window!.clock.now()))) } : undefined;
+  };
+  const noteDeferrals = async (deferred: Array<{ jobId: string; verdict: GateVerdict }>) => {
+    await Promise.all(deferred.map(({ jobId, verdict }) => window!.callRecords.recordGate(jobId, verdict)));
+    for (const { verdict } of deferred) window!.metrics?.gateDecisions.inc({ decision: verdict.decision, reason: verdict.reason });
+  };
+
+  const add = async (data: CallJobData, request: RequestIdentity, requestedDelayMs = 0): Promise<ScheduledCall> => {
     const jobId = jobIdsFrom(request)();
+    const wait = requestedDelayMs === 0 ? windowWait(data) : undefined;
+    const delayMs = wait?.delayMs ?? requestedDelayMs;
     const { name, opts } = callJob(policy, data, { delay: delayMs, jobId });
     const job = await addJob(name, data, opts);
-    await callLog.scheduled([{ jobId: job.id!, data }]);
+    if (wait) await noteDeferrals([{ jobId: job.id!, verdict: wait.verdict }]);
+    await callLog.scheduled([{ jobId: job.id!, data, ...(wait && { deferred: { reason: wait.verdict.reason, until: wait.verdict.until! } }) }]);
     await replicated();
     return { jobId: job.id!, data, runAt: new Date(job.timestamp + delayMs) };
   };
@@ -167,17 +188,21 @@ export function createSchedulingService({ callQueue, policy, limits, callLog, co
     async scheduleBulk(requested: NewCall[], request = ANONYMOUS): Promise<ScheduledCall[]> {
       const calls = settleAll(requested);
       const jobIdOf = jobIdsFrom(request);
+      const waits = calls.map(windowWait);
       const entries = calls.map((data, index) => {
         const jobId = jobIdOf(index);
-        return callJob(policy, data, { jobId });
+        return callJob(policy, data, { jobId, ...(waits[index] && { delay: waits[index].delayMs }) });
       });
       // Several pipelines, sent in order on one connection: Redis runs the first while the rest are built.
       const chunks = Array.from({ length: Math.ceil(entries.length / BULK_PIPELINE_SIZE) }, (_, index) =>
         entries.slice(index * BULK_PIPELINE_SIZE, (index + 1) * BULK_PIPELINE_SIZE),
       );
       const jobs = (await Promise.all(chunks.map((chunk) => callQueue.addBulk(chunk)))).flat();
-      const scheduled = jobs.map((job, index) => ({ jobId: job.id!, data: calls[index]!, runAt: new Date(job.timestamp) }));
-      await callLog.scheduled(scheduled);
+      const scheduled = jobs.map((job, index) => ({ jobId: job.id!, data: calls[index]!, runAt: new Date(job.timestamp + (waits[index]?.delayMs ?? 0)) }));
+      await noteDeferrals(jobs.flatMap((job, index) => (waits[index] ? [{ jobId: job.id!, verdict: waits[index].verdict }] : [])));
+      await callLog.scheduled(
+        scheduled.map((call, index) => ({ ...call, ...(waits[index] && { deferred: { reason: waits[index].verdict.reason, until: waits[index].verdict.until! } }) })),
+      );
       await replicated();
       return scheduled;
     },

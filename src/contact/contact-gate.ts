@@ -65,7 +65,10 @@ export interface ContactGateDeps {
  * the reason. Everything it asks Redis (the do-not-call list, recent dials) is one script; with
  * `dial` a dial it allows is counted in that same step, so caps hold across every worker.
  */
+const MAX_KNOWN_OPENINGS = 1_000;
+
 export function createContactGate({ store, defaults, clock }: ContactGateDeps) {
+  const knownOpenings = new Map<string, number>();
   async function decide(subject: GateSubject, options: { dial: boolean; member: string; gapExempt: boolean; at?: number }): Promise<GateFindings> {
     const now = options.at ?? clock.now();
     const at = new Date(now).toISOString();
@@ -100,6 +103,41 @@ export function createContactGate({ store, defaults, clock }: ContactGateDeps) {
     /** Decides a call about to be dialed; a dial it allows is counted for the caps. */
     async check(subject: GateSubject, call: { jobId: string; gapExempt: boolean }): Promise<GateVerdict> {
       return (await decide(subject, { dial: true, member: `${call.jobId}:${clock.now()}`, gapExempt: call.gapExempt })).verdict;
+    },
+
+    /**
+     * Whether the number is out of its window now (or past its notAfter), with no Redis asked: a
+     * call the gate will hold back anyway is sent back before it takes a slot or a turn to dial.
+     */
+    heldBackByTime(subject: GateSubject): boolean {
+      const now = clock.now();
+      if (subject.notAfter !== undefined && now > Date.parse(subject.notAfter)) return true;
+      return !isOpen(rulesFor(defaults, subject).window, zonesFor(subject).zones, DateTime.fromMillis(now, { zone: 'utc' }));
+    },
+
+    /**
+     * A call out of its window now, as it is scheduled: deferred at once to the next opening (the
+     * dial-time check still decides then). Undefined when the window is open, or when only the
+     * dial-time check can say why not (no opening, or none before notAfter).
+     */
+    deferredByWindow(subject: GateSubject): GateVerdict | undefined {
+      const now = clock.now();
+      const { zones } = zonesFor(subject);
+      // The calls of a bulk request share a few zones and windows: an opening found for one holds
+      // for the others until it comes (the window is closed all the way to it).
+      const key = `${zones.join(',')}|${subject.callingWindow ?? ''}|${subject.blackoutDates?.join(',') ?? ''}`;
+      let opening = knownOpenings.get(key);
+      if (opening === undefined || opening <= now) {
+        const rules = rulesFor(defaults, subject);
+        const instant = DateTime.fromMillis(now, { zone: 'utc' });
+        if (isOpen(rules.window, zones, instant)) return undefined;
+        opening = nextOpening(rules.window, zones, instant)?.toMillis();
+        if (opening === undefined) return undefined;
+        if (knownOpenings.size >= MAX_KNOWN_OPENINGS) knownOpenings.clear();
+        knownOpenings.set(key, opening);
+      }
+      if (subject.notAfter !== undefined && opening > Date.parse(subject.notAfter)) return undefined;
+      return { decision: 'defer', reason: 'window', until: new Date(opening).toISOString(), at: new Date(now).toISOString() };
     },
 
     /** Decides without counting a dial, and says why: for the API's explanations and previews. */

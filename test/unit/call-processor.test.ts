@@ -246,10 +246,26 @@ describe('processCall', () => {
     expect(dialing.logRows.at(-1)).toMatchObject({ status: 'deferred', reason: 'window', deferred_until: '2030-01-17T13:00:00.000Z' });
   });
 
+  it('holds a call out of its hours back before it takes a slot or a turn to dial', async ({ dialing, parts: { capacity }, carrier }) => {
+    const turns: number[] = [];
+    const id = await dialing.schedule({ recipientTimezone: 'America/New_York', callingWindow: 'Mon-Sun 08:00-09:00' });
+    const { job, token } = await dialing.take();
+    const acquire = capacity.acquire;
+    let slotsAsked = 0;
+
+    const error = await rejection(
+      processCall(job, { ...dialing.deps, pacer: { waitForTurn: async () => (turns.push(1), true) }, capacity: { ...capacity, acquire: async (owner) => (slotsAsked++, acquire(owner)) } }, token),
+    );
+
+    expect(error).toBeInstanceOf(DelayedError);
+    expect([turns.length, slotsAsked, carrier.dials.length]).toEqual([0, 0, 0]);
+    expect(dialing.logRows.at(-1)).toMatchObject({ job_id: id, status: 'deferred', reason: 'window' });
+  });
+
   it('dials nothing when the gate cannot ask Redis: the error fails the attempt, to be tried again', async ({ dialing, parts: { capacity }, carrier }) => {
     const id = await dialing.schedule();
     const { job, token } = await dialing.take();
-    const failing = { check: async () => Promise.reject(new Error('Connection is closed.')) };
+    const failing = { ...dialing.deps.gate, check: async () => Promise.reject(new Error('Connection is closed.')) };
 
     const error = await rejection(processCall(job, { ...dialing.deps, gate: failing }, token));
 

@@ -11,7 +11,7 @@ import type { CapacityService } from '../../src/capacity/capacity-service.js';
 import type { StatusPolls } from '../call-status/status-polls.js';
 import { ConnectError, dialPlan, type DialPlan } from '../../src/connect/connect-plan.js';
 import type { ConnectSettings } from '../../src/connect/connect-settings.js';
-import type { Clock, ContactGate } from '../../src/contact/contact-gate.js';
+import type { Clock, ContactGate, GateVerdict } from '../../src/contact/contact-gate.js';
 import { putBack } from './back-in-line.js';
 import type { CallPacer } from './call-pacer.js';
 import type { SlotWait } from './slot-wait.js';
@@ -37,7 +37,7 @@ export interface CallProcessorDeps {
   /** How answered calls reach the voice agent: what each dial asks of the carrier, and whether it holds a slot. */
   connect: ConnectSettings;
   /** Whether the number may be dialed now, later or never: asked immediately before every dial. */
-  gate: Pick<ContactGate, 'check'>;
+  gate: Pick<ContactGate, 'check' | 'explain' | 'heldBackByTime'>;
   /** The service's clock (the gate's decisions and a deferral's wait are by it). */
   clock: Clock;
   metrics?: Pick<Metrics, 'dials' | 'carrierErrors' | 'dialLatency' | 'gateDecisions'>;
@@ -112,6 +112,31 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
     if (earlier) return adopt(earlier, 'recovered');
   }
 
+  /** Records the gate's verdict; anything but `dial` ends the attempt: back among the delayed calls, or failed for good. */
+  const heedGate = async (verdict: GateVerdict, letGo: () => Promise<void>) => {
+    await deps.callRecords.recordGate(jobId, verdict);
+    deps.metrics?.gateDecisions.inc({ decision: verdict.decision, reason: verdict.reason });
+    if (verdict.decision === 'dial') return;
+    await letGo();
+    if (verdict.decision === 'defer') {
+      await deps.callLog.attempt(jobId, job.data, attempt, { status: 'deferred', reason: verdict.reason, until: verdict.until! });
+      log.info({ gate: verdict }, 'call deferred by the contactability gate');
+      // Back among the delayed calls, keeping its id and priority, until the gate allows it.
+      await job.moveToDelayed(Date.now() + deps.clock.realDelayMs(Date.parse(verdict.until!) - deps.clock.now()), token);
+      throw new DelayedError();
+    }
+    await deps.callLog.attempt(jobId, job.data, attempt, { status: 'blocked', reason: verdict.reason });
+    log.warn({ gate: verdict }, 'call blocked by the contactability gate');
+    throw new UnrecoverableError(`blocked by the contactability gate: ${verdict.reason}`);
+  };
+
+  // Out of its hours: held back before it takes a slot or a turn to dial, so a backlog at night is
+  // sorted at once instead of at the dial rate. (Nothing is counted: the dial, if any, is later.)
+  if (deps.gate.heldBackByTime(job.data)) {
+    const { verdict } = await deps.gate.explain(job.data);
+    if (verdict.decision !== 'dial') await heedGate(verdict, async () => {});
+  }
+
   let plan: DialPlan;
   try {
     plan = dialPlan(jobId, job.data, deps.connect);
@@ -144,7 +169,7 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
     return putBack(job, token);
   }
   // The last word before the dial: calling hours in the callee's time, do-not-call, caps, expiry.
-  let verdict;
+  let verdict: GateVerdict;
   try {
     verdict = await deps.gate.check(job.data, { jobId, gapExempt: isRecentCallback(job, deps.clock) });
   } catch (error) {
@@ -154,22 +179,10 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
     await releaseSlot();
     throw error;
   }
-  await deps.callRecords.recordGate(jobId, verdict);
-  deps.metrics?.gateDecisions.inc({ decision: verdict.decision, reason: verdict.reason });
-  if (verdict.decision !== 'dial') {
+  await heedGate(verdict, async () => {
     await deps.callRecords.clearDialing(jobId);
     await releaseSlot();
-    if (verdict.decision === 'defer') {
-      await deps.callLog.attempt(jobId, job.data, attempt, { status: 'deferred', reason: verdict.reason, until: verdict.until! });
-      log.info({ gate: verdict }, 'call deferred by the contactability gate');
-      // Back among the delayed calls, keeping its id and priority, until the gate allows it.
-      await job.moveToDelayed(Date.now() + deps.clock.realDelayMs(Date.parse(verdict.until!) - deps.clock.now()), token);
-      throw new DelayedError();
-    }
-    await deps.callLog.attempt(jobId, job.data, attempt, { status: 'blocked', reason: verdict.reason });
-    log.warn({ gate: verdict }, 'call blocked by the contactability gate');
-    throw new UnrecoverableError(`blocked by the contactability gate: ${verdict.reason}`);
-  }
+  });
   await deps.callLog.attempt(jobId, job.data, attempt, { status: 'dialing', dialedAt: dialedAt.toISOString() });
   try {
     const placed = await deps.dialer.placeCall({
