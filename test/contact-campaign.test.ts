@@ -193,3 +193,28 @@ describe('calls scheduled out of their window', () => {
     }
   });
 });
+
+describe('a cron schedule out of its window', () => {
+  it('keeps running: each run is gated and deferred on its own, and the next runs still come', { timeout: 30_000 }, async ({ startService: start }) => {
+    const service = await start({ RECURRING_MIN_INTERVAL_SECONDS: '1', CALLING_WINDOW: 'Mon-Sun 00:00-24:00' });
+    await service.startWorker();
+    // A window that is always closed but for one minute a week, a week away at the soonest.
+    const callingWindow = `${DateTime.utc().minus({ days: 1 }).toFormat('ccc')} 03:00-03:01`;
+    const response = await service.app.inject({
+      method: 'POST',
+      url: '/api/queue/schedule-recurring-call',
+      payload: aCall({ cronExpression: '*/2 * * * * *', recipientTimezone: 'UTC', callingWindow }),
+    });
+    expect(response.statusCode, response.body).toBe(201);
+    const { recurringId } = response.json();
+    const schedules = async () => (await service.app.inject({ method: 'GET', url: '/api/queue/recurring' })).json().schedules as Array<{ recurringId: string; iterationCount: number }>;
+    await until(schedules, (all) => (all.find((schedule) => schedule.recurringId === recurringId)?.iterationCount ?? 0) >= 3, 20_000);
+
+    // Runs that came were deferred, each on its own (the schedule's next run waits for its time, not yet gated).
+    const runs = (await service.queue.getDelayed()).filter((job) => job.data.recurringId === recurringId);
+    const gates = await Promise.all(runs.map(async (run) => (await getJob(service, run.id!)).gate));
+    const deferred = gates.filter((gate) => gate !== null);
+    expect(deferred.length).toBeGreaterThanOrEqual(2);
+    for (const gate of deferred) expect(gate).toMatchObject({ decision: 'defer', reason: 'window' });
+  });
+});
