@@ -164,6 +164,20 @@ describe('bad contactability input is a 400 naming the field, and nothing is que
     expect(await service.queue.count()).toBe(0);
   });
 
+  it('a CSV whose header names no number column, and import rows with a loose or past expiry', async ({ startService: start }) => {
+    const service = await start();
+    const bare = await service.app.inject({ method: 'POST', url: '/api/dnc/import', payload: '+14155550100\n+14155550101\n', headers: { 'content-type': 'text/csv' } });
+    expect(bare.statusCode).toBe(400);
+    expect(bare.json()).toMatchObject({ error: 'INVALID_CSV', message: expect.stringContaining('number') });
+    const loose = await service.app.inject({
+      method: 'POST',
+      url: '/api/dnc/import',
+      payload: 'number,expiresAt\n+14155550100,1\n+14155550101,03/04/2030\n+14155550102,2020-01-01T00:00:00Z\n+14155550103,2040-01-01T00:00:00Z\n',
+      headers: { 'content-type': 'text/csv' },
+    });
+    expect(loose.json()).toMatchObject({ imported: 1, rejectedCount: 3, rejected: [{ line: 2 }, { line: 3 }, { line: 4 }] });
+  });
+
   it('a malformed prefix or number on the do-not-call list', async ({ startService: start }) => {
     const service = await start();
     for (const key of ['+1415**', '1415*', '+*', 'not-a-number', '+1234']) {
@@ -180,7 +194,8 @@ describe('calls scheduled out of their window', () => {
     const service = await startService({ CALLING_WINDOW: 'Mon-Sun 08:00-21:00' }, { clock: fastClock('2027-06-02T09:30:00Z', 1) });
     try {
       const one = await service.app.inject({ method: 'POST', url: '/api/queue/schedule-call', payload: aCall({ to: '+14155550101' }) });
-      const bulk = await service.app.inject({ method: 'POST', url: '/api/queue/schedule-bulk-calls', payload: { calls: [aCall({ to: '+12125550102' }), aCall({ to: '+12125550103', callingWindow: 'Mon-Sun 00:00-24:00' })] } });
+      // A call's own window can only narrow the configured one: London, at 10:30 there, is open.
+      const bulk = await service.app.inject({ method: 'POST', url: '/api/queue/schedule-bulk-calls', payload: { calls: [aCall({ to: '+12125550102', callingWindow: 'Mon-Sun 00:00-24:00' }), aCall({ to: '+442079460958' })] } });
       const [first, second, third] = [one.json().jobId, ...bulk.json().jobIds] as string[];
 
       const californian = await getJob(service, first!);

@@ -57,6 +57,15 @@ describe('in-call opt-out: "press 9 to stop these calls"', () => {
     const pressed = await sendTwilioWebhook(service, path, { Digits: '9' });
     expect(pressed.body).toContain('<Say>You will not be called again. Goodbye.</Say><Hangup/>');
     expect((await dncEntry(service, '+14155550123')).json().entry).toMatchObject({ source: 'keypress' });
+
+    // A call whose job is gone (removed, or trimmed once finished): the number Twilio signs is listed.
+    const gonePath = '/webhooks/twilio/opt-out?jobId=call-gone';
+    const gone = await sendTwilioWebhook(service, gonePath, { Digits: '9', To: '+14155550124' });
+    expect(gone.body).toContain('You will not be called again');
+    expect((await dncEntry(service, '+14155550124')).json().entry).toMatchObject({ source: 'keypress', reason: expect.stringContaining('call-gone') });
+    // With no number at all, nobody is told they will not be called: the call just ends.
+    const unknown = await sendTwilioWebhook(service, '/webhooks/twilio/opt-out?jobId=call-unknown', { Digits: '9' });
+    expect(unknown.body).not.toContain('You will not be called again');
   });
 
   it('refuses a message too long to be said with the offer within 4,000 characters of TwiML', async ({ startService }) => {

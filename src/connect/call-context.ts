@@ -77,7 +77,8 @@ const SIP_HEADER_NAME = /^[A-Za-z0-9._~+-]+$/;
 export function sipHeaders(context: CallContext): ContextEntry[] {
   const entries = contextEntries(context);
   // `X-name=value&`: the value percent-encoded, as sipUriWithHeaders writes it.
-  const headers = fitEntries(entries, MAX_SIP_HEADERS_LENGTH + 1, ([name, value]) => (SIP_HEADER_NAME.test(name) ? 4 + name.length + encodeURIComponent(value).length : Infinity));
+  // A value with a lone surrogate cannot be percent-encoded: it is left to the context endpoint.
+  const headers = fitEntries(entries, MAX_SIP_HEADERS_LENGTH + 1, ([name, value]) => (SIP_HEADER_NAME.test(name) && isSpeakable(value) ? 4 + name.length + encodeURIComponent(value).length : Infinity));
   return headers.map(([name, value]) => [`X-${name}`, value] as const);
 }
 

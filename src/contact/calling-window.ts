@@ -18,7 +18,7 @@ const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 const RULE = /^([a-z]{3})(?:-([a-z]{3}))?\s+(\d{2}):(\d{2})-(\d{2}):(\d{2})$/i;
 
 /** How far ahead an opening is looked for: two weeks cover every weekly rule, DST switches and a few blackout dates. */
-const SEARCH_DAYS = 15;
+export const SEARCH_DAYS = 15;
 
 /**
  * Parses `Mon-Fri 09:00-20:00,Sat 10:00-18:00`: comma-separated rules of a day or a range of days
@@ -85,4 +85,34 @@ export function nextOpening(window: CallingWindow, zones: readonly string[], fro
     if (opening) return opening.toUTC();
   }
   return undefined;
+}
+
+/** The hours of `rules` on one weekday, as sorted, merged [from, to) minute intervals. */
+function hoursOn(rules: readonly WindowRule[], day: number): Array<[number, number]> {
+  const intervals = rules.filter((rule) => rule.days.includes(day)).map((rule) => [rule.from, rule.to] as [number, number]).sort((a, b) => a[0] - b[0]);
+  const merged: Array<[number, number]> = [];
+  for (const [from, to] of intervals) {
+    const last = merged.at(-1);
+    if (last && from <= last[1]) last[1] = Math.max(last[1], to);
+    else merged.push([from, to]);
+  }
+  return merged;
+}
+
+/**
+ * The hours both windows allow, and the blackout dates of either: a call's own window can only
+ * narrow the configured one, never widen it.
+ */
+export function intersectWindows(a: CallingWindow, b: CallingWindow): CallingWindow {
+  const rules: WindowRule[] = [];
+  for (let day = 1; day <= 7; day++) {
+    for (const [aFrom, aTo] of hoursOn(a.rules, day)) {
+      for (const [bFrom, bTo] of hoursOn(b.rules, day)) {
+        const from = Math.max(aFrom, bFrom);
+        const to = Math.min(aTo, bTo);
+        if (from < to) rules.push({ days: [day], from, to });
+      }
+    }
+  }
+  return { rules, blackoutDates: [...new Set([...a.blackoutDates, ...b.blackoutDates])] };
 }

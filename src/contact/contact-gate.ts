@@ -1,6 +1,6 @@
 import { DateTime } from 'luxon';
 import { timeZonesOfNumber } from '../lib/number-time-zones.js';
-import { isOpen, isOpenIn, nextOpening } from './calling-window.js';
+import { isOpen, isOpenIn, nextOpening, SEARCH_DAYS } from './calling-window.js';
 import type { ContactFacts, ContactStore, DncEntry } from './contact-store.js';
 import { rulesFor, type ContactOverrides, type ContactRules } from './contact-rules.js';
 
@@ -51,11 +51,11 @@ export interface GateFindings {
   zones: string[];
   zoneSource: ZoneSource;
   windowOpen: boolean;
-  facts: ContactFacts | undefined;
+  facts: (ContactFacts & { dialed?: boolean }) | undefined;
 }
 
 export interface ContactGateDeps {
-  store: Pick<ContactStore, 'facts'>;
+  store: Pick<ContactStore, 'facts' | 'forgetDial'>;
   defaults: ContactRules;
   clock: Clock;
 }
@@ -76,7 +76,7 @@ export function createContactGate({ store, defaults, clock }: ContactGateDeps) {
     const { zones, source } = zonesFor(subject);
     const instant = DateTime.fromMillis(now, { zone: 'utc' });
     const windowOpen = isOpen(rules.window, zones, instant);
-    const findings = (verdict: Omit<GateVerdict, 'at'>, facts?: ContactFacts): GateFindings => ({
+    const findings = (verdict: Omit<GateVerdict, 'at'>, facts?: ContactFacts & { dialed?: boolean }): GateFindings => ({
       verdict: { ...verdict, at },
       rules,
       zones,
@@ -92,18 +92,27 @@ export function createContactGate({ store, defaults, clock }: ContactGateDeps) {
 
     // Held back: until the window opens, or the cap or gap allows a dial and the window is open then.
     const earliest = facts.heldUntil === null ? instant : DateTime.fromMillis(Math.max(now, facts.heldUntil), { zone: 'utc' });
-    const opening = nextOpening(rules.window, zones, earliest);
-    if (!opening) return findings({ decision: 'refuse', reason: 'no-window' }, facts);
+    let opening = nextOpening(rules.window, zones, earliest);
+    if (!opening) {
+      // Refused only when its zones never share calling hours; blackout dates alone only put it off (checked again then).
+      if (!nextOpening({ ...rules.window, blackoutDates: [] }, zones, earliest)) return findings({ decision: 'refuse', reason: 'no-window' }, facts);
+      opening = earliest.plus({ days: SEARCH_DAYS });
+    }
     if (notAfter !== undefined && opening.toMillis() > notAfter) return findings({ decision: 'refuse', reason: 'expired' }, facts);
     const reason: GateReason = facts.heldUntil !== null && facts.heldBy ? facts.heldBy : 'window';
     return findings({ decision: 'defer', reason, until: opening.toISO()! }, facts);
   }
 
   return {
-    /** Decides a call about to be dialed; a dial it allows is counted for the caps. */
-    async check(subject: GateSubject, call: { jobId: string; gapExempt: boolean }): Promise<GateVerdict> {
-      return (await decide(subject, { dial: true, member: `${call.jobId}:${clock.now()}`, gapExempt: call.gapExempt })).verdict;
+    /** Decides a call about to be dialed; a dial it allows is counted for the caps, under `counted`. */
+    async check(subject: GateSubject, call: { jobId: string; gapExempt: boolean }): Promise<GateVerdict & { counted?: string }> {
+      const member = `${call.jobId}:${clock.now()}`;
+      const { verdict, facts } = await decide(subject, { dial: true, member, gapExempt: call.gapExempt });
+      return { ...verdict, ...(verdict.decision === 'dial' && facts?.dialed && { counted: member }) };
     },
+
+    /** A dial `check` counted that placed no call (the carrier refused it): it stops counting against the caps. */
+    forget: (number: string, counted: string) => store.forgetDial(number, counted),
 
     /**
      * Whether the number is out of its window now (or past its notAfter), with no Redis asked: a

@@ -1,5 +1,5 @@
 import { canonicalTimeZone } from '../lib/time-zone.js';
-import { parseCallingWindow, type CallingWindow } from './calling-window.js';
+import { intersectWindows, parseCallingWindow, type CallingWindow } from './calling-window.js';
 import type { FrequencyLimits } from './contact-store.js';
 
 /** What decides when a number may be called: the calling window in its own time, and how often. */
@@ -35,14 +35,22 @@ export function parseFrequencyCap(text: string): { count: number; windowMs: numb
 /** A local date as YYYY-MM-DD that exists on the calendar. */
 export const isCalendarDate = (text: string) => /^\d{4}-\d{2}-\d{2}$/.test(text) && new Date(`${text}T00:00:00Z`).toISOString().startsWith(text);
 
-/** Each rule a call names replaces the default; unnamed ones stay. The call's fields are already validated. */
+/**
+ * The rules for one call: a call may narrow the configured ones, never loosen them. Its window is
+ * intersected with the configured one, its blackout dates added, its cap applied beside the
+ * configured one, and the longer of the two gaps kept. The call's fields are already validated.
+ */
 export function rulesFor(defaults: ContactRules, overrides: ContactOverrides): ContactRules {
-  const rules = overrides.callingWindow === undefined ? defaults.window.rules : parseCallingWindow(overrides.callingWindow);
-  const cap = overrides.frequencyCap === undefined ? defaults.frequency.cap : parseFrequencyCap(overrides.frequencyCap);
+  const rules = overrides.callingWindow === undefined ? undefined : parseCallingWindow(overrides.callingWindow);
+  const cap = overrides.frequencyCap === undefined ? undefined : parseFrequencyCap(overrides.frequencyCap);
   if (typeof rules === 'string' || typeof cap === 'string') throw new Error(`invalid contact rules reached the gate: ${typeof rules === 'string' ? rules : cap}`);
+  const own: CallingWindow = { rules: rules ?? defaults.window.rules, blackoutDates: overrides.blackoutDates ?? [] };
   return {
-    window: { rules, blackoutDates: overrides.blackoutDates ?? defaults.window.blackoutDates },
-    frequency: { cap, minGapMs: overrides.minGapMinutes === undefined ? defaults.frequency.minGapMs : overrides.minGapMinutes * 60_000 },
+    window: intersectWindows(defaults.window, own),
+    frequency: {
+      caps: cap ? [...defaults.frequency.caps, cap] : defaults.frequency.caps,
+      minGapMs: Math.max(defaults.frequency.minGapMs, (overrides.minGapMinutes ?? 0) * 60_000),
+    },
   };
 }
 

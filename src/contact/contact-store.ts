@@ -25,8 +25,8 @@ export interface ContactFacts {
 }
 
 export interface FrequencyLimits {
-  /** At most `count` dials per `windowMs` (count 0: no cap). */
-  cap: { count: number; windowMs: number } | null;
+  /** At most `count` dials per `windowMs`, for each cap that applies (the configured one, a call's own). */
+  caps: Array<{ count: number; windowMs: number }>;
   minGapMs: number;
 }
 
@@ -35,13 +35,15 @@ const KEEP_DIALS_MS = 24 * 3600 * 1000;
 
 /**
  * One round trip for everything Redis knows of a number at dial time. KEYS: the do-not-call hash,
- * the number's dials. ARGV: number, now, cap count (0: none), cap window ms, min gap ms (0: none),
- * gap exempt (0/1), dial (0/1: when nothing holds the number back, count this dial), member, keep ms.
- * Returns: blocking field or '', its entry or '', dials in window, last dial or '', held until or '', held by or '', dialed (0/1).
+ * the number's dials, how long its dials must be kept. ARGV: number, now, min gap ms (0: none), gap
+ * exempt (0/1), dial (0/1: when nothing holds the number back, count this dial), member, keep ms,
+ * then the number of caps and a count and window ms for each. Only a counted dial trims old dials,
+ * never past the longest window any call has counted them for; an explanation changes nothing.
+ * Returns: blocking field or '', its entry or '', dials in the first cap's window, last dial or '',
+ * held until or '', held by or '', dialed (0/1).
  */
 const CHECK = `
-local number, now = ARGV[1], tonumber(ARGV[2])
-local capCount, capWindow, minGap, exempt = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6] == '1'
+local number, now, minGap, exempt, dial, member, keep = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4] == '1', ARGV[5] == '1', ARGV[6], tonumber(ARGV[7])
 local fields = { number }
 for i = 2, #number - 1 do fields[#fields + 1] = string.sub(number, 1, i) .. '*' end
 local entries = redis.call('HMGET', KEYS[1], unpack(fields))
@@ -54,26 +56,61 @@ for i = 1, #fields do
     end
   end
 end
-local keep = tonumber(ARGV[9])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - keep)
-local window = capCount > 0 and redis.call('ZRANGEBYSCORE', KEYS[2], now - capWindow, '+inf', 'WITHSCORES') or {}
-local count = #window / 2
-local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')[2]
-local heldUntil, heldBy = nil, ''
-if capCount > 0 and count >= capCount then
-  heldUntil = tonumber(window[(count - capCount) * 2 + 2]) + capWindow
-  heldBy = 'frequency-cap'
+local heldUntil, heldBy, count = nil, '', 0
+for c = 1, tonumber(ARGV[8]) do
+  local capCount, capWindow = tonumber(ARGV[7 + c * 2]), tonumber(ARGV[8 + c * 2])
+  local window = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. (now - capWindow), now, 'WITHSCORES')
+  local n = #window / 2
+  if c == 1 then count = n end
+  if n >= capCount then
+    local freed = tonumber(window[(n - capCount) * 2 + 2]) + capWindow
+    if heldUntil == nil or freed > heldUntil then heldUntil, heldBy = freed, 'frequency-cap' end
+  end
 end
+local last = redis.call('ZREVRANGEBYSCORE', KEYS[2], now, '-inf', 'WITHSCORES', 'LIMIT', 0, 1)[2]
 if minGap > 0 and not exempt and last and tonumber(last) + minGap > now and (heldUntil == nil or tonumber(last) + minGap > heldUntil) then
   heldUntil = tonumber(last) + minGap
   heldBy = 'min-gap'
 end
-if heldUntil == nil and ARGV[7] == '1' then
-  redis.call('ZADD', KEYS[2], now, ARGV[8])
-  redis.call('PEXPIRE', KEYS[2], keep)
+if heldUntil == nil and dial then
+  local kept = math.max(keep, tonumber(redis.call('GET', KEYS[3]) or '0'))
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - kept)
+  redis.call('ZADD', KEYS[2], now, member)
+  redis.call('PEXPIRE', KEYS[2], kept)
+  redis.call('SET', KEYS[3], kept, 'PX', kept)
   return { '', '', count + 1, tostring(now), '', '', 1 }
 end
 return { '', '', count, last or '', heldUntil and tostring(heldUntil) or '', heldBy, 0 }
+`;
+
+/** KEYS[1] the number's dials. ARGV: the member of a dial that placed no call after all. */
+const FORGET_DIAL = `return redis.call('ZREM', KEYS[1], ARGV[1])`;
+
+/**
+ * Writes an entry without ever weakening one already there: an entry with no expiry keeps none, a
+ * later expiry wins, and an opt-out the person made by keypress stays one. KEYS[1] the hash. ARGV:
+ * key, entry JSON. Returns 1 when the key is new.
+ */
+const PUT_DNC = `
+local incoming = cjson.decode(ARGV[2])
+local existing = redis.call('HGET', KEYS[1], ARGV[1])
+if existing then
+  local stored = cjson.decode(existing)
+  local storedE, incomingE = stored.e, incoming.e
+  if storedE == nil or storedE == cjson.null or incomingE == nil or incomingE == cjson.null then
+    incoming.e = cjson.null
+  elseif tonumber(storedE) > tonumber(incomingE) then
+    incoming.e = storedE
+  end
+  if stored.s == 'keypress' then
+    incoming.s = 'keypress'
+    incoming.r = stored.r
+    incoming.a = stored.a
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(incoming))
+if existing then return 0 end
+return 1
 `;
 
 interface StoredEntry {
@@ -95,7 +132,10 @@ const decode = (key: string, text: string): DncEntry => {
 export function createContactStore(redis: Redis, prefix: string) {
   const dncKey = `${prefix}:contact:dnc`;
   const dialsKey = (number: string) => `${prefix}:contact:dials:${number}`;
-  const check = redisScript(redis, 'switchboardContactCheck', 2, CHECK);
+  const keepKey = (number: string) => `${prefix}:contact:dials-kept:${number}`;
+  const check = redisScript(redis, 'switchboardContactCheck', 3, CHECK);
+  const forgetDial = redisScript(redis, 'switchboardContactForgetDial', 1, FORGET_DIAL);
+  const putDnc = redisScript(redis, 'switchboardPutDnc', 1, PUT_DNC);
   const live = (entry: DncEntry, now: number) => entry.expiresAt === null || Date.parse(entry.expiresAt) > now;
 
   return {
@@ -104,19 +144,20 @@ export function createContactStore(redis: Redis, prefix: string) {
      * in the same step, so two workers can never both take the last dial a cap allows.
      */
     async facts(number: string, now: number, limits: FrequencyLimits, options: { dial: boolean; member: string; gapExempt: boolean }): Promise<ContactFacts & { dialed: boolean }> {
-      const keepMs = Math.max(KEEP_DIALS_MS, limits.cap?.windowMs ?? 0, limits.minGapMs);
+      const keepMs = Math.max(KEEP_DIALS_MS, ...limits.caps.map((cap) => cap.windowMs), limits.minGapMs);
       const [field, entry, count, last, heldUntil, heldBy, dialed] = (await check(
         dncKey,
         dialsKey(number),
+        keepKey(number),
         number,
         now,
-        limits.cap?.count ?? 0,
-        limits.cap?.windowMs ?? 0,
         limits.minGapMs,
         options.gapExempt ? 1 : 0,
         options.dial ? 1 : 0,
         options.member,
         keepMs,
+        limits.caps.length,
+        ...limits.caps.flatMap((cap) => [cap.count, cap.windowMs]),
       )) as [string, string, number, string, string, string, number];
       return {
         dnc: field ? decode(field, entry) : null,
@@ -128,20 +169,20 @@ export function createContactStore(redis: Redis, prefix: string) {
       };
     },
 
-    async putDnc(entry: DncEntry): Promise<void> {
-      await redis.hset(dncKey, entry.key, encode(entry));
+    /** A dial counted by `facts` that placed no call (the carrier refused it): it no longer counts. */
+    async forgetDial(number: string, member: string): Promise<void> {
+      await forgetDial(dialsKey(number), member);
     },
 
-    /** Adds many entries in pipelines; returns how many were new. */
+    /** Puts an entry on the list, never weakening one already there; true when the key is new. */
+    async putDnc(entry: DncEntry): Promise<boolean> {
+      return Number(await putDnc(dncKey, entry.key, encode(entry))) === 1;
+    },
+
+    /** Adds many entries (sent together, each never weakening one already there); returns how many were new. */
     async putManyDnc(entries: DncEntry[]): Promise<number> {
-      if (entries.length === 0) return 0;
-      const pipeline = redis.pipeline();
-      for (const entry of entries) pipeline.hset(dncKey, entry.key, encode(entry));
-      const results = (await pipeline.exec()) ?? [];
-      return results.reduce((added, [error, value]) => {
-        if (error) throw error;
-        return added + Number(value);
-      }, 0);
+      const added = await Promise.all(entries.map((entry) => putDnc(dncKey, entry.key, encode(entry))));
+      return added.reduce<number>((sum, value) => sum + Number(value), 0);
     },
 
     async removeDnc(key: string): Promise<boolean> {

@@ -18,7 +18,7 @@ export interface ContactabilityView {
   rules: {
     callingWindow: { rules: Array<{ days: number[]; from: string; to: string }>; blackoutDates: string[]; open: boolean };
     doNotCall: { listed: boolean; entry: DncEntry | null };
-    frequencyCap: { limit: { count: number; windowMs: number } | null; dialsInWindow: number; heldUntil: string | null };
+    frequencyCap: { limits: Array<{ count: number; windowMs: number }>; dialsInWindow: number; heldUntil: string | null };
     minGap: { minutes: number; lastDialAt: string | null; heldUntil: string | null };
     notAfter: string | null;
   };
@@ -41,7 +41,7 @@ export function contactabilityView(subject: GateSubject, findings: GateFindings,
     rules: {
       callingWindow: { rules: rules.window.rules.map((rule) => ({ days: rule.days, from: clock(rule.from), to: clock(rule.to) })), blackoutDates: rules.window.blackoutDates, open: findings.windowOpen },
       doNotCall: { listed: Boolean(facts?.dnc), entry: facts?.dnc ?? null },
-      frequencyCap: { limit: rules.frequency.cap, dialsInWindow: facts?.dialsInWindow ?? 0, heldUntil: facts?.heldBy === 'frequency-cap' ? iso(facts.heldUntil) : null },
+      frequencyCap: { limits: rules.frequency.caps, dialsInWindow: facts?.dialsInWindow ?? 0, heldUntil: facts?.heldBy === 'frequency-cap' ? iso(facts.heldUntil) : null },
       minGap: { minutes: rules.frequency.minGapMs / 60_000, lastDialAt: iso(facts?.lastDialAt), heldUntil: facts?.heldBy === 'min-gap' ? iso(facts.heldUntil) : null },
       notAfter: subject.notAfter ?? null,
     },
@@ -63,10 +63,11 @@ const PREVIEW_CONCURRENCY = 200;
  */
 function afterEarlierDials(findings: GateFindings, earlierDials: number, at: number): { decision: GateDecision; reason: GateReason; until: string | null } | undefined {
   if (earlierDials === 0 || findings.verdict.decision !== 'dial') return undefined;
-  const { cap, minGapMs } = findings.rules.frequency;
-  const heldUntil =
-    cap && (findings.facts?.dialsInWindow ?? 0) + earlierDials >= cap.count
-      ? { reason: 'frequency-cap' as const, until: at + cap.windowMs }
+  const { caps, minGapMs } = findings.rules.frequency;
+  // The list's dials all come now, so a cap of N holds once N of them (with those already made) are in.
+  const capped = caps.find((cap) => (findings.facts?.dialsInWindow ?? 0) + earlierDials >= cap.count);
+  const heldUntil = capped
+      ? { reason: 'frequency-cap' as const, until: at + capped.windowMs }
       : minGapMs > 0
         ? { reason: 'min-gap' as const, until: at + minGapMs }
         : undefined;

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
+import { z } from 'zod';
 import { toE164 } from '../lib/phone-number.js';
 import type { ContactStore, DncEntry } from './contact-store.js';
 
@@ -35,6 +36,15 @@ export interface ImportResult {
 }
 
 const IMPORT_CHUNK = 1_000;
+const ISO_TIME = z.iso.datetime({ offset: true });
+
+/** A CSV whose header row names no number column. */
+export class MissingNumberColumn extends Error {
+  constructor(header: string[]) {
+    super(`the header row (${header.join(',').slice(0, 200)}) names no number or phone column`);
+    this.name = 'MissingNumberColumn';
+  }
+}
 const MAX_REPORTED = 100;
 
 /** Entries written as they come, in chunks, so an import of any size holds one chunk in memory. */
@@ -57,7 +67,8 @@ function importer(store: Pick<ContactStore, 'putManyDnc'>, source: string, now: 
       const key = typeof number === 'string' ? dncKey(number) : { problem: 'no number' };
       if (typeof key !== 'string') return reject(key.problem);
       const expiresAt = request.expiresAt ? Date.parse(request.expiresAt) : undefined;
-      if (request.expiresAt && Number.isNaN(expiresAt)) return reject(`expiresAt "${request.expiresAt}" is not an ISO-8601 time`);
+      if (request.expiresAt && !ISO_TIME.safeParse(request.expiresAt).success) return reject(`expiresAt "${request.expiresAt}" is not an ISO-8601 time with Z or an offset`);
+      if (expiresAt !== undefined && expiresAt <= now()) return reject(`expiresAt ${request.expiresAt} has passed`);
       if (request.reason && request.reason.length > 500) return reject('reason is longer than 500 characters');
       chunk.push({ key, reason: request.reason || null, source, addedAt: new Date(now()).toISOString(), expiresAt: expiresAt === undefined ? null : new Date(expiresAt).toISOString() });
       if (chunk.length >= IMPORT_CHUNK) await flush();
@@ -69,10 +80,11 @@ function importer(store: Pick<ContactStore, 'putManyDnc'>, source: string, now: 
 /** The do-not-call list as the API manages it: single entries, pages, and imports of any size. */
 export function createDncList(store: ContactStore, now: () => number = Date.now) {
   return {
+    /** Puts an entry on the list (never weakening one already there) and answers the entry as it now stands. */
     async put(key: string, request: DncRequest & { source?: string }): Promise<DncEntry> {
       const entry: DncEntry = { key, reason: request.reason ?? null, source: request.source ?? 'api', addedAt: new Date(now()).toISOString(), expiresAt: request.expiresAt ?? null };
       await store.putDnc(entry);
-      return entry;
+      return (await store.getDnc(key, now())) ?? entry;
     },
     get: (key: string) => store.getDnc(key, now()),
     remove: (key: string) => store.removeDnc(key),
@@ -93,7 +105,13 @@ export function createDncList(store: ContactStore, now: () => number = Date.now)
      */
     async importCsv(input: Readable, source: string): Promise<ImportResult> {
       const run = importer(store, source, now);
-      const rows = input.pipe(parse({ columns: (header: string[]) => header.map((name) => name.trim().toLowerCase()), skip_empty_lines: true, trim: true, bom: true, info: true, relax_column_count: true }));
+      const columns = (header: string[]) => {
+        const names = header.map((name) => name.trim().toLowerCase());
+        // A file of bare numbers would lose its first one to the header: it is refused instead.
+        if (!names.includes('number') && !names.includes('phone')) throw new MissingNumberColumn(header);
+        return names;
+      };
+      const rows = input.pipe(parse({ columns, skip_empty_lines: true, trim: true, bom: true, info: true, relax_column_count: true }));
       for await (const { record, info } of rows as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
         await run.take(info.lines, record.number ?? record.phone, { reason: record.reason ?? null, expiresAt: record.expiresat || null });
       }

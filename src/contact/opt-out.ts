@@ -3,6 +3,7 @@ import { hangupTwiml, sayThenHangupTwiml } from '../carriers/twilio/twiml.js';
 import type { CallJobData } from '../jobs/call-jobs.js';
 import type { Logger } from '../logger.js';
 import { maskNumber } from '../lib/mask-number.js';
+import { toE164 } from '../lib/phone-number.js';
 import type { DncList } from './dnc-list.js';
 
 export interface OptOutDeps {
@@ -20,15 +21,18 @@ export interface OptOutDeps {
  */
 export function createOptOut(deps: OptOutDeps) {
   return {
-    async keypress({ jobId, digits }: { jobId: string; digits: string }): Promise<string> {
+    /** `to`: the number called, as the carrier's signed request names it, for a call whose job is gone. */
+    async keypress({ jobId, digits, to }: { jobId: string; digits: string; to: string | undefined }): Promise<string> {
       if (!deps.digit || digits !== deps.digit) return hangupTwiml();
       const job = await deps.callQueue.getJob(jobId);
-      if (!job) {
-        deps.logger.warn({ jobId }, 'opt-out key pressed on a call of no known job');
-        return sayThenHangupTwiml(deps.confirmation);
+      const number = job?.data.to ?? (to ? toE164(to) : undefined);
+      if (!number) {
+        // Nobody is told they will not be called again unless they are on the list.
+        deps.logger.error({ jobId }, 'opt-out key pressed, but neither the job nor the request names the number');
+        return hangupTwiml();
       }
-      await deps.dnc.put(job.data.to, { source: 'keypress', reason: `pressed ${digits} during call ${jobId}` });
-      deps.logger.info({ jobId, to: maskNumber(job.data.to) }, 'number opted out by keypress: on the do-not-call list');
+      await deps.dnc.put(number, { source: 'keypress', reason: `pressed ${digits} during call ${jobId}` });
+      deps.logger.info({ jobId, to: maskNumber(number) }, 'number opted out by keypress: on the do-not-call list');
       return sayThenHangupTwiml(deps.confirmation);
     },
   };

@@ -262,6 +262,21 @@ describe('processCall', () => {
     expect(dialing.logRows.at(-1)).toMatchObject({ job_id: id, status: 'deferred', reason: 'window' });
   });
 
+  it('a dial the carrier refused before making a call does not count against the number’s cap', async ({ dialing, parts: { callQueue }, carrier }) => {
+    carrier.failNextDial(carrierErrors.retryable());
+    const id = await dialing.schedule({ frequencyCap: '1/24h' });
+    const first = await dialing.take();
+    const error = await rejection(first.run());
+    expect(error).toBeInstanceOf(DialError);
+    await first.job.moveToFailed(error as DialError, first.token);
+    await (await callQueue.getJob(id))!.promote().catch(() => undefined);
+
+    // The retry is the number's first real dial: its cap of one a day lets it through.
+    const result = await (await dialing.take()).run();
+    expect(result.callSid).toMatch(/^CA/);
+    expect(carrier.dials).toHaveLength(2);
+  });
+
   it('dials nothing when the gate cannot ask Redis: the error fails the attempt, to be tried again', async ({ dialing, parts: { capacity }, carrier }) => {
     const id = await dialing.schedule();
     const { job, token } = await dialing.take();

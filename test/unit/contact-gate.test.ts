@@ -11,7 +11,7 @@ import { test } from './unit-test.js';
 
 const rules = (overrides: Partial<ContactRules['frequency']> = {}): ContactRules => ({
   window: { rules: parseCallingWindow(DEFAULT_CALLING_WINDOW) as never, blackoutDates: [] },
-  frequency: { cap: null, minGapMs: 0, ...overrides },
+  frequency: { caps: [], minGapMs: 0, ...overrides },
 });
 
 /** A clock standing still at `iso` until moved. */
@@ -47,6 +47,22 @@ describe("the numbers' time zones, from libphonenumber's data", () => {
       expect(timeZonesOfNumber(number)).toEqual(await timezones(parsePhoneNumberWithError(number)));
     },
   );
+});
+
+describe("a number that may ring anywhere in its country has all the country's zones, as libphonenumber's mapper answers", () => {
+  it.for([
+    ['+61412345678', 'an Australian mobile', 'Australia/Perth'],
+    ['+79141234567', 'a Russian mobile', 'Asia/Vladivostok'],
+    ['+447911123456', 'a British mobile', 'Europe/London'],
+  ] as const)('%s (%s) includes %s', ([number, , zone]) => {
+    expect(timeZonesOfNumber(number)).toContain(zone);
+    expect(timeZonesOfNumber(number).length).toBeGreaterThan(1);
+  });
+
+  it('a fixed line keeps the zones of its place', () => {
+    expect(timeZonesOfNumber('+61892612000')).toEqual(['Australia/Adelaide', 'Australia/Perth']);
+    expect(timeZonesOfNumber('+61212345678')).toEqual(['Australia/Sydney']);
+  });
 });
 
 describe('calling windows in the called person’s own time', () => {
@@ -109,6 +125,53 @@ describe('calling windows in the called person’s own time', () => {
   });
 });
 
+describe("a call's own rules narrow the configured ones, never loosen them", () => {
+  it('its window is intersected with the configured one; its blackout dates are added to them', async ({ gateAt }) => {
+    const { gate } = gateAt('2027-06-02T06:00:00Z', { ...rules(), window: { rules: parseCallingWindow(DEFAULT_CALLING_WINDOW) as never, blackoutDates: ['2027-06-02'] } }); // 23:00 on 1 June in California
+    expect(await check(gate, { to: LA, callingWindow: 'Mon-Sun 00:00-24:00' })).toMatchObject({ decision: 'defer', reason: 'window', until: '2027-06-03T15:00:00.000Z' });
+    expect(await check(gate, { to: LA, callingWindow: 'Mon-Sun 12:00-23:00', blackoutDates: ['2027-06-03'] })).toMatchObject({ decision: 'defer', until: '2027-06-04T19:00:00.000Z' });
+    // A window that never meets the configured one is refused, not deferred for ever.
+    expect(await check(gate, { to: LA, callingWindow: 'Mon-Sun 22:00-23:00' })).toMatchObject({ decision: 'refuse', reason: 'no-window' });
+  });
+
+  it('its cap applies beside the configured one, and the longer gap wins', async ({ gateAt }) => {
+    const { gate, clock } = gateAt('2027-06-02T18:00:00Z', rules({ caps: [{ count: 3, windowMs: 24 * 3_600_000 }], minGapMs: 10 * 60_000 }));
+    expect((await check(gate, { to: LA, frequencyCap: '1000/1m', minGapMinutes: 0 }, 'a')).decision).toBe('dial');
+    clock.advance(5 * 60_000);
+    expect(await check(gate, { to: LA, frequencyCap: '1000/1m', minGapMinutes: 0 }, 'b')).toMatchObject({ decision: 'defer', reason: 'min-gap' });
+    clock.advance(10 * 60_000);
+    expect(await check(gate, { to: LA, frequencyCap: '1/1h' }, 'c')).toMatchObject({ decision: 'defer', reason: 'frequency-cap', until: '2027-06-02T19:00:00.000Z' });
+  });
+
+  it('a blackout of three weeks puts a call off past the search horizon, to be checked again, not refused', async ({ gateAt }) => {
+    const { gate } = gateAt('2027-06-02T18:00:00Z');
+    const blackoutDates = Array.from({ length: 21 }, (_, day) => DateTime.fromISO('2027-06-02').plus({ days: day }).toISODate()!);
+    expect(await check(gate, { to: LA, blackoutDates })).toMatchObject({ decision: 'defer', reason: 'window', until: '2027-06-17T18:00:00.000Z' });
+  });
+});
+
+describe('explaining changes nothing', () => {
+  it('an explanation as of a far future time does not trim the dials the caps count', async ({ gateAt }) => {
+    const { gate, store } = gateAt('2027-06-02T18:00:00Z', rules({ caps: [{ count: 1, windowMs: 24 * 3_600_000 }] }));
+    expect((await check(gate, { to: LA }, 'first')).decision).toBe('dial');
+    await gate.explain({ to: LA }, Date.parse('2031-01-01T18:00:00Z'));
+    expect((await store.facts(LA, Date.parse('2027-06-02T19:00:00Z'), { caps: [{ count: 1, windowMs: 24 * 3_600_000 }], minGapMs: 0 }, { dial: false, member: '', gapExempt: false })).dialsInWindow).toBe(1);
+    expect((await check(gate, { to: LA }, 'second')).decision).toBe('defer');
+  });
+});
+
+describe('do-not-call entries are never weakened', () => {
+  it('a later entry with an expiry does not shorten one without; a keypress opt-out stays one', async ({ gateAt }) => {
+    const { store } = gateAt('2027-06-02T18:00:00Z');
+    await store.putDnc({ key: LA, reason: 'pressed 9', source: 'keypress', addedAt: '2027-06-01T00:00:00.000Z', expiresAt: null });
+    expect(await store.putDnc({ key: LA, reason: 'import', source: 'import', addedAt: '2027-06-02T00:00:00.000Z', expiresAt: '2027-07-01T00:00:00.000Z' })).toBe(false);
+    expect(await store.getDnc(LA, Date.parse('2027-08-01T00:00:00Z'))).toMatchObject({ source: 'keypress', reason: 'pressed 9', expiresAt: null });
+    await store.putDnc({ key: NEW_YORK, reason: null, source: 'api', addedAt: '2027-06-01T00:00:00.000Z', expiresAt: '2027-09-01T00:00:00.000Z' });
+    await store.putDnc({ key: NEW_YORK, reason: null, source: 'api', addedAt: '2027-06-02T00:00:00.000Z', expiresAt: '2027-07-01T00:00:00.000Z' });
+    expect(await store.getDnc(NEW_YORK, Date.parse('2027-06-03T00:00:00Z'))).toMatchObject({ expiresAt: '2027-09-01T00:00:00.000Z' });
+  });
+});
+
 describe('do-not-call', () => {
   it('blocks a listed number and every number under a listed prefix, until an entry expires', async ({ gateAt }) => {
     const { gate, store, clock } = gateAt('2027-06-02T18:00:00Z');
@@ -132,7 +195,7 @@ describe('do-not-call', () => {
 
 describe('frequency caps and the minimum gap, counted across every caller at once', () => {
   it('of ten checks at the same instant, exactly three dial under 3/24h; the rest wait for the oldest to leave the window', async ({ gateAt }) => {
-    const { gate, clock } = gateAt('2027-06-02T18:00:00Z', rules({ cap: { count: 3, windowMs: 24 * 3_600_000 } }));
+    const { gate, clock } = gateAt('2027-06-02T18:00:00Z', rules({ caps: [{ count: 3, windowMs: 24 * 3_600_000 }] }));
     const verdicts = await Promise.all(Array.from({ length: 10 }, (_, index) => check(gate, { to: LA }, `job-${index}`)));
     expect(verdicts.filter((verdict) => verdict.decision === 'dial')).toHaveLength(3);
     expect(verdicts.filter((verdict) => verdict.decision === 'defer').map((verdict) => [verdict.reason, verdict.until])).toEqual(Array(7).fill(['frequency-cap', '2027-06-03T18:00:00.000Z']));
@@ -141,7 +204,7 @@ describe('frequency caps and the minimum gap, counted across every caller at onc
   });
 
   it('a cap that frees a dial at night defers to the next morning', async ({ gateAt }) => {
-    const { gate } = gateAt('2027-06-03T03:30:00Z', rules({ cap: { count: 1, windowMs: 3_600_000 } })); // 20:30 in California
+    const { gate } = gateAt('2027-06-03T03:30:00Z', rules({ caps: [{ count: 1, windowMs: 3_600_000 }] })); // 20:30 in California
     expect((await check(gate, { to: LA }, 'first')).decision).toBe('dial');
     expect(await check(gate, { to: LA }, 'second')).toMatchObject({ decision: 'defer', reason: 'frequency-cap', until: '2027-06-03T15:00:00.000Z' });
   });
@@ -155,7 +218,7 @@ describe('frequency caps and the minimum gap, counted across every caller at onc
   });
 
   it('explaining counts nothing', async ({ gateAt }) => {
-    const { gate } = gateAt('2027-06-02T18:00:00Z', rules({ cap: { count: 1, windowMs: 3_600_000 } }));
+    const { gate } = gateAt('2027-06-02T18:00:00Z', rules({ caps: [{ count: 1, windowMs: 3_600_000 }] }));
     for (let index = 0; index < 3; index++) expect((await gate.explain({ to: LA })).verdict.decision).toBe('dial');
     expect((await check(gate, { to: LA })).decision).toBe('dial');
     expect((await gate.explain({ to: LA })).verdict).toMatchObject({ decision: 'defer', reason: 'frequency-cap' });

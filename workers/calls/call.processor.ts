@@ -37,7 +37,7 @@ export interface CallProcessorDeps {
   /** How answered calls reach the voice agent: what each dial asks of the carrier, and whether it holds a slot. */
   connect: ConnectSettings;
   /** Whether the number may be dialed now, later or never: asked immediately before every dial. */
-  gate: Pick<ContactGate, 'check' | 'explain' | 'heldBackByTime'>;
+  gate: Pick<ContactGate, 'check' | 'explain' | 'heldBackByTime' | 'forget'>;
   /** The service's clock (the gate's decisions and a deferral's wait are by it). */
   clock: Clock;
   metrics?: Pick<Metrics, 'dials' | 'carrierErrors' | 'dialLatency' | 'gateDecisions'>;
@@ -114,10 +114,10 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
 
   /** Records the gate's verdict; anything but `dial` ends the attempt: back among the delayed calls, or failed for good. */
   const heedGate = async (verdict: GateVerdict, letGo: () => Promise<void>) => {
+    if (verdict.decision !== 'dial') await letGo();
     await deps.callRecords.recordGate(jobId, verdict);
     deps.metrics?.gateDecisions.inc({ decision: verdict.decision, reason: verdict.reason });
     if (verdict.decision === 'dial') return;
-    await letGo();
     if (verdict.decision === 'defer') {
       await deps.callLog.attempt(jobId, job.data, attempt, { status: 'deferred', reason: verdict.reason, until: verdict.until! });
       log.info({ gate: verdict }, 'call deferred by the contactability gate');
@@ -134,7 +134,9 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
   // sorted at once instead of at the dial rate. (Nothing is counted: the dial, if any, is later.)
   if (deps.gate.heldBackByTime(job.data)) {
     const { verdict } = await deps.gate.explain(job.data);
-    if (verdict.decision !== 'dial') await heedGate(verdict, async () => {});
+    // A callback holds the slot its caller was given, and a retry after an ambiguous dial kept its own: neither waits idle.
+    const holdsSlot = Boolean(job.data.capacityHolder) || job.attemptsStarted > 1;
+    if (verdict.decision !== 'dial') await heedGate(verdict, async () => void (holdsSlot && (await deps.capacity.release({ jobId, data: job.data }))));
   }
 
   let plan: DialPlan;
@@ -169,7 +171,7 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
     return putBack(job, token);
   }
   // The last word before the dial: calling hours in the callee's time, do-not-call, caps, expiry.
-  let verdict: GateVerdict;
+  let verdict: GateVerdict & { counted?: string };
   try {
     verdict = await deps.gate.check(job.data, { jobId, gapExempt: isRecentCallback(job, deps.clock) });
   } catch (error) {
@@ -202,6 +204,8 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
     const dialError = error instanceof DialError ? error : new DialError(String((error as Error)?.message ?? error), { retryable: true, ambiguous: true });
     if (!dialError.ambiguous) {
       await deps.callRecords.clearDialing(jobId);
+      // No call came of it: it does not count against the number's caps.
+      if (verdict.counted) await deps.gate.forget(to, verdict.counted);
     } else if (dialError.retryable) {
       // Twilio has no idempotency key: a 5xx or a timeout may hide a call it created.
       const earlier = await findEarlierCall(dialedAt);

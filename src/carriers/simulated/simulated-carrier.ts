@@ -82,11 +82,20 @@ export function createSimulatedCarrier(options: SimulatedCarrierOptions): Carrie
       const subscriber = connect();
       subscriber.on('message', (channel: string, text: string) => {
         if (channel !== options.control!.channel) return;
-        const message = JSON.parse(text) as ControlMessage;
+        let message: ControlMessage;
+        try {
+          message = JSON.parse(text) as ControlMessage;
+        } catch {
+          return;
+        }
         liveCalls.get(message.callSid)?.interrupt(message.twiml === undefined ? { hangup: true } : { twiml: message.twiml });
       });
       await subscriber.subscribe(options.control!.channel);
-    })());
+    })().catch((error: unknown) => {
+      // Listen again on the next call rather than never.
+      listening = undefined;
+      throw error;
+    }));
   let publisher: RedisConnection | undefined;
   /** Changes a call in progress, here or in the process that plays it; false when no process could be told. */
   const change = async (message: ControlMessage): Promise<boolean> => {
@@ -249,6 +258,8 @@ export function createSimulatedCarrier(options: SimulatedCarrierOptions): Carrie
     const callEnded = new AbortController();
     liveCalls.set(sid, {
       interrupt(next) {
+        // A hang-up stands: a redirect after it changes nothing.
+        if (interruption && 'hangup' in interruption) return;
         interruption = next;
         interrupter.abort();
       },

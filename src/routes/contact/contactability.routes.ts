@@ -32,7 +32,11 @@ const viewSchema = z
     rules: z.object({
       callingWindow: z.object({ rules: z.array(z.object({ days: z.array(z.number().int()).describe('1 = Monday … 7 = Sunday'), from: z.string(), to: z.string() })), blackoutDates: z.array(z.string()), open: z.boolean() }),
       doNotCall: z.object({ listed: z.boolean(), entry: z.object({ key: z.string(), reason: z.string().nullable(), source: z.string(), addedAt: isoTimeSchema, expiresAt: isoTimeSchema.nullable() }).nullable() }),
-      frequencyCap: z.object({ limit: z.object({ count: z.number().int(), windowMs: z.number().int() }).nullable(), dialsInWindow: z.number().int(), heldUntil: isoTimeSchema.nullable() }),
+      frequencyCap: z.object({
+        limits: z.array(z.object({ count: z.number().int(), windowMs: z.number().int() })).describe('FREQUENCY_CAP, and the call\'s own frequencyCap beside it'),
+        dialsInWindow: z.number().int().describe("Dials in the first cap's window"),
+        heldUntil: isoTimeSchema.nullable(),
+      }),
       minGap: z.object({ minutes: z.number(), lastDialAt: isoTimeSchema.nullable(), heldUntil: isoTimeSchema.nullable() }),
       notAfter: z.string().nullable(),
     }),

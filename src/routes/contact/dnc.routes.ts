@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { CsvError } from 'csv-parse';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { dncKey, type DncList } from '../../contact/dnc-list.js';
+import { dncKey, MissingNumberColumn, type DncList } from '../../contact/dnc-list.js';
 import { AppError, validationError } from '../../errors.js';
 import { isoTimeInputSchema, isoTimeSchema } from '../shared/common.schemas.js';
 import { commonErrors, errorBodySchema } from '../shared/error.schemas.js';
@@ -36,7 +36,10 @@ const entrySchema = z
 
 const entryBody = z.strictObject({
   reason: z.string().trim().max(500).optional(),
-  expiresAt: isoTimeInputSchema.optional().describe('When the entry stops blocking (ISO-8601); never when absent'),
+  expiresAt: isoTimeInputSchema
+    .refine((value) => Date.parse(value) > Date.now(), 'expiresAt has passed')
+    .optional()
+    .describe('When the entry stops blocking (ISO-8601, in the future); never when absent. An entry already there is never weakened: no expiry, or the later one, wins'),
 });
 
 const importJson = z.strictObject({
@@ -112,7 +115,9 @@ export const dncRoutes: FastifyPluginAsyncZod<{ dnc: DncList }> = async (app, { 
         try {
           return { success: true as const, ...(await dnc.importCsv(request.body as Readable, request.query.source)) };
         } catch (error) {
-          if (error instanceof CsvError) throw new AppError(400, 'INVALID_CSV', `The CSV could not be read: ${error.message}`);
+          if (error instanceof CsvError || error instanceof MissingNumberColumn || (error as { cause?: unknown }).cause instanceof MissingNumberColumn) {
+            throw new AppError(400, 'INVALID_CSV', `The CSV could not be read: ${error instanceof Error ? error.message : String(error)}`);
+          }
           throw error;
         }
       }

@@ -17,7 +17,7 @@ export const optOutRoutes: FastifyPluginAsyncZod<{ optOut: OptOut }> = async (ap
       response: { 200: { description: 'TwiML: the confirmation, or the end of the call', content: { 'text/xml': { schema: z.string() } } }, 403: errorBodySchema },
     },
     handler: async (request, reply) => {
-      const twiml = await optOut.keypress({ jobId: request.query.jobId, digits: one(request.body.Digits) ?? '' });
+      const twiml = await optOut.keypress({ jobId: request.query.jobId, digits: one(request.body.Digits) ?? '', to: one(request.body.To) ?? one(request.body.Called) });
       reply.type('text/xml');
       return twiml;
     },
