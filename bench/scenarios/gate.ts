@@ -9,7 +9,8 @@ import { percentile } from '../support/report.js';
 
 /** Eight US zones by area code: Eastern, Central, Mountain, Arizona, Pacific, Alaska, Hawaii, and Indiana. */
 const AREA_CODES = ['212', '312', '303', '602', '415', '907', '808', '317'];
-const numberOf = (index: number) => `+1${AREA_CODES[index % AREA_CODES.length]}555${String(index % 10_000).padStart(4, '0')}`;
+/** Distinct numbers for each part of the scenario (`exchange`), eight zones in turn. */
+const numberOf = (index: number, exchange = 555) => `+1${AREA_CODES[index % AREA_CODES.length]}${exchange}${String(index % 10_000).padStart(4, '0')}`;
 
 async function usedMemory(ctx: BenchContext): Promise<number> {
   return Number(/used_memory:(\d+)/.exec(await ctx.redis.info('memory'))![1]);
@@ -46,7 +47,7 @@ export async function gate(ctx: BenchContext) {
   ctx.report.record({ scenario, metric: 'time per check, p99', raw: 2, service: percentile(gateMs, 99), unit: 'ms', note: 'target < 2 ms' }, { lowerIsBetter: true, against: 2 });
 
   // A backlog sorted into dial and defer in one pass: the preview runs the gate's decisions on all of it.
-  const backlog: GateSubject[] = Array.from({ length: 10_000 }, (_, index) => ({ to: numberOf(index + 20_000) }));
+  const backlog: GateSubject[] = Array.from({ length: 10_000 }, (_, index) => ({ to: numberOf(index, 556) }));
   const started = performance.now();
   // 14:30 UTC: open in the East, still early in the West, Alaska and Hawaii.
   const sorted = await previewContactability(gate, backlog, Date.parse('2027-06-02T14:30:00Z'));
@@ -65,7 +66,7 @@ export async function gate(ctx: BenchContext) {
     await ctx.flush();
     const core = createCore(ctx.config({ CALLING_WINDOW: window }), { redis: ctx.redis, logger: createLogger('silent'), clock: night });
     const started = performance.now();
-    await core.scheduling.scheduleBulk(Array.from({ length: nightCalls }, (_, index) => ({ ...aCall, to: numberOf(index + 40_000) })));
+    await core.scheduling.scheduleBulk(Array.from({ length: nightCalls }, (_, index) => ({ ...aCall, to: numberOf(index, 557) })));
     const seconds = (performance.now() - started) / 1000;
     const delayed = await ctx.serviceQueue.getDelayedCount();
     await core.close();
