@@ -36,6 +36,20 @@ function zonesUnder(digits: string): string[] {
  * Australia, a toll-free number) may ring anywhere in its country, so it has all the country's zones.
  */
 export function timeZonesOfNumber(e164: string): string[] {
+  let zones = recentNumbers.get(e164);
+  if (!zones) {
+    zones = lookUp(e164);
+    // A number is looked up before each dial and each deferral: the last ones are kept (the data never changes).
+    if (recentNumbers.size >= MAX_RECENT_NUMBERS) recentNumbers.clear();
+    recentNumbers.set(e164, zones);
+  }
+  return [...zones];
+}
+
+const MAX_RECENT_NUMBERS = 10_000;
+const recentNumbers = new Map<string, string[]>();
+
+function lookUp(e164: string): string[] {
   const parsed = parsePhoneNumberFromString(e164);
   const type = parsed?.getType();
   const countryCode = parsed?.countryCallingCode;
