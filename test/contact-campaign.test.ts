@@ -59,8 +59,8 @@ describe('a campaign across US time zones, by the service’s clock', () => {
       expect(isOpen(WINDOW, zones, dialedAt), `${person.to} dialed at ${zones.map((zone) => dialedAt.setZone(zone).toISO()).join(', ')}`).toBe(true);
       const opening = nextOpening(WINDOW, zones, started)!;
       expect(dialedAt.toMillis()).toBeGreaterThanOrEqual(opening.toMillis());
-      // Dialed at the opening (the worker wakes for it within moments: minutes by this fast clock).
-      expect(dialedAt.diff(opening, 'minutes').minutes).toBeLessThan(45);
+      // Dialed at the opening: the worker wakes for it within moments, an hour at most by this clock (a second).
+      expect(dialedAt.diff(opening, 'minutes').minutes).toBeLessThan(60);
       if (opening > started) heldBack += 1;
     }
     // At that hour most of the country is asleep.
