@@ -1,6 +1,6 @@
 import type { CallRecord } from '../calls/call-record-store.js';
 import { callOutcome } from '../calls/call-outcome.js';
-import type { CallJobData } from '../jobs/call-jobs.js';
+import { connectModeOf, type CallJobData } from '../jobs/call-jobs.js';
 
 /** One row of `call_logs`: one dial attempt of one job, as it stands at `version`. */
 export interface CallLogRow {
@@ -69,7 +69,7 @@ function baseRow(jobId: string, data: CallJobData, attempt: number, version: num
     status: 'scheduled',
     final: false,
     outcome: null,
-    connect_mode: data.connectToAgent ? 'agent' : (data.connect ?? 'say'),
+    connect_mode: connectModeOf(data),
     reason: null,
     deferred_until: null,
     call_sid: null,

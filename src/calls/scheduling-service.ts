@@ -100,6 +100,8 @@ export function createSchedulingService({ callQueue, policy, limits, callLog, co
     const verdict = window?.gate.deferredByWindow(data);
     return verdict ? { verdict, delayMs: Math.max(0, Math.ceil(window!.clock.realDelayMs(Date.parse(verdict.until!) - window!.clock.now()))) } : undefined;
   };
+  /** How the call log shows a call that waits for its window from the start. */
+  const deferredLog = (wait: ReturnType<typeof windowWait>) => (wait ? { deferred: { reason: wait.verdict.reason, until: wait.verdict.until! } } : {});
   const noteDeferrals = async (deferred: Array<{ jobId: string; verdict: GateVerdict }>) => {
     await Promise.all(deferred.map(({ jobId, verdict }) => window!.callRecords.recordGate(jobId, verdict)));
     for (const { verdict } of deferred) window!.metrics?.gateDecisions.inc({ decision: verdict.decision, reason: verdict.reason });
@@ -112,7 +114,7 @@ export function createSchedulingService({ callQueue, policy, limits, callLog, co
     const { name, opts } = callJob(policy, data, { delay: delayMs, jobId });
     const job = await addJob(name, data, opts);
     if (wait) await noteDeferrals([{ jobId: job.id!, verdict: wait.verdict }]);
-    await callLog.scheduled([{ jobId: job.id!, data, ...(wait && { deferred: { reason: wait.verdict.reason, until: wait.verdict.until! } }) }]);
+    await callLog.scheduled([{ jobId: job.id!, data, ...deferredLog(wait) }]);
     await replicated();
     return { jobId: job.id!, data, runAt: new Date(job.timestamp + delayMs) };
   };
@@ -201,7 +203,7 @@ export function createSchedulingService({ callQueue, policy, limits, callLog, co
       const scheduled = jobs.map((job, index) => ({ jobId: job.id!, data: calls[index]!, runAt: new Date(job.timestamp + (waits[index]?.delayMs ?? 0)) }));
       await noteDeferrals(jobs.flatMap((job, index) => (waits[index] ? [{ jobId: job.id!, verdict: waits[index].verdict }] : [])));
       await callLog.scheduled(
-        scheduled.map((call, index) => ({ ...call, ...(waits[index] && { deferred: { reason: waits[index].verdict.reason, until: waits[index].verdict.until! } }) })),
+        scheduled.map((call, index) => ({ ...call, ...deferredLog(waits[index]) })),
       );
       await replicated();
       return scheduled;

@@ -1,6 +1,6 @@
 import type { ContextEntry } from '../carriers/twilio/twiml.js';
 import { isSpeakable, MAX_INLINE_TWIML_LENGTH } from '../carriers/twilio/twiml.js';
-import type { CallJobData } from '../jobs/call-jobs.js';
+import { connectModeOf, type CallJobData } from '../jobs/call-jobs.js';
 
 /** What the voice agent is told about the person it is about to speak with. */
 export interface CallContext {
@@ -130,7 +130,7 @@ export function callContextView(callSid: string, jobId: string, data: CallJobDat
     ...context,
     to: data.to,
     from: data.from ?? null,
-    connect: data.connectToAgent ? 'agent' : (data.connect ?? 'say'),
+    connect: connectModeOf(data),
     parameters: Object.fromEntries(contextEntries(context)),
   };
 }

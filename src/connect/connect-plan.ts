@@ -2,7 +2,7 @@ import type { CallAnswer } from '../carriers/carrier.js';
 import type { Answerer } from '../carriers/call-status.js';
 import { dialTwiml, hangupTwiml, isSipTarget, MAX_INLINE_TWIML_LENGTH, sayThenDialTwiml, sayThenHangupTwiml, sayTwiml, sayWithKeypressTwiml, streamTwiml } from '../carriers/twilio/twiml.js';
 import { TWILIO_WEBHOOK_PATHS } from '../carriers/twilio/webhook-paths.js';
-import type { AnswerAction, AnsweringMachinePolicy, CallJobData, ConnectMode } from '../jobs/call-jobs.js';
+import { connectModeOf, type AnswerAction, type AnsweringMachinePolicy, type CallJobData } from '../jobs/call-jobs.js';
 import { callContext, sipHeaders, streamParameters } from './call-context.js';
 import type { ConnectSettings } from './connect-settings.js';
 
@@ -19,8 +19,6 @@ export interface DialPlan {
   /** The call may reach the voice agent, so it takes one of the agent's slots when it is dialed. */
   usesAgent: boolean;
 }
-
-export const connectModeOf = (data: CallJobData): ConnectMode => data.connect ?? 'say';
 
 /** Whether who answers changes anything: only then is the call dialed with answering-machine detection. */
 export const detectsMachines = (policy: AnsweringMachinePolicy | undefined): policy is AnsweringMachinePolicy =>
@@ -93,7 +91,7 @@ export function answerTwiml(action: AnswerAction, jobId: string, data: CallJobDa
 /** How one call is dialed: inline TwiML, or detection first (and the answer webhook), and whether it holds a slot. */
 export function dialPlan(jobId: string, data: CallJobData, settings: ConnectSettings): DialPlan {
   const mode = connectModeOf(data);
-  const usesAgent = Boolean(data.connectToAgent) || mode !== 'say';
+  const usesAgent = mode !== 'say';
   const policy = data.answeringMachine;
   if (data.connectToAgent || !detectsMachines(policy)) {
     return { answer: { twiml: connectTwiml(jobId, data, settings) }, ...(data.machineDetection && { machineDetection: data.machineDetection }), usesAgent };

@@ -5,10 +5,10 @@ import type { CapacityService } from '../capacity/capacity-service.js';
 import type { Carrier } from '../carriers/carrier.js';
 import { answererOf } from '../carriers/call-status.js';
 import { emptyTwiml, hangupTwiml } from '../carriers/twilio/twiml.js';
-import type { CallJobData } from '../jobs/call-jobs.js';
+import { connectModeOf, type CallJobData } from '../jobs/call-jobs.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import { answerActionFor, answerTwiml, connectModeOf, detectsBeside, detectsMachines } from './connect-plan.js';
+import { answerActionFor, answerTwiml, detectsBeside, detectsMachines } from './connect-plan.js';
 import type { ConnectSettings } from './connect-settings.js';
 
 export interface OutboundAnswerDeps {

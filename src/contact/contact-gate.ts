@@ -60,22 +60,28 @@ export interface ContactGateDeps {
   clock: Clock;
 }
 
+const MAX_KNOWN_OPENINGS = 1_000;
+
 /**
  * The contactability gate: whether a number may be dialed now, later (and when), or never, with
  * the reason. Everything it asks Redis (the do-not-call list, recent dials) is one script; with
  * `dial` a dial it allows is counted in that same step, so caps hold across every worker.
  */
-const MAX_KNOWN_OPENINGS = 1_000;
-
 export function createContactGate({ store, defaults, clock }: ContactGateDeps) {
   const knownOpenings = new Map<string, number>();
-  async function decide(subject: GateSubject, options: { dial: boolean; member: string; gapExempt: boolean; at?: number }): Promise<GateFindings> {
-    const now = options.at ?? clock.now();
-    const at = new Date(now).toISOString();
+
+  /** The call's rules and zones, and whether its window is open at `now`: what every decision starts from. */
+  const windowAt = (subject: GateSubject, now: number) => {
     const rules = rulesFor(defaults, subject);
     const { zones, source } = zonesFor(subject);
     const instant = DateTime.fromMillis(now, { zone: 'utc' });
-    const windowOpen = isOpen(rules.window, zones, instant);
+    return { rules, zones, source, instant, open: isOpen(rules.window, zones, instant) };
+  };
+
+  async function decide(subject: GateSubject, options: { dial: boolean; member: string; gapExempt: boolean; at?: number }): Promise<GateFindings> {
+    const now = options.at ?? clock.now();
+    const at = new Date(now).toISOString();
+    const { rules, zones, source, instant, open: windowOpen } = windowAt(subject, now);
     const findings = (verdict: Omit<GateVerdict, 'at'>, facts?: ContactFacts & { dialed?: boolean }): GateFindings => ({
       verdict: { ...verdict, at },
       rules,
@@ -121,7 +127,7 @@ export function createContactGate({ store, defaults, clock }: ContactGateDeps) {
     heldBackByTime(subject: GateSubject): boolean {
       const now = clock.now();
       if (subject.notAfter !== undefined && now > Date.parse(subject.notAfter)) return true;
-      return !isOpen(rulesFor(defaults, subject).window, zonesFor(subject).zones, DateTime.fromMillis(now, { zone: 'utc' }));
+      return !windowAt(subject, now).open;
     },
 
     /**
@@ -137,10 +143,9 @@ export function createContactGate({ store, defaults, clock }: ContactGateDeps) {
       const key = `${zones.join(',')}|${subject.callingWindow ?? ''}|${subject.blackoutDates?.join(',') ?? ''}`;
       let opening = knownOpenings.get(key);
       if (opening === undefined || opening <= now) {
-        const rules = rulesFor(defaults, subject);
-        const instant = DateTime.fromMillis(now, { zone: 'utc' });
-        if (isOpen(rules.window, zones, instant)) return undefined;
-        opening = nextOpening(rules.window, zones, instant)?.toMillis();
+        const window = windowAt(subject, now);
+        if (window.open) return undefined;
+        opening = nextOpening(window.rules.window, zones, window.instant)?.toMillis();
         if (opening === undefined) return undefined;
         if (knownOpenings.size >= MAX_KNOWN_OPENINGS) knownOpenings.clear();
         knownOpenings.set(key, opening);

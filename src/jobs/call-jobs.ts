@@ -2,7 +2,7 @@ import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import { jobIds } from './job-ids.js';
-import { ANSWER_ACTIONS, CONNECT_MODES, REDIAL_OUTCOMES, type RedialOutcome } from './call-choices.js';
+import { ANSWER_ACTIONS, CONNECT_MODES, REDIAL_OUTCOMES, type ConnectMode, type RedialOutcome } from './call-choices.js';
 
 export * from './call-choices.js';
 
@@ -120,6 +120,9 @@ export const callJobDataSchema = z.object({
   capacityHolder: z.string().optional(),
 });
 export type CallJobData = z.infer<typeof callJobDataSchema>;
+
+/** What the answered call does: a callback is bridged to the agent; a job from before connect modes says its message. */
+export const connectModeOf = (data: Pick<CallJobData, 'connect' | 'connectToAgent'>): ConnectMode => (data.connectToAgent ? 'agent' : (data.connect ?? 'say'));
 
 /** Fields of a call job that only the service reads: never shown in the API's answers. */
 export const INTERNAL_CALL_FIELDS = { connectToAgent: true, callbackFor: true, capacityHolder: true } as const;

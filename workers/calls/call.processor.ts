@@ -153,21 +153,24 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
   const releaseSlot = async () => {
     if (plan.usesAgent) await deps.capacity.release(slotOwner);
   };
+  /** Nothing was dialed after all: no marker left to look up, no slot held. */
+  const abandonDial = async () => {
+    await deps.callRecords.clearDialing(jobId);
+    await releaseSlot();
+  };
 
   const dialedAt = new Date();
   await deps.callRecords.markDialing(jobId, dialedAt);
   // No replica holds the marker (a failover under way): dialing now could dial again after the
   // switch, when the marker is gone. Nothing is dialed yet, so the call waits in line instead.
   if (!(await replicated('dial marker'))) {
-    await deps.callRecords.clearDialing(jobId);
-    await releaseSlot();
+    await abandonDial();
     return putBack(job, token);
   }
   // The turn as close to the dial as can be, so that calls reach the carrier as evenly spaced as their turns.
   if (deps.pacer.waitForTurn && !(await deps.pacer.waitForTurn(deps.closing))) {
     log.info('worker closing: call put back before its turn to dial');
-    await deps.callRecords.clearDialing(jobId);
-    await releaseSlot();
+    await abandonDial();
     return putBack(job, token);
   }
   // The last word before the dial: calling hours in the callee's time, do-not-call, caps, expiry.
@@ -177,14 +180,10 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
   } catch (error) {
     // A number that could not be checked is not dialed: the job is tried again later.
     log.warn({ err: error }, 'contactability gate could not decide; the call will be tried again');
-    await deps.callRecords.clearDialing(jobId);
-    await releaseSlot();
+    await abandonDial();
     throw error;
   }
-  await heedGate(verdict, async () => {
-    await deps.callRecords.clearDialing(jobId);
-    await releaseSlot();
-  });
+  await heedGate(verdict, abandonDial);
   await deps.callLog.attempt(jobId, job.data, attempt, { status: 'dialing', dialedAt: dialedAt.toISOString() });
   try {
     const placed = await deps.dialer.placeCall({

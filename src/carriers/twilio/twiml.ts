@@ -28,10 +28,10 @@ export function fitsInlineTwiml(message: string): boolean {
   return sayTwiml(message).length <= MAX_INLINE_TWIML_LENGTH;
 }
 
-/** Connects the call to the voice agent: `<Number>` for a phone number, `<Sip>` for a SIP URI. */
-export function dialAgent(response: InstanceType<typeof twilio.twiml.VoiceResponse>, target: string, action?: string) {
+/** Connects the call to the voice agent: `<Number>` for a phone number, `<Sip>` for a SIP URI (carrying `headers`). */
+export function dialAgent(response: InstanceType<typeof twilio.twiml.VoiceResponse>, target: string, action?: string, headers: readonly ContextEntry[] = []) {
   const dial = response.dial(action ? { action, method: 'POST' } : {});
-  if (isSipTarget(target)) dial.sip(target);
+  if (isSipTarget(target)) dial.sip(sipUriWithHeaders(target, headers));
   else dial.number(target);
 }
 
@@ -64,9 +64,7 @@ export function sipUriWithHeaders(uri: string, headers: readonly ContextEntry[])
 /** Bridges the call to the agent: a number, or a SIP URI carrying `headers`. */
 export function dialTwiml(target: string, headers: readonly ContextEntry[] = []): string {
   const response = new twilio.twiml.VoiceResponse();
-  const dial = response.dial();
-  if (isSipTarget(target)) dial.sip(sipUriWithHeaders(target, headers));
-  else dial.number(target);
+  dialAgent(response, target, undefined, headers);
   return response.toString();
 }
 
