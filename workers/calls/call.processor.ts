@@ -167,13 +167,8 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
     await abandonDial();
     return putBack(job, token);
   }
-  // The turn as close to the dial as can be, so that calls reach the carrier as evenly spaced as their turns.
-  if (deps.pacer.waitForTurn && !(await deps.pacer.waitForTurn(deps.closing))) {
-    log.info('worker closing: call put back before its turn to dial');
-    await abandonDial();
-    return putBack(job, token);
-  }
-  // The last word before the dial: calling hours in the callee's time, do-not-call, caps, expiry.
+  // Calling hours in the callee's time, do-not-call, caps, expiry: decided (and a dial counted)
+  // before the turn, so that nothing but CPU stands between the turn and the dial.
   let verdict: GateVerdict & { counted?: string };
   try {
     verdict = await deps.gate.check(job.data, { jobId, gapExempt: isRecentCallback(job, deps.clock) });
@@ -184,6 +179,23 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
     throw error;
   }
   await heedGate(verdict, abandonDial);
+  /** The counted dial will not be made after all: it stops counting against the number's caps. */
+  const uncount = async () => {
+    if (verdict.counted) await deps.gate.forget(to, verdict.counted);
+  };
+  // The turn as close to the dial as can be, so that calls reach the carrier as evenly spaced as their turns.
+  if (deps.pacer.waitForTurn && !(await deps.pacer.waitForTurn(deps.closing))) {
+    log.info('worker closing: call put back before its turn to dial');
+    await uncount();
+    await abandonDial();
+    return putBack(job, token);
+  }
+  // The wait for the turn may have run past the end of the window (no Redis asked: the dial is due now).
+  if (deps.gate.heldBackByTime(job.data)) {
+    await uncount();
+    const { verdict: late } = await deps.gate.explain(job.data);
+    if (late.decision !== 'dial') await heedGate(late, abandonDial);
+  }
   await deps.callLog.attempt(jobId, job.data, attempt, { status: 'dialing', dialedAt: dialedAt.toISOString() });
   try {
     const placed = await deps.dialer.placeCall({
@@ -204,7 +216,7 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
     if (!dialError.ambiguous) {
       await deps.callRecords.clearDialing(jobId);
       // No call came of it: it does not count against the number's caps.
-      if (verdict.counted) await deps.gate.forget(to, verdict.counted);
+      await uncount();
     } else if (dialError.retryable) {
       // Twilio has no idempotency key: a 5xx or a timeout may hide a call it created.
       const earlier = await findEarlierCall(dialedAt);
