@@ -56,10 +56,13 @@ for i = 1, #fields do
     end
   end
 end
+-- A dial counts every dial recorded, even one another worker stamped a moment later by its clock;
+-- an explanation as of a given time counts those up to it.
+local upTo = dial and '+inf' or now
 local heldUntil, heldBy, count = nil, '', 0
 for c = 1, tonumber(ARGV[8]) do
   local capCount, capWindow = tonumber(ARGV[7 + c * 2]), tonumber(ARGV[8 + c * 2])
-  local window = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. (now - capWindow), now, 'WITHSCORES')
+  local window = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. (now - capWindow), upTo, 'WITHSCORES')
   local n = #window / 2
   if c == 1 then count = n end
   if n >= capCount then
@@ -67,7 +70,7 @@ for c = 1, tonumber(ARGV[8]) do
     if heldUntil == nil or freed > heldUntil then heldUntil, heldBy = freed, 'frequency-cap' end
   end
 end
-local last = redis.call('ZREVRANGEBYSCORE', KEYS[2], now, '-inf', 'WITHSCORES', 'LIMIT', 0, 1)[2]
+local last = redis.call('ZREVRANGEBYSCORE', KEYS[2], upTo, '-inf', 'WITHSCORES', 'LIMIT', 0, 1)[2]
 if minGap > 0 and not exempt and last and tonumber(last) + minGap > now and (heldUntil == nil or tonumber(last) + minGap > heldUntil) then
   heldUntil = tonumber(last) + minGap
   heldBy = 'min-gap'

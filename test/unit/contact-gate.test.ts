@@ -203,6 +203,13 @@ describe('frequency caps and the minimum gap, counted across every caller at onc
     expect((await check(gate, { to: LA }, 'job-late')).decision).toBe('dial');
   });
 
+  it("a dial another worker stamped a moment later by its own clock still counts", async ({ gateAt }) => {
+    const { gate, clock } = gateAt('2027-06-02T18:00:00.010Z', rules({ caps: [{ count: 1, windowMs: 24 * 3_600_000 }] }));
+    expect((await check(gate, { to: LA }, 'ahead')).decision).toBe('dial');
+    clock.set('2027-06-02T18:00:00.000Z'); // a worker whose clock is 10 ms behind
+    expect(await check(gate, { to: LA }, 'behind')).toMatchObject({ decision: 'defer', reason: 'frequency-cap' });
+  });
+
   it('a cap that frees a dial at night defers to the next morning', async ({ gateAt }) => {
     const { gate } = gateAt('2027-06-03T03:30:00Z', rules({ caps: [{ count: 1, windowMs: 3_600_000 }] })); // 20:30 in California
     expect((await check(gate, { to: LA }, 'first')).decision).toBe('dial');
