@@ -59,6 +59,7 @@ function appDeps(config: Readonly<Config>, core: Core, redis: RedisConnection, l
     callContext: createContextLookup({ callRecords: core.callRecords, callQueue: core.callQueue }),
     dnc,
     gate: core.gate,
+    campaigns: { service: core.campaigns, contactImport: core.contactImport, redis, prefix: config.QUEUE_PREFIX },
     clock: core.clock,
     ...(config.AGENT_WEBHOOK_SECRET && { agentWebhookSecret: config.AGENT_WEBHOOK_SECRET }),
     limits: {

@@ -32,6 +32,11 @@ import { SIMULATOR_PREFIX, TWILIO_WEBHOOK_PREFIX } from './carriers/twilio/webho
 import { agentRoutes } from './routes/webhooks/agent.routes.js';
 import { twilioWebhooks, type TwilioWebhookOptions } from './routes/webhooks/twilio-webhooks.js';
 import type { CapacityService } from './capacity/capacity-service.js';
+import type { CampaignService } from './campaigns/campaign-service.js';
+import type { ContactImport } from './campaigns/contact-import.js';
+import { campaignRoutes } from './routes/campaigns/campaigns.routes.js';
+import { contactRoutes } from './routes/campaigns/contacts.routes.js';
+import type { RedisConnection } from './lib/redis.js';
 import type { QueueAdminService } from './calls/queue-admin-service.js';
 import type { SchedulingService } from './calls/scheduling-service.js';
 
@@ -62,6 +67,8 @@ export interface AppDeps {
   dnc: DncList;
   gate: Pick<ContactGate, 'explain'>;
   clock: Clock;
+  /** Campaigns, their CSV imports, and where their results are read from. */
+  campaigns: { service: CampaignService; contactImport: ContactImport; redis: RedisConnection; prefix: string };
   /** The built-in voice agent of the simulated carrier, when no agent is configured. */
   simulatedAgent?: SimulatedAgent;
   limits: CallSchemaLimits & { bodyLimitBytes: number };
@@ -122,6 +129,8 @@ export async function buildApp(deps: AppDeps) {
     await api.register(capacityRoutes, { capacity: deps.capacity, priorities: deps.priorities, prefix: '/api' });
     await api.register(dncRoutes, { dnc: deps.dnc, prefix: '/api' });
     await api.register(contactabilityRoutes, { gate: deps.gate, clock: deps.clock, prefix: '/api' });
+    await api.register(campaignRoutes, { campaigns: deps.campaigns.service, redis: deps.campaigns.redis, keyPrefix: deps.campaigns.prefix, limits: deps.limits, prefix: '/api' });
+    await api.register(contactRoutes, { campaigns: deps.campaigns.service, contactImport: deps.campaigns.contactImport, limits: deps.limits, prefix: '/api' });
     await api.register(simulatorRoutes, {
       simulator: deps.simulator,
       simulatedAgent: deps.simulatedAgent,

@@ -79,6 +79,15 @@ const envSchema = z.object({
   /** Cron schedules that fire more often than this are refused. */
   RECURRING_MIN_INTERVAL_SECONDS: positiveInt.default(60),
   BULK_MAX_CALLS: positiveInt.max(100_000).default(10_000),
+  /**
+   * Campaign contacts fed to the call queue ahead of the workers, across campaigns: enough to keep
+   * them busy, few enough that a pause or another campaign's share takes effect at once and a single
+   * call waits behind a second of dials at most. Default: a second of the dial rate, and at least
+   * twice CALL_WORKER_CONCURRENCY.
+   */
+  CAMPAIGN_HOPPER_SIZE: positiveInt.max(100_000).optional(),
+  /** How often each worker feeds campaign contacts to the call queue. */
+  CAMPAIGN_FEED_INTERVAL_MS: positiveInt.max(10_000).default(100),
   BODY_LIMIT_BYTES: positiveInt.default(8 * 1024 * 1024),
   METADATA_MAX_BYTES: positiveInt.default(8 * 1024),
   /** Finished jobs are trimmed after these ages, and past these counts, so Redis stays bounded. */
@@ -222,6 +231,8 @@ export interface Config extends Env {
   agentDialTarget: string | undefined;
   /** AGENT_STREAM_URL, or the simulated agent with the simulated carrier; undefined when `stream` calls cannot be placed. */
   agentStreamUrl: string | undefined;
+  /** CAMPAIGN_HOPPER_SIZE, or its default from the dial rate and the concurrency. */
+  campaignHopperSize: number;
 }
 
 export class ConfigError extends Error {
@@ -289,6 +300,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, { servesApi 
     callbackBaseUrl,
     agentDialTarget,
     agentStreamUrl,
+    campaignHopperSize: values.CAMPAIGN_HOPPER_SIZE ?? Math.max(2 * values.CALL_WORKER_CONCURRENCY, Math.ceil((values.CALL_RATE_MAX / values.CALL_RATE_WINDOW_MS) * 1_000)),
     // Without PUBLIC_URL nothing from outside can be verified; loopback callers still can be.
     apiBaseUrl,
     webhookAuthToken: values.TWILIO_AUTH_TOKEN ?? values.SIMULATED_AUTH_TOKEN,

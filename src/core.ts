@@ -27,6 +27,13 @@ import { processMetrics } from './metrics.js';
 import { createContactGate, systemClock, type Clock } from './contact/contact-gate.js';
 import { contactRules } from './contact/contact-settings.js';
 import { createContactStore } from './contact/contact-store.js';
+import { createCampaignFeeder } from './campaigns/campaign-feeder.js';
+import { createCampaignProgress } from './campaigns/campaign-progress.js';
+import { createCampaignService } from './campaigns/campaign-service.js';
+import { createCampaignStore } from './campaigns/campaign-store.js';
+import { createCampaignSweeps } from './campaigns/campaign-sweeps.js';
+import { createContactImport } from './campaigns/contact-import.js';
+import { createContactList } from './campaigns/contact-list.js';
 
 export interface CoreParts {
   /** The connection every part shares: a producer's in the API, a consumer's in a worker. */
@@ -51,12 +58,29 @@ export function createCore(config: Readonly<Config>, { redis, logger, dialer = c
 
   const replicas = replicaAcknowledgement(redis, replicationPolicy(config), config.QUEUE_PREFIX);
   const callRecords = createCallRecordStore(redis, config.QUEUE_PREFIX, callRecordTtlSeconds(config), replicas);
-  const { callLog, close: closeCallLog } = openCallLog(config, redis, callRecords);
+  // Campaign calls' rows also keep their campaign's counts, Supabase or not.
+  const { callLog, close: closeCallLog } = openCallLog(config, redis, callRecords, {
+    writer: createCampaignProgress(redis, config.QUEUE_PREFIX),
+    wants: (data) => data.campaignId !== undefined,
+  });
   const { capacity, inbound, priorities } = createCapacity(config, redis, { callQueue, callRecords, dialer, logger });
   const jobPolicy = callJobPolicy(config);
   const connect = connectSettings(config);
   const contactStore = createContactStore(redis, config.QUEUE_PREFIX);
   const gate = createContactGate({ store: contactStore, defaults: contactRules(config), clock });
+  const campaignStore = createCampaignStore(redis, config.QUEUE_PREFIX);
+  const campaignSweeps = createCampaignSweeps({ redis, prefix: config.QUEUE_PREFIX, callQueue, callLog, campaigns: campaignStore, logger });
+  const campaigns = createCampaignService({
+    redis,
+    prefix: config.QUEUE_PREFIX,
+    store: campaignStore,
+    contacts: createContactList(redis, config.QUEUE_PREFIX),
+    sweeps: campaignSweeps,
+    callQueue,
+    connect,
+    ...(config.SUPABASE_URL && { logAppended: callLog }),
+    logger,
+  });
 
   return {
     callQueue,
@@ -85,6 +109,12 @@ export function createCore(config: Readonly<Config>, { redis, logger, dialer = c
       replicas,
     }),
     queueAdmin: createQueueAdminService({ callQueue, callRecords, redis }),
+    campaigns,
+    contactImport: createContactImport(redis, config.QUEUE_PREFIX, campaigns),
+    campaignFeeder: createCampaignFeeder(
+      { redis, prefix: config.QUEUE_PREFIX, callQueue, policy: jobPolicy, callLog, campaigns: campaignStore, expireRest: campaignSweeps.expireRest, logger },
+      { hopperSize: config.campaignHopperSize, maxConcurrentCalls: config.MAX_CONCURRENT_CALLS, completeGraceMs: 3_000, staleFeedingMs: 30_000 },
+    ),
 
     async close() {
       // The carrier first: a simulated one plays its calls in flight to their end.

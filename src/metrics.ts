@@ -49,6 +49,24 @@ function create(registry: Registry) {
       labelNames: ['decision', 'reason'],
       registers: [registry],
     }),
+    campaignDials: new Counter({
+      name: 'switchboard_campaign_dials_total',
+      help: "Dial attempts of campaigns' calls, by campaign and outcome (placed, recovered, retrying, failed)",
+      labelNames: ['campaign', 'outcome'],
+      registers: [registry],
+    }),
+    campaignOutcomes: new Counter({
+      name: 'switchboard_campaign_call_outcomes_total',
+      help: "Campaigns' calls that ended, by campaign and outcome",
+      labelNames: ['campaign', 'outcome'],
+      registers: [registry],
+    }),
+    campaignGateDecisions: new Counter({
+      name: 'switchboard_campaign_gate_decisions_total',
+      help: "The contactability gate's decisions on campaigns' calls, by campaign, decision and reason",
+      labelNames: ['campaign', 'decision', 'reason'],
+      registers: [registry],
+    }),
     jobs: new Gauge({ name: 'switchboard_jobs', help: 'Call jobs by state (at scrape time)', labelNames: ['state'], registers: [registry] }),
     capacity: new Gauge({ name: 'switchboard_capacity_slots', help: 'Live-call slots and callers (at scrape time)', labelNames: ['kind'], registers: [registry] }),
   };

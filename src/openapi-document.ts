@@ -1,4 +1,6 @@
 import type { OptOut } from './contact/opt-out.js';
+import type { CampaignService } from './campaigns/campaign-service.js';
+import type { ContactImport } from './campaigns/contact-import.js';
 import type { DncList } from './contact/dnc-list.js';
 import { systemClock, type ContactGate } from './contact/contact-gate.js';
 import type { OutboundAnswer } from './connect/outbound-answer.js';
@@ -49,6 +51,7 @@ export async function generateOpenApiDocument(): Promise<Record<string, unknown>
     dnc: notCalled as DncList,
     gate: notCalled as ContactGate,
     clock: systemClock,
+    campaigns: { service: notCalled as CampaignService, contactImport: notCalled as ContactImport, redis: notCalled as Redis, prefix: 'unused' },
     priorities: notCalled as PriorityNumbers,
     limits: {
       bulkMaxCalls: defaults.BULK_MAX_CALLS,

@@ -72,6 +72,20 @@ describe('openapi.yaml', () => {
         'GET /simulator/inbound-calls',
         'POST /simulator/queues/{queueSid}/members/{callSid}',
         'POST /simulator/phone-calls',
+        'POST /api/campaigns',
+        'GET /api/campaigns',
+        'GET /api/campaigns/{id}',
+        'PATCH /api/campaigns/{id}',
+        'DELETE /api/campaigns/{id}',
+        'POST /api/campaigns/{id}/start',
+        'POST /api/campaigns/{id}/pause',
+        'POST /api/campaigns/{id}/resume',
+        'POST /api/campaigns/{id}/cancel',
+        'POST /api/campaigns/{id}/retry',
+        'GET /api/campaigns/{id}/results.csv',
+        'POST /api/campaigns/{id}/contacts',
+        'POST /api/campaigns/{id}/contacts/csv',
+        'GET /api/campaigns/{id}/imports/{importId}',
       ].sort(),
     );
   });
@@ -95,7 +109,7 @@ describe('what openapi.yaml says of access and errors', () => {
       if (signed(name)) expect([name, statuses]).toEqual([name, expect.arrayContaining(['403'])]);
       if (/^(POST|PUT) \/api\/queue\/schedule/.test(name)) expect([name, statuses]).toEqual([name, expect.arrayContaining(['400', '409', '413', '415', '422'])]);
     }
-    for (const admin of ['POST /api/queue/pause', 'DELETE /api/queue/job/{jobId}', 'POST /api/queue/clean', 'PUT /api/priority-numbers/{number}']) {
+    for (const admin of ['POST /api/queue/pause', 'DELETE /api/queue/job/{jobId}', 'POST /api/queue/clean', 'PUT /api/priority-numbers/{number}', 'POST /api/campaigns/{id}/pause', 'POST /api/campaigns/{id}/cancel', 'DELETE /api/campaigns/{id}']) {
       expect(Object.keys(published.paths[admin.split(' ')[1]!]![admin.split(' ')[0]!.toLowerCase()]!.responses)).toContain('403');
     }
     expect(Object.keys(published.paths['/api/queue/stats']!.get!.responses)).not.toContain('403');
@@ -104,6 +118,7 @@ describe('what openapi.yaml says of access and errors', () => {
   it('declares TwiML as text/xml and metrics as text/plain', () => {
     expect(Object.keys(published.paths['/webhooks/twilio/voice']!.post!.responses['200']!.content!)).toEqual(['text/xml']);
     expect(Object.keys(published.paths['/metrics']!.get!.responses['200']!.content!)).toEqual(['text/plain']);
+    expect(Object.keys(published.paths['/api/campaigns/{id}/results.csv']!.get!.responses['200']!.content!)).toEqual(['text/csv']);
   });
 
   it('publishes each schema once', () => {

@@ -1,8 +1,8 @@
 import { Queue } from 'bullmq';
 import type { RedisConnection as Redis } from '../lib/redis.js';
 import type { Config } from '../config.js';
-import { CALL_LOG_JOB, CALL_LOG_JOB_OPTIONS, CALL_LOG_QUEUE_NAME } from '../jobs/call-jobs.js';
-import { createCallLog, disabledCallLog, type CallLog, type CallLogRow, type CallLogWriter } from './call-log-writer.js';
+import { CALL_LOG_JOB, CALL_LOG_JOB_OPTIONS, CALL_LOG_QUEUE_NAME, type CallJobData } from '../jobs/call-jobs.js';
+import { createCallLog, everyWriter, type CallLog, type CallLogRow, type CallLogWriter } from './call-log-writer.js';
 import type { CallRecordStore } from '../calls/call-record-store.js';
 
 /** Rows per outbox job: one upsert request each. */
@@ -34,12 +34,22 @@ export function createOutboxWriter(outbox: Queue<OutboxJob>): CallLogWriter {
 /** From one second (or less, when the cap is lower), doubling, to at most `maxMs` between tries. */
 export const outboxBackoff = (attemptsMade: number, maxMs: number) => Math.min(Math.min(1_000, maxMs) * 2 ** Math.max(0, attemptsMade - 1), maxMs);
 
-/** The call log a process writes to: through the outbox when Supabase is configured, nowhere otherwise. */
-export function openCallLog(config: Readonly<Config>, connection: Redis, callRecords: CallRecordStore): { callLog: CallLog; close(): Promise<void> } {
-  if (!config.SUPABASE_URL) return { callLog: disabledCallLog, close: async () => {} };
+/**
+ * The call log a process writes to: through the outbox when Supabase is configured, and to
+ * `alongside` (campaign progress, which reads only campaign calls' rows) in any case.
+ */
+export function openCallLog(
+  config: Readonly<Config>,
+  connection: Redis,
+  callRecords: CallRecordStore,
+  alongside: { writer: CallLogWriter; wants: (data: CallJobData) => boolean },
+): { callLog: CallLog; close(): Promise<void> } {
+  if (!config.SUPABASE_URL) {
+    return { callLog: createCallLog({ writer: alongside.writer, records: callRecords, wants: alongside.wants }), close: async () => {} };
+  }
   const outbox = new Queue<OutboxJob>(CALL_LOG_QUEUE_NAME, { connection, prefix: config.QUEUE_PREFIX });
   return {
-    callLog: createCallLog({ writer: createOutboxWriter(outbox), records: callRecords }),
+    callLog: createCallLog({ writer: everyWriter([createOutboxWriter(outbox), alongside.writer]), records: callRecords }),
     close: () => outbox.close(),
   };
 }

@@ -11,6 +11,10 @@ export interface CallLogRow {
   root_job_id: string | null;
   recurring_id: string | null;
   lead_id: string | null;
+  /** The campaign, its contact, and the pass over its contacts (0, then one more per retry). */
+  campaign_id: string | null;
+  contact_id: string | null;
+  campaign_round: number;
   to_number: string;
   from_number: string | null;
   priority: string;
@@ -52,7 +56,9 @@ export type AttemptStatus =
   | { status: 'dial-failed' | 'error'; dialedAt?: string; errorCode?: string; errorMessage: string }
   /** The contactability gate held the attempt back until `until`, or blocked it for good. */
   | { status: 'deferred'; reason: string; until: string }
-  | { status: 'blocked'; reason: string };
+  | { status: 'blocked'; reason: string }
+  /** The campaign was cancelled before the call was dialed. */
+  | { status: 'cancelled' };
 
 function baseRow(jobId: string, data: CallJobData, attempt: number, version: number): CallLogRow {
   return {
@@ -63,6 +69,9 @@ function baseRow(jobId: string, data: CallJobData, attempt: number, version: num
     root_job_id: data.rootJobId ?? null,
     recurring_id: data.recurringId ?? null,
     lead_id: data.lead_id ?? null,
+    campaign_id: data.campaignId ?? null,
+    contact_id: data.contactId ?? null,
+    campaign_round: data.campaignRound ?? 0,
     to_number: data.to,
     from_number: data.from ?? null,
     priority: data.priority,
@@ -94,6 +103,10 @@ export function attemptRow(jobId: string, data: CallJobData, attempt: number, ve
   const row = baseRow(jobId, data, attempt, version);
   row.status = state.status;
   if (state.status === 'scheduled') return row;
+  if (state.status === 'cancelled') {
+    row.final = true;
+    return row;
+  }
   if (state.status === 'deferred' || state.status === 'blocked') {
     row.reason = state.reason;
     row.deferred_until = state.status === 'deferred' ? state.until : null;
@@ -136,23 +149,32 @@ export interface CallLog {
   attempt(jobId: string, data: CallJobData, attempt: number, state: Exclude<AttemptStatus, { status: 'scheduled' }>): Promise<void>;
   /** The attempt that placed the call, as its record now stands. */
   call(jobId: string, data: CallJobData): Promise<void>;
+  /** Calls closed before a job was made for them (a campaign's contacts when it is cancelled or ends): their first row, after the scheduled one. */
+  closed(jobs: Array<{ jobId: string; data: CallJobData }>, state: { status: 'cancelled' } | { status: 'blocked'; reason: 'expired' }): Promise<void>;
 }
 
 export interface CallLogDeps {
   writer: CallLogWriter;
   /** Versions and records come from the call records: one counter per job orders all its writes. */
   records: { nextLogVersion(jobId: string): Promise<number>; get(jobId: string): Promise<CallRecord | undefined> };
+  /** Which calls are logged at all (all when absent): without Supabase, only those whose rows something else reads. */
+  wants?: (data: CallJobData) => boolean;
 }
 
-export function createCallLog({ writer, records }: CallLogDeps): CallLog {
+export function createCallLog({ writer, records, wants = () => true }: CallLogDeps): CallLog {
   return {
     // Version 0: anything the worker writes later wins.
     scheduled: (jobs) =>
-      writer.write(jobs.map(({ jobId, data, deferred }) => attemptRow(jobId, data, 1, 0, deferred ? { status: 'deferred', ...deferred } : { status: 'scheduled' }))),
+      writer.write(
+        jobs.filter(({ data }) => wants(data)).map(({ jobId, data, deferred }) => attemptRow(jobId, data, 1, 0, deferred ? { status: 'deferred', ...deferred } : { status: 'scheduled' })),
+      ),
     async attempt(jobId, data, attempt, state) {
+      if (!wants(data)) return;
       await writer.write([attemptRow(jobId, data, attempt, await records.nextLogVersion(jobId), state)]);
     },
+    closed: (jobs, state) => writer.write(jobs.filter(({ data }) => wants(data)).map(({ jobId, data }) => attemptRow(jobId, data, 1, 1, state))),
     async call(jobId, data) {
+      if (!wants(data)) return;
       // The version is taken after the change it reports, and the record read after that: the row
       // with the highest version always holds every change before it.
       const version = await records.nextLogVersion(jobId);
@@ -162,8 +184,7 @@ export function createCallLog({ writer, records }: CallLogDeps): CallLog {
   };
 }
 
-export const disabledCallLog: CallLog = {
-  scheduled: async () => {},
-  attempt: async () => {},
-  call: async () => {},
-};
+/** Rows to several writers: each gets every row. */
+export const everyWriter = (writers: CallLogWriter[]): CallLogWriter => ({
+  write: async (rows) => void (await Promise.all(writers.map((writer) => writer.write(rows)))),
+});

@@ -25,12 +25,24 @@ export interface CallLifecycleDeps {
  * forward only, and a call that ended busy, unanswered or failed is dialed again per its policy.
  */
 export function createCallLifecycle({ callRecords, callQueue, jobPolicy, redialDefaults, callLog, capacity, logger }: CallLifecycleDeps) {
-  const redialIfAsked = async (jobId: string, data: CallJobData, outcome: CallOutcome) => {
-    const policy: RedialPolicy = { ...redialDefaults, ...data.redial };
-    const redialNumber = (data.redialNumber ?? 0) + 1;
+  /** The redial an outcome asks for, if any: by the call's per-outcome rules (campaigns), else by its policy. */
+  const redialFor = (data: CallJobData, outcome: CallOutcome): { delayMs: number; redialCounts?: CallJobData['redialCounts'] } | undefined => {
     const asked = redialOutcomeOf(outcome);
-    if (!asked || !policy.on.includes(asked) || redialNumber > policy.max) return;
+    if (!asked) return undefined;
+    const byOutcome = data.redial?.byOutcome;
+    if (byOutcome) {
+      const rule = byOutcome[asked];
+      const used = data.redialCounts?.[asked] ?? 0;
+      return rule && used < rule.max ? { delayMs: rule.delayMs, redialCounts: { ...data.redialCounts, [asked]: used + 1 } } : undefined;
+    }
+    const policy: RedialPolicy = { ...redialDefaults, ...data.redial };
+    return policy.on.includes(asked) && (data.redialNumber ?? 0) < policy.max ? { delayMs: policy.delayMs } : undefined;
+  };
 
+  const redialIfAsked = async (jobId: string, data: CallJobData, outcome: CallOutcome) => {
+    const next = redialFor(data, outcome);
+    if (!next) return;
+    const redialNumber = (data.redialNumber ?? 0) + 1;
     const rootJobId = data.rootJobId ?? jobId;
     const redialJobId = jobIds.redial(rootJobId, redialNumber);
     const { recurringId: _recurring, scheduleAt: _due, ...call } = data;
@@ -39,14 +51,15 @@ export function createCallLifecycle({ callRecords, callQueue, jobPolicy, redialD
       redialOf: jobId,
       rootJobId,
       redialNumber,
-      scheduleAt: new Date(Date.now() + policy.delayMs).toISOString(),
+      ...(next.redialCounts && { redialCounts: next.redialCounts }),
+      scheduleAt: new Date(Date.now() + next.delayMs).toISOString(),
     };
     // The id is derived from the chain, so a repeated final status cannot add a second redial.
-    const job = callJob(jobPolicy, redial, { delay: policy.delayMs, jobId: redialJobId });
+    const job = callJob(jobPolicy, redial, { delay: next.delayMs, jobId: redialJobId });
     await callQueue.add(job.name, job.data, job.opts);
     await callRecords.setRedialJob(jobId, redialJobId);
     await callLog.scheduled([{ jobId: redialJobId, data: redial }]);
-    logger.info({ jobId, redialJobId, redialNumber, outcome, delayMs: policy.delayMs, to: maskNumber(data.to) }, 'call will be redialed');
+    logger.info({ jobId, redialJobId, redialNumber, outcome, delayMs: next.delayMs, to: maskNumber(data.to) }, 'call will be redialed');
   };
 
   return {
@@ -70,6 +83,7 @@ export function createCallLifecycle({ callRecords, callQueue, jobPolicy, redialD
       }
       const outcome = callOutcome(await callRecords.get(jobId)) ?? (event.status as CallOutcome);
       processMetrics().callOutcomes.inc({ outcome });
+      if (job.data.campaignId) processMetrics().campaignOutcomes.inc({ campaign: job.data.campaignId, outcome });
       if (event.status === 'completed' && event.durationSeconds !== undefined) processMetrics().callDuration.observe(event.durationSeconds);
       // The call is over: its slot goes to the next caller or call (one a machine took was freed when that was known).
       await capacity?.callEnded(slotOwner, event.status === 'completed' ? event.durationSeconds : undefined);

@@ -14,7 +14,7 @@ export interface CallContext {
 export const callContext = (jobId: string, data: CallJobData): CallContext => ({
   jobId,
   leadId: data.lead_id ?? null,
-  campaignId: null,
+  campaignId: data.campaignId ?? null,
   message: data.message,
   metadata: data.metadata ?? null,
 });

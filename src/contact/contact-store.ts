@@ -30,6 +30,29 @@ export interface FrequencyLimits {
   minGapMs: number;
 }
 
+/**
+ * Lua: \`dnc_entry(hash, number, now)\` answers the field (the number, or a prefix of it ending in *)
+ * and the unexpired do-not-call entry that blocks the number, or nil.
+ */
+export const DNC_LOOKUP_LUA = `
+local function dnc_entry(hash, number, now)
+  local fields = { number }
+  for i = 2, #number - 1 do fields[#fields + 1] = string.sub(number, 1, i) .. '*' end
+  local entries = redis.call('HMGET', hash, unpack(fields))
+  for i = 1, #fields do
+    local entry = entries[i]
+    if entry then
+      local expires = cjson.decode(entry).e
+      if expires == nil or expires == cjson.null or tonumber(expires) > now then return fields[i], entry end
+    end
+  end
+  return nil
+end
+`;
+
+/** The do-not-call list: number or prefix -> entry (JSON; `e` its expiry in ms, or null). */
+export const dncHashKey = (prefix: string) => `${prefix}:contact:dnc`;
+
 /** Dials are remembered at least a day, or as long as the longest window that counts them. */
 const KEEP_DIALS_MS = 24 * 3600 * 1000;
 
@@ -42,20 +65,10 @@ const KEEP_DIALS_MS = 24 * 3600 * 1000;
  * Returns: blocking field or '', its entry or '', dials in the first cap's window, last dial or '',
  * held until or '', held by or '', dialed (0/1).
  */
-const CHECK = `
+const CHECK = `${DNC_LOOKUP_LUA}
 local number, now, minGap, exempt, dial, member, keep = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4] == '1', ARGV[5] == '1', ARGV[6], tonumber(ARGV[7])
-local fields = { number }
-for i = 2, #number - 1 do fields[#fields + 1] = string.sub(number, 1, i) .. '*' end
-local entries = redis.call('HMGET', KEYS[1], unpack(fields))
-for i = 1, #fields do
-  local entry = entries[i]
-  if entry then
-    local expires = cjson.decode(entry).e
-    if expires == nil or expires == cjson.null or tonumber(expires) > now then
-      return { fields[i], entry, 0, '', '', '', 0 }
-    end
-  end
-end
+local blockedBy, entry = dnc_entry(KEYS[1], number, now)
+if blockedBy then return { blockedBy, entry, 0, '', '', '', 0 } end
 -- A dial counts every dial recorded, even one another worker stamped a moment later by its clock;
 -- an explanation as of a given time counts those up to it.
 local upTo = dial and '+inf' or now
@@ -133,7 +146,7 @@ const decode = (key: string, text: string): DncEntry => {
 
 /** Do-not-call entries and recent dials per number, in Redis, for every worker at once. */
 export function createContactStore(redis: Redis, prefix: string) {
-  const dncKey = `${prefix}:contact:dnc`;
+  const dncKey = dncHashKey(prefix);
   const dialsKey = (number: string) => `${prefix}:contact:dials:${number}`;
   const keepKey = (number: string) => `${prefix}:contact:dials-kept:${number}`;
   const check = redisScript(redis, 'switchboardContactCheck', 3, CHECK);

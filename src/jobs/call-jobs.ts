@@ -102,8 +102,21 @@ export const callJobDataSchema = z.object({
   minGapMinutes: z.number().int().optional(),
   /** ISO time after which the call is not dialed: it fails as expired. */
   notAfter: z.string().optional(),
-  /** Overrides the configured redial policy for this call. */
-  redial: z.object({ on: z.array(z.enum(REDIAL_OUTCOMES)).optional(), max: z.number().int().optional(), delayMs: z.number().int().optional() }).optional(),
+  /** Overrides the configured redial policy for this call; `byOutcome` (campaigns) sets how often and how soon for each outcome. */
+  redial: z
+    .object({
+      on: z.array(z.enum(REDIAL_OUTCOMES)).optional(),
+      max: z.number().int().optional(),
+      delayMs: z.number().int().optional(),
+      byOutcome: z.partialRecord(z.enum(REDIAL_OUTCOMES), z.object({ max: z.number().int(), delayMs: z.number().int() })).optional(),
+    })
+    .optional(),
+  /** Redials so far of this chain, by outcome (with `redial.byOutcome`). */
+  redialCounts: z.partialRecord(z.enum(REDIAL_OUTCOMES), z.number().int()).optional(),
+  /** The campaign this call dials a contact of, the contact's key in it, and which retry of the campaign's contacts it belongs to (0: the first pass). */
+  campaignId: z.string().optional(),
+  contactId: z.string().optional(),
+  campaignRound: z.number().int().optional(),
   /** ISO time the call was due, for delayed calls. */
   scheduleAt: z.string().optional(),
   /** Id of the recurring schedule that produced this job. */

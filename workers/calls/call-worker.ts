@@ -18,6 +18,8 @@ import { createCallPacer } from './call-pacer.js';
 import { wakeForDelayedJobs } from './delayed-wake.js';
 import { startReconcileTimer } from './reconcile-timer.js';
 import { startSlotWait } from './slot-wait.js';
+import { startCampaignControl } from '../../src/campaigns/campaign-control.js';
+import { startCampaignFeeding } from './campaign-feeding.js';
 import { verifyCarrier } from './verify-carrier.js';
 
 /**
@@ -36,6 +38,7 @@ export async function startCallWorker(
   const connection = createRedis(config.redis, 'consumer', 'worker');
   const core = createCore(config, { redis: connection, logger: log, dialer, clock });
   const slotWait = await startSlotWait(core.capacity);
+  const campaigns = await startCampaignControl(connection, createRedis(config.redis, 'consumer', 'campaign-events'), config.QUEUE_PREFIX, log);
   const pacer = createCallPacer(connection, `${config.QUEUE_PREFIX}:${CALL_QUEUE_NAME}:pacer`, config.CALL_RATE_MAX, config.CALL_RATE_WINDOW_MS);
   // A worker closing stops waiting for turns: those calls go back for a worker to take later.
   const closing = new AbortController();
@@ -50,6 +53,7 @@ export async function startCallWorker(
     pacer,
     closing: closing.signal,
     gate: core.gate,
+    campaigns,
     clock,
     metrics: processMetrics(),
     logger: log,
@@ -60,6 +64,7 @@ export async function startCallWorker(
   const statusWorker = core.callStatusQueue && startCallStatusWorker(config, core, connection, log);
   const reconciler = startReconcileTimer(core.capacity, config.CAPACITY_RECONCILE_SECONDS * 1000, log);
   const delayedWake = wakeForDelayedJobs(connection, core.callQueue);
+  const feeding = startCampaignFeeding(core.campaignFeeder, config.CAMPAIGN_FEED_INTERVAL_MS, log);
 
   await Promise.all([worker.waitUntilReady(), statusWorker?.waitUntilReady()]);
   const heartbeat = await startHeartbeat(connection, config.QUEUE_PREFIX, worker.id);
@@ -72,6 +77,6 @@ export async function startCallWorker(
   return {
     worker,
     // Stop taking part first (turns, heartbeat, timers), then let the calls in hand finish, then let go of Redis.
-    close: () => closeInOrder([stopWaitingForTurns, heartbeat, reconciler, slotWait, delayedWake, worker, statusWorker, core, disconnect]),
+    close: () => closeInOrder([stopWaitingForTurns, feeding, heartbeat, reconciler, slotWait, delayedWake, worker, statusWorker, campaigns, core, disconnect]),
   };
 }

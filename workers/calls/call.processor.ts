@@ -12,6 +12,7 @@ import type { StatusPolls } from '../call-status/status-polls.js';
 import { ConnectError, dialPlan, type DialPlan } from '../../src/connect/connect-plan.js';
 import type { ConnectSettings } from '../../src/connect/connect-settings.js';
 import type { Clock, ContactGate, GateVerdict } from '../../src/contact/contact-gate.js';
+import type { CampaignControl, CampaignVerdict } from '../../src/campaigns/campaign-control.js';
 import { putBack } from './back-in-line.js';
 import type { CallPacer } from './call-pacer.js';
 import type { SlotWait } from './slot-wait.js';
@@ -38,11 +39,16 @@ export interface CallProcessorDeps {
   connect: ConnectSettings;
   /** Whether the number may be dialed now, later or never: asked immediately before every dial. */
   gate: Pick<ContactGate, 'check' | 'explain' | 'heldBackByTime' | 'forget'>;
+  /** Campaigns' states in memory: a paused campaign's call is put aside, a cancelled one's closed, never dialed. */
+  campaigns?: Pick<CampaignControl, 'verdict' | 'verdictNow' | 'taken' | 'parked'>;
   /** The service's clock (the gate's decisions and a deferral's wait are by it). */
   clock: Clock;
-  metrics?: Pick<Metrics, 'dials' | 'carrierErrors' | 'dialLatency' | 'gateDecisions'>;
+  metrics?: Pick<Metrics, 'dials' | 'carrierErrors' | 'dialLatency' | 'gateDecisions' | 'campaignDials' | 'campaignGateDecisions'>;
   logger: Logger;
 }
+
+/** A call put aside while its campaign is paused comes back this long after, if no resume promoted it first. */
+export const PARKED_MS = 10 * 60_000;
 
 /** Clocks differ and Twilio's DateCreated has whole seconds: look a little before the dial. */
 const LOOKUP_MARGIN_MS = 60_000;
@@ -80,6 +86,11 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
     }
   };
 
+  const countDial = (outcome: string) => {
+    deps.metrics?.dials.inc({ outcome });
+    if (job.data.campaignId) deps.metrics?.campaignDials.inc({ campaign: job.data.campaignId, outcome });
+  };
+
   const adopt = async (call: FoundCall | { sid: string; status: string }, outcome: 'placed' | 'recovered' | 'already-placed') => {
     if (outcome !== 'already-placed') {
       await deps.callRecords.recordPlaced(jobId, call.sid, attempt, { status: call.status, at: new Date().toISOString(), callSid: call.sid });
@@ -88,7 +99,7 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
     }
     await deps.statusPolls?.track(jobId, call.sid);
     log.info({ outcome, callSid: call.sid, durationMs: elapsed() }, outcome === 'placed' ? 'call placed' : 'call already placed; not dialing again');
-    deps.metrics?.dials.inc({ outcome });
+    countDial(outcome);
     if (outcome === 'placed') deps.metrics?.dialLatency.observe(elapsed() / 1000);
     return { callSid: call.sid, callStatus: call.status };
   };
@@ -117,6 +128,7 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
     if (verdict.decision !== 'dial') await letGo();
     await deps.callRecords.recordGate(jobId, verdict);
     deps.metrics?.gateDecisions.inc({ decision: verdict.decision, reason: verdict.reason });
+    if (job.data.campaignId) deps.metrics?.campaignGateDecisions.inc({ campaign: job.data.campaignId, decision: verdict.decision, reason: verdict.reason });
     if (verdict.decision === 'dial') return;
     if (verdict.decision === 'defer') {
       await deps.callLog.attempt(jobId, job.data, attempt, { status: 'deferred', reason: verdict.reason, until: verdict.until! });
@@ -129,6 +141,28 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
     log.warn({ gate: verdict }, 'call blocked by the contactability gate');
     throw new UnrecoverableError(`blocked by the contactability gate: ${verdict.reason}`);
   };
+
+  /** A paused campaign's call waits aside, keeping its id, until a resume promotes it; a cancelled one's is closed. */
+  const heedCampaign = async (verdict: CampaignVerdict, letGo: () => Promise<void>) => {
+    if (verdict === 'dial') return;
+    await letGo();
+    const campaignId = job.data.campaignId!;
+    if (verdict === 'park') {
+      await deps.campaigns!.parked(campaignId, jobId);
+      log.info({ campaignId }, 'campaign paused: call put aside until it resumes');
+      await job.moveToDelayed(Date.now() + PARKED_MS, token);
+      throw new DelayedError();
+    }
+    await deps.callLog.attempt(jobId, job.data, attempt, { status: 'cancelled' });
+    log.info({ campaignId }, 'campaign cancelled: call closed without a dial');
+    throw new UnrecoverableError('campaign cancelled');
+  };
+  const campaignId = job.data.campaignId;
+  if (campaignId && deps.campaigns) {
+    await deps.campaigns.taken(campaignId, jobId);
+    const holdsSlot = job.attemptsStarted > 1;
+    await heedCampaign(await deps.campaigns.verdict(campaignId), async () => void (holdsSlot && (await deps.capacity.release({ jobId, data: job.data }))));
+  }
 
   // Out of its hours: held back before it takes a slot or a turn to dial, so a backlog at night is
   // sorted at once instead of at the dial rate. (Nothing is counted: the dial, if any, is later.)
@@ -190,6 +224,14 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
     await abandonDial();
     return putBack(job, token);
   }
+  // Paused or cancelled while the call waited for its turn: from memory, no Redis between the turn and the dial.
+  if (campaignId && deps.campaigns) {
+    const late = deps.campaigns.verdictNow(campaignId);
+    if (late !== 'dial') {
+      await uncount();
+      await heedCampaign(late, abandonDial);
+    }
+  }
   // The wait for the turn may have run past the end of the window (no Redis asked: the dial is due now).
   if (deps.gate.heldBackByTime(job.data)) {
     await uncount();
@@ -223,7 +265,7 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
       if (earlier) return adopt(earlier, 'recovered');
     }
     const willRetry = dialError.retryable && attempt < (job.opts.attempts ?? 1);
-    deps.metrics?.dials.inc({ outcome: willRetry ? 'retrying' : 'failed' });
+    countDial(willRetry ? 'retrying' : 'failed');
     deps.metrics?.carrierErrors.inc({ code: String(dialError.code ?? 'unknown') });
     deps.metrics?.dialLatency.observe(elapsed() / 1000);
     // A dial that may have created a call keeps its slot until the next attempt finds that call or

@@ -1,0 +1,158 @@
+import { DNC_LOOKUP_LUA } from '../contact/contact-store.js';
+import type { RedisConnection as Redis } from '../lib/redis.js';
+import { redisScript } from '../lib/redis.js';
+import { AppError, conflict } from '../errors.js';
+import type { Contact } from './campaign-definition.js';
+import { rowOrder } from './campaign-progress.js';
+
+/** Lua: the job that dials `key` of `campaign` in pass `round`; the same as `contactJobId`. */
+export const CONTACT_JOB_ID_LUA = `
+local function contact_job_id(campaign, key, round)
+  local id = 'cmp-' .. campaign .. '-' .. string.sub(redis.sha1hex(key), 1, 20)
+  if tonumber(round) > 0 then id = id .. '-r' .. round end
+  return id
+end
+`;
+
+/** Lua: moves a campaign to `to` (its state field, the running set, the states hash) and announces it. */
+export const SET_CAMPAIGN_STATE_LUA = `
+local function set_campaign_state(prefix, campaign, to, nowIso, nowMs)
+  local base = prefix .. ':campaign:' .. campaign
+  redis.call('HSET', base, 'state', to, 'updatedAt', nowIso, 'lastChange', nowMs)
+  redis.call('HSET', prefix .. ':campaigns:states', campaign, to)
+  if to == 'running' then redis.call('SADD', prefix .. ':campaigns:running', campaign) else redis.call('SREM', prefix .. ':campaigns:running', campaign) end
+  redis.call('PUBLISH', prefix .. ':campaigns:changes', campaign .. ' ' .. to)
+end
+`;
+
+/** Why a contact was turned away. */
+export type RejectionReason = 'invalid-number' | 'duplicate' | 'dnc' | 'missing-number' | 'malformed';
+
+export interface Rejection {
+  /** The CSV line (from 1, the header included) or the item's index in a JSON chunk (from 0). */
+  line: number;
+  reason: RejectionReason;
+}
+
+/** A contact with where it came from: its CSV line, or its index in a JSON chunk. */
+export type PlacedContact = Contact & { line: number };
+
+/**
+ * ARGV: prefix, campaign, now ms, now ISO, dry run (0/1), import key ('' for none), last line of the
+ * chunk, the initial order of a contact's state, rows the caller already rejected as JSON
+ * [[line, reason]...], then 4 per contact: key, contact JSON, number, line.
+ * Adds in one step every contact new to the campaign and not on the do-not-call list (none when
+ * dry) and answers how many it added and the rejections as JSON. A completed campaign runs again.
+ * With an import key, the import's progress moves with the chunk, so a crashed import resumes after
+ * its last committed chunk. Errors: NOCAMPAIGN, STATE <state>.
+ */
+const APPEND = `${DNC_LOOKUP_LUA}${CONTACT_JOB_ID_LUA}${SET_CAMPAIGN_STATE_LUA}
+local prefix, campaign, now, nowIso, dry, importKey, lastLine, initialOrder = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5] == '1', ARGV[6], tonumber(ARGV[7]), ARGV[8]
+local base = prefix .. ':campaign:' .. campaign
+local state = redis.call('HGET', base, 'state')
+if not state then return redis.error_reply('NOCAMPAIGN') end
+if state == 'cancelled' then return redis.error_reply('STATE ' .. state) end
+if importKey ~= '' and tonumber(redis.call('HGET', importKey, 'line') or '0') >= lastLine then return { 0, '[]', 1 } end
+local contacts, pending, states, counts = base .. ':contacts', base .. ':pending', base .. ':contact-states', base .. ':counts'
+local dnc = prefix .. ':contact:dnc'
+local rejected = cjson.decode(ARGV[9])
+local seen, added = {}, 0
+for i = 10, #ARGV, 4 do
+  local key, contact, number, line = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
+  if seen[key] or redis.call('HEXISTS', contacts, key) == 1 then
+    rejected[#rejected + 1] = { line, 'duplicate' }
+  elseif dnc_entry(dnc, number, now) then
+    rejected[#rejected + 1] = { line, 'dnc' }
+  else
+    seen[key] = true
+    added = added + 1
+    if not dry then
+      redis.call('HSET', contacts, key, contact)
+      redis.call('RPUSH', pending, '0|' .. key)
+      redis.call('HSET', states, key, initialOrder .. '|pending||0|' .. contact_job_id(campaign, key, 0) .. '|' .. now)
+    end
+  end
+end
+if not dry and added > 0 then
+  redis.call('HINCRBY', counts, 'contacts', added)
+  redis.call('HINCRBY', counts, 'pending', added)
+  if state == 'completed' then set_campaign_state(prefix, campaign, 'running', nowIso, now) else redis.call('HSET', base, 'lastChange', now) end
+end
+if importKey ~= '' then
+  redis.call('HINCRBY', importKey, 'accepted', added)
+  redis.call('HINCRBY', importKey, 'rejected', #rejected)
+  redis.call('HSET', importKey, 'line', lastLine, 'updatedAt', nowIso)
+  local list = importKey .. ':rejections'
+  local room = 1000 - redis.call('LLEN', list)
+  for r = 1, math.min(room, #rejected) do redis.call('RPUSH', list, rejected[r][1] .. ' ' .. rejected[r][2]) end
+  for r = 1, #rejected do redis.call('HINCRBY', importKey, 'rejected:' .. rejected[r][2], 1) end
+end
+return { added, cjson.encode(rejected), 0 }
+`;
+
+/** What a contact is stored as: short names, since a campaign may hold millions. */
+export const encodeContact = (contact: Contact) =>
+  JSON.stringify({ n: contact.to, ...(contact.contactId !== undefined && { c: contact.contactId }), ...(contact.leadId !== undefined && { l: contact.leadId }), ...(contact.variables && { v: contact.variables }) });
+
+export const decodeContact = (key: string, stored: string): Contact => {
+  const { n, c, l, v } = JSON.parse(stored) as { n: string; c?: string; l?: string; v?: Contact['variables'] };
+  return { key, to: n, ...(c !== undefined && { contactId: c }), ...(l !== undefined && { leadId: l }), ...(v && { variables: v }) };
+};
+
+export const campaignNotFound = (campaignId: string) => new AppError(404, 'CAMPAIGN_NOT_FOUND', `No campaign with id ${campaignId}`);
+
+export const campaignStateConflict = (campaignId: string, state: string, action: string) =>
+  conflict('CAMPAIGN_STATE_CONFLICT', `Campaign ${campaignId} is ${state}: it cannot ${action}`);
+
+export interface AppendOptions {
+  dryRun?: boolean;
+  /** The import whose progress moves with this chunk, and the chunk's last line. */
+  progress?: { key: string; lastLine: number };
+  /** Rows the caller already turned away (no number, not a number), recorded with the chunk. */
+  rejected?: Rejection[];
+}
+
+export interface AppendResult {
+  added: number;
+  rejected: Rejection[];
+  /** An import's chunk that had already been committed (a resumed import): nothing was done. */
+  alreadyCommitted: boolean;
+}
+
+/** Appends contacts to a campaign's list, in one atomic step per chunk. */
+export function createContactList(redis: Redis, prefix: string, now: () => number = Date.now) {
+  const append = redisScript(redis, 'switchboardAppendContacts', 0, APPEND);
+  return {
+    async append(campaignId: string, contacts: PlacedContact[], options: AppendOptions = {}): Promise<AppendResult> {
+      const args: Array<string | number> = [];
+      for (const contact of contacts) args.push(contact.key, encodeContact(contact), contact.to, contact.line);
+      const at = now();
+      try {
+        const [added, rejected, skipped] = (await append(
+          prefix,
+          campaignId,
+          at,
+          new Date(at).toISOString(),
+          options.dryRun ? 1 : 0,
+          options.progress?.key ?? '',
+          options.progress?.lastLine ?? 0,
+          rowOrder(0, 0, 0, 0),
+          JSON.stringify((options.rejected ?? []).map(({ line, reason }) => [line, reason])),
+          ...args,
+        )) as [number, string, number];
+        const parsed = JSON.parse(rejected) as Array<[number, Rejection['reason']]> | Record<string, never>;
+        // cjson encodes an empty table as {}.
+        const list = Array.isArray(parsed) ? parsed : [];
+        return { added: Number(added), rejected: list.map(([line, reason]) => ({ line, reason })), alreadyCommitted: Number(skipped) === 1 };
+      } catch (error) {
+        const message = (error as Error).message ?? '';
+        if (message.includes('NOCAMPAIGN')) throw campaignNotFound(campaignId);
+        const state = /STATE (\w+)/.exec(message)?.[1];
+        if (state) throw campaignStateConflict(campaignId, state, 'take contacts');
+        throw error;
+      }
+    },
+  };
+}
+
+export type ContactList = ReturnType<typeof createContactList>;
