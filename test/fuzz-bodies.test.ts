@@ -208,3 +208,50 @@ describe('recurring time zones', () => {
     expect(response.json().details[0]).toMatchObject({ field: 'timezone' });
   });
 });
+
+describe('campaign inputs, generated', () => {
+  const campaignFields = ['name', 'message', 'startAt', 'endAt', 'priority', 'variables', 'metadata', 'from', 'callerIds', 'connect', 'agentTarget', 'callingWindow', 'frequencyCap', 'redial', 'rateShare', 'slotShare'];
+  const valid = { name: 'Renewals', message: 'Hi {{first_name}}', callerIds: ['+14155550001'], redial: { busy: { max: 2, delayMs: 60_000 } }, rateShare: 3, callingWindow: 'Mon-Fri 09:00-20:00' };
+
+  it('any body for a campaign, its contacts, a change or a retry: never a 5xx, always the error shape, nothing added when refused', async () => {
+    const created = await service.app.inject({ method: 'POST', url: '/api/campaigns', payload: valid });
+    const id = created.json().campaign.id as string;
+    const targets: Array<{ method: 'POST' | 'PATCH'; url: string; body: fc.Arbitrary<string> }> = [
+      { method: 'POST', url: '/api/campaigns', body: nearlyValid(valid, campaignFields) },
+      { method: 'PATCH', url: `/api/campaigns/${id}`, body: nearlyValid({ name: 'x', rateShare: 2 }, campaignFields) },
+      { method: 'POST', url: `/api/campaigns/${id}/contacts`, body: fc.oneof(nearlyValid({ contacts: [{ to: '+14155550101' }] }, ['contacts']), fc.array(nearlyValid({ to: '+14155550101', contactId: 'c1', lead_id: 'L1', variables: { a: 'b' } }, ['to', 'contactId', 'lead_id', 'variables']), { minLength: 1, maxLength: 3 }).map((contacts) => `{"contacts":[${contacts.join(',')}]}`)) },
+      { method: 'POST', url: `/api/campaigns/${id}/retry`, body: nearlyValid({ outcomes: ['busy'] }, ['outcomes']) },
+    ];
+    const contactsOf = async () => (await service.app.inject({ method: 'GET', url: `/api/campaigns/${id}` })).json().campaign.progress.contacts as number;
+    for (const { method, url, body } of targets) {
+      await fc.assert(
+        fc.asyncProperty(body, async (payload) => {
+          const before = [await service.queue.getJobCounts(), await contactsOf()];
+          const response = await service.app.inject({ method, url, payload, headers: { 'content-type': 'application/json' } });
+          expect(response.statusCode, `${method} ${url} ${payload.slice(0, 200)}`).toBeLessThan(500);
+          if (response.statusCode >= 400) {
+            expect(response.json()).toMatchObject({ success: false, error: expect.any(String), message: expect.any(String) });
+            expect([await service.queue.getJobCounts(), await contactsOf()]).toEqual(before);
+          }
+        }),
+        { numRuns: 200, seed: 20261205 },
+      );
+    }
+  });
+
+  it('any CSV upload and column mapping: never a 5xx, and a refused upload adds no contact', async () => {
+    const id = (await service.app.inject({ method: 'POST', url: '/api/campaigns', payload: valid })).json().campaign.id as string;
+    const cell = fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('+14155550101', '+1 415 555 0102', '"', '""', '\r', '\n', ',', '\u0000', '=cmd()', 'number'));
+    const csv = fc.array(fc.array(cell, { minLength: 0, maxLength: 5 }), { maxLength: 20 }).map((rows) => rows.map((row) => row.join(',')).join('\n'));
+    const query = fc.dictionary(fc.constantFrom('numberColumn', 'contactIdColumn', 'leadIdColumn', 'variableColumns', 'dryRun', 'importId'), fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('number', 'true', 'false', 'a,b')));
+    await fc.assert(
+      fc.asyncProperty(csv, query, async (text, params) => {
+        const before = (await service.app.inject({ method: 'GET', url: `/api/campaigns/${id}` })).json().campaign.progress.contacts;
+        const response = await service.app.inject({ method: 'POST', url: `/api/campaigns/${id}/contacts/csv?${new URLSearchParams(params)}`, payload: text, headers: { 'content-type': 'text/csv' } });
+        expect(response.statusCode, `${JSON.stringify(params)} ${JSON.stringify(text)}`).toBeLessThan(500);
+        if (response.statusCode >= 400) expect((await service.app.inject({ method: 'GET', url: `/api/campaigns/${id}` })).json().campaign.progress.contacts).toBe(before);
+      }),
+      { numRuns: 300, seed: 20261205 },
+    );
+  });
+});
