@@ -75,7 +75,7 @@ describe('a campaign’s life', () => {
       [{ callingWindow: 'Mon-Fri 25:00-26:00' }, 'callingWindow'],
       [{ connect: 'agent', agentTarget: 'not a target' }, 'agentTarget'],
       [{ variables: { 'first name': 'x' } }, 'variables.first name'],
-      [{ surprise: true }, ''],
+      [{ surprise: true }, '(body)'],
     ];
     for (const [overrides, field] of cases) {
       const response = await app.inject({ method: 'POST', url: '/api/campaigns', payload: { name: 'x', message: 'Hi', ...overrides } });

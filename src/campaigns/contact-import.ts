@@ -188,8 +188,8 @@ export function createContactImport(redis: Redis, prefix: string, campaigns: Pic
           started = true;
           await record('status', 'running', 'dryRun', dryRun ? 1 : 0, 'startedAt', nowIso(), 'line', 0, 'updatedAt', nowIso());
         }
-        // The last line read, even one that held no row (a malformed tail).
-        lastLine = Math.max(lastLine, (parser as unknown as { info: { lines: number } }).info.lines);
+        // The last line read, even a malformed one after the last row.
+        lastLine = Math.max(lastLine, ...malformed.map(({ line }) => line));
         await flush();
         await inFlight;
         if (failure !== undefined) throw failure;
