@@ -39,27 +39,27 @@ describe('a CSV import when the API dies during it', () => {
     const port = await freePort();
     const env = { ...testEnv(), PORT: String(port), LOG_LEVEL: 'info' };
     const base = `http://127.0.0.1:${port}`;
-    let api = await startApi(env);
-    const created = await (await fetch(`${base}/api/campaigns`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'big list', message: 'Hello' }) })).json();
+    const api = await startApi(env);
+    const created = (await (await fetch(`${base}/api/campaigns`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'big list', message: 'Hello' }) })).json()) as { campaign: { id: string } };
     const id = created.campaign.id as string;
     const path = `/api/campaigns/${id}/contacts/csv?importId=big-list`;
-    const progress = async () => (await (await fetch(`${base}/api/campaigns/${id}/imports/big-list`)).json()).import;
+    const progress = async () => ((await (await fetch(`${base}/api/campaigns/${id}/imports/big-list`)).json()) as { import: Record<string, number | string> }).import;
 
     startUpload(port, path, ROWS / 2);
-    const before = await until(progress, (state) => state?.line > 5 * IMPORT_CHUNK_ROWS, 20_000);
+    const before = await until(progress, (state) => Number(state?.line) > 5 * IMPORT_CHUNK_ROWS, 20_000);
     expect(before.status).toBe('running');
     api.kill('SIGKILL');
     await api.exited;
 
-    api = await startApi(env);
+    await startApi(env);
     const committed = await progress();
     expect(committed.line).toBeGreaterThan(0);
-    expect(committed.line % IMPORT_CHUNK_ROWS).toBeLessThanOrEqual(1);
+    expect(Number(committed.line) % IMPORT_CHUNK_ROWS).toBeLessThanOrEqual(1);
     const answer = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: `number,name\n${Array.from({ length: ROWS }, (_, index) => line(index)).join('\n')}\n` });
     expect(answer.status).toBe(200);
-    const result = (await answer.json()).import;
+    const result = ((await answer.json()) as { import: unknown }).import;
     expect(result).toMatchObject({ status: 'completed', line: ROWS + 1, accepted: ROWS * 0.9, rejected: ROWS * 0.1, rejectedByReason: { 'missing-number': ROWS * 0.1 } });
-    const campaign = (await (await fetch(`${base}/api/campaigns/${id}`)).json()).campaign;
+    const { campaign } = (await (await fetch(`${base}/api/campaigns/${id}`)).json()) as { campaign: { progress: unknown } };
     expect(campaign.progress).toMatchObject({ contacts: ROWS * 0.9, pending: ROWS * 0.9 });
   });
 });

@@ -103,8 +103,8 @@ describe('a campaign’s progress and its call log', () => {
       // Resumed to its end.
       await campaignAction(app, id, 'resume');
       await until(() => getCampaign(app, id), (campaign) => campaign.state === 'completed', 30_000);
-      let latest: Map<string, Row>;
-      ({ fromApi, fromLog, latest } = await check.both(id));
+      const completed = await check.both(id);
+      ({ fromApi, fromLog } = completed);
       expect(fromApi).toEqual(fromLog);
       expect(fromApi).toEqual({
         contacts: 8,
@@ -121,7 +121,7 @@ describe('a campaign’s progress and its call log', () => {
         'done:failed': 2,
         'blocked:dnc': 1,
       });
-      expect(latest.get('contact-7')).toMatchObject({ status: 'blocked', reason: 'dnc', dialed_at: null });
+      expect(completed.latest.get('contact-7')).toMatchObject({ status: 'blocked', reason: 'dnc', dialed_at: null });
 
       // Retrying the busy contacts dials exactly those: one more pass, with its own redial.
       const retried = await app.inject({ method: 'POST', url: `/api/campaigns/${id}/retry`, payload: { outcomes: ['busy'] } });
@@ -147,7 +147,7 @@ describe('a campaign’s progress and its call log', () => {
       ({ fromApi, fromLog } = await check.both(other));
       expect(fromApi).toEqual(fromLog);
       expect(fromApi.cancelled).toBeGreaterThan(0);
-      expect(fromApi.cancelled + (fromApi['done:completed'] ?? 0)).toBe(20);
+      expect(fromApi.cancelled! + (fromApi['done:completed'] ?? 0)).toBe(20);
       expect(fromApi.attempts).toBe(fromApi['done:completed']);
     } finally {
       await check.close();

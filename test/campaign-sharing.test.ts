@@ -1,12 +1,12 @@
 import { describe, expect } from 'vitest';
 import { until } from './helpers/callbacks.js';
-import { addContacts, campaignAction, createCampaign, numbers } from './helpers/campaigns.js';
+import { addContacts, campaignAction, createCampaign, getCampaign, numbers } from './helpers/campaigns.js';
 import { it } from './helpers/fixtures.js';
 import { aCall } from './helpers/harness.js';
+import type { RecordedRequest } from './helpers/twilio-stand-in.js';
 
 /** Counted where the carrier sees them: the Twilio stand-in's call creations, by who was called. */
-const dialsTo = (creates: Array<{ params: Record<string, string>; receivedAt: number }>, area: string, after = 0) =>
-  creates.filter((entry) => entry.params.To!.startsWith(`+1${area}`) && entry.receivedAt > after).length;
+const dialsTo = (creates: RecordedRequest[], area: string, after = 0) => creates.filter((entry) => String(entry.params.To).startsWith(`+1${area}`) && entry.receivedAt > after).length;
 
 describe('campaigns sharing the dial rate', () => {
   it('two campaigns weighted 3:1 get 75/25 of the dials under saturation; pausing one stops its dials on every worker within a second while the other and single calls go on', { timeout: 120_000 }, async ({ startTwilioService, twilio }) => {
@@ -58,5 +58,38 @@ describe('campaigns sharing the dial rate', () => {
     await until(async () => dialsTo(twilio.creates, '212', resumedAt), (count) => count >= 10, 10_000);
     const dialed = twilio.creates.map((entry) => entry.params.To);
     expect(new Set(dialed).size).toBe(dialed.length);
+  });
+});
+
+describe('campaigns sharing live-call slots', () => {
+  it('two agent campaigns weighted 3:1 hold about 3:1 of the slots while both want more than there are, and never more than the cap', { timeout: 60_000 }, async ({ startService }) => {
+    // Eight slots; each answered call holds one for about four seconds (half of a person's eight).
+    const service = await startService({ MAX_CONCURRENT_CALLS: '8', SIMULATED_TIME_SCALE: '0.5', REDIAL_ON: 'none', CALL_WORKER_CONCURRENCY: '16' });
+    const { app } = service;
+    const heavy = await createCampaign(app, { name: 'heavy', connect: 'agent', slotShare: 3 });
+    const light = await createCampaign(app, { name: 'light', connect: 'agent', slotShare: 1 });
+    expect((await addContacts(app, heavy, numbers('212', 200).map((to) => ({ to })))).json().added).toBe(200);
+    expect((await addContacts(app, light, numbers('303', 200).map((to) => ({ to })))).json().added).toBe(200);
+    await service.startWorker();
+    await campaignAction(app, heavy, 'start');
+    await campaignAction(app, light, 'start');
+
+    const inCall = (campaign: { progress: { live: number; dialing: number } }) => campaign.progress.live + campaign.progress.dialing;
+    await until(async () => inCall(await getCampaign(app, heavy)) + inCall(await getCampaign(app, light)), (total) => total >= 8, 10_000);
+    const samples: Array<[number, number]> = [];
+    for (let sample = 0; sample < 40; sample += 1) {
+      const [a, b] = await Promise.all([getCampaign(app, heavy), getCampaign(app, light)]);
+      samples.push([inCall(a), inCall(b)]);
+      const slots = (await app.inject({ method: 'GET', url: '/api/capacity' })).json();
+      expect(slots.capacity.inUse).toBeLessThanOrEqual(8);
+      // Sampling the shares as they stand over six seconds: there is no event to wait for.
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    }
+    const heavyTotal = samples.reduce((sum, [a]) => sum + a, 0);
+    const lightTotal = samples.reduce((sum, [, b]) => sum + b, 0);
+    const share = heavyTotal / (heavyTotal + lightTotal);
+    expect(share, JSON.stringify(samples)).toBeGreaterThan(0.65);
+    expect(share, JSON.stringify(samples)).toBeLessThan(0.85);
+    expect(Math.max(...samples.map(([, b]) => b)), JSON.stringify(samples)).toBeLessThanOrEqual(3);
   });
 });

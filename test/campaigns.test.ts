@@ -129,7 +129,7 @@ describe('contacts', () => {
     await service.queue.pause();
     await campaignAction(app, id, 'start');
     await service.startWorker();
-    await until(() => service.queue.getJobCounts('waiting', 'prioritized', 'paused'), (counts) => counts.paused + counts.waiting + counts.prioritized >= 2_000, 20_000);
+    await until(() => service.queue.getJobCounts('waiting', 'prioritized'), (counts) => Object.values(counts).reduce((sum, count) => sum + count, 0) >= 2_000, 20_000);
     const counts = await service.queue.getJobCounts();
     expect(Object.values(counts).reduce((sum, count) => sum + count, 0)).toBe(2_000);
   });

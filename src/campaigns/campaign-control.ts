@@ -46,8 +46,10 @@ export async function startCampaignControl(redis: Redis, subscriber: Redis, pref
     verdictNow: (campaignId: string): CampaignVerdict => verdictFor(states.get(campaignId)),
     /** A worker took the call: it leaves the campaign's hopper. */
     taken: async (campaignId: string, jobId: string) => void (await redis.srem(keys.hopper(campaignId), jobId)),
-    /** Put aside while the campaign is paused: promoted when it resumes. */
-    parked: async (campaignId: string, jobId: string) => void (await redis.sadd(keys.parked(campaignId), jobId)),
+    /** Put aside while the campaign is paused (promoted when it resumes): it claims none of the campaign's share of slots meanwhile. */
+    parked: async (campaignId: string, jobId: string, contactKey: string) => {
+      await redis.multi().sadd(keys.parked(campaignId), jobId).srem(keys.claimed(campaignId), contactKey).exec();
+    },
     async close() {
       clearInterval(timer);
       await subscriber.quit().catch(() => subscriber.disconnect());

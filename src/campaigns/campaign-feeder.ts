@@ -13,8 +13,8 @@ import { CONTACT_JOB_ID_LUA, decodeContact, SET_CAMPAIGN_STATE_LUA } from './con
  * for, in weighted fair order (start-time fair queueing: each campaign's tag grows by 1/rateShare a
  * contact, and the lowest tag goes next; a campaign that was idle starts at the current virtual
  * time, so it cannot save up a burst). With several campaigns wanting slots, one that uses the
- * agent is held to its share of MAX_CONCURRENT_CALLS (by slotShare), counting its calls fed, dialing
- * and live. Each contact taken is noted in `feeding` until its job is added.
+ * agent is held to its share of MAX_CONCURRENT_CALLS (by slotShare), counting its contacts claimed:
+ * fed and not yet past their dial (in the hopper, waiting for a slot, dialing, live). Each contact taken is noted in `feeding` until its job is added.
  * Also answers the running campaigns past their end, and completes those with nothing left to do
  * (nothing pending, fed, deferred, dialing or live, and no change for the grace period).
  * ARGV: prefix, now ms, now ISO, hopper size, max slots, max contacts per call, grace ms.
@@ -43,9 +43,8 @@ for _, id in ipairs(redis.call('SMEMBERS', prefix .. ':campaigns:running')) do
     if pending > 0 then ended[#ended + 1] = id end
   elseif not f[4] or f[4] == '' or now >= tonumber(f[4]) then
     if pending > 0 then
-      local counts = redis.call('HMGET', base .. ':counts', 'dialing', 'live')
       wanting[#wanting + 1] = { id = id, base = base, share = tonumber(f[1]) or 1, slotShare = tonumber(f[2]) or 1, usesSlots = f[3] == '1',
-        tag = math.max(tonumber(f[6] or '0') or 0, V), pending = pending, inflight = hopper + (tonumber(counts[1]) or 0) + (tonumber(counts[2]) or 0) }
+        tag = math.max(tonumber(f[6] or '0') or 0, V), pending = pending, inflight = redis.call('SCARD', base .. ':claimed') }
     end
   end
   if pending == 0 and hopper == 0 and now - tonumber(f[7] or '0') >= grace and open_contacts(base .. ':counts') == 0 then
@@ -81,6 +80,7 @@ if room > 0 and #wanting > 0 then
         best.tag = best.tag + 1 / best.share
         best.inflight = best.inflight + 1
         redis.call('SADD', best.base .. ':hopper', job)
+        redis.call('SADD', best.base .. ':claimed', key)
         redis.call('ZADD', prefix .. ':campaigns:feeding', now, best.id .. '|' .. entry)
         local sequence = redis.call('HINCRBY', best.base, 'sequence', 1)
         for _, value in ipairs({ best.id, round, key, contact, job, sequence }) do fed[#fed + 1] = value end

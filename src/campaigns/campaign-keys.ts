@@ -31,6 +31,8 @@ export const campaignKeys = (prefix: string) => {
     counts: (id: string) => `${of(id)}:counts`,
     /** Job ids fed to the call queue and not yet taken by a worker. */
     hopper: (id: string) => `${of(id)}:hopper`,
+    /** Contacts fed and not yet done with a dial: in the hopper, waiting for a slot, dialing or live (for the share of slots). */
+    claimed: (id: string) => `${of(id)}:claimed`,
     /** Job ids a worker put aside while the campaign was paused. */
     parked: (id: string) => `${of(id)}:parked`,
     /** Dials per minute (epoch minute -> dials), for the pace. */

@@ -40,6 +40,18 @@ const pad = (value: number, width: number) => String(value).padStart(width, '0')
 /** Orders a contact's rows: later pass, later redial, later attempt, later version. Compared as text. */
 export const rowOrder = (round: number, redial: number, attempt: number, version: number) => `${pad(round, 4)}.${pad(redial, 3)}.${pad(attempt, 3)}.${pad(version, 10)}`;
 
+/**
+ * Whether the row claims one of the campaign's share of slots for the contact (+), gives it back (-),
+ * or leaves it as it is (''): the feeder claims a contact when it feeds it; a dial claims it until
+ * the call is over; a retry after a failed dial, a redial waiting for its time, a deferral or an
+ * end gives it back.
+ */
+export function slotClaimOf(row: Pick<CallLogRow, 'status' | 'redial_number'>, state: string): '+' | '-' | '' {
+  if (state === 'dialing' || state === 'live') return '+';
+  if (state !== 'pending') return '-';
+  return row.status === 'dial-failed' || row.redial_number > 0 ? '-' : '';
+}
+
 /** What a dial attempt is known by, to count each once however often its rows are written. */
 const dialKey = (row: CallLogRow) => `${pad(row.campaign_round, 4)}.${pad(row.redial_number, 3)}.${pad(row.attempt, 3)}`;
 
@@ -62,15 +74,15 @@ export const initialContactState = (round: number, jobId: string, now: number, s
   `${rowOrder(round, 0, 0, version)}|${state}||0|${jobId}|${now}`;
 
 /**
- * ARGV: prefix, now (ms), then 6 per row: campaign, contact key, order, state, job id, dial key ('': not a dial).
+ * ARGV: prefix, now (ms), then 7 per row: campaign, contact key, order, state, job id, dial key ('': not a dial), slot claim (+, - or '').
  * A row older than the contact's latest changes nothing but a dial not yet counted; a campaign that
  * no longer exists is left alone. Counts move with each change of state, in the same script.
  */
 const APPLY_ROWS = `
 local prefix, now = ARGV[1], tonumber(ARGV[2])
 local minute = tostring(math.floor(now / 60000))
-for i = 3, #ARGV, 6 do
-  local campaign, key, order, state, job, dial = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
+for i = 3, #ARGV, 7 do
+  local campaign, key, order, state, job, dial, claim = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
   local base = prefix .. ':campaign:' .. campaign
   if redis.call('EXISTS', base) == 1 then
     local states, counts = base .. ':contact-states', base .. ':counts'
@@ -96,6 +108,7 @@ for i = 3, #ARGV, 6 do
         redis.call('HINCRBY', counts, state, 1)
       end
       corder, cstate, cjob, changed = order, state, job, true
+      if claim == '+' then redis.call('SADD', base .. ':claimed', key) elseif claim == '-' then redis.call('SREM', base .. ':claimed', key) end
     end
     if changed then
       redis.call('HSET', states, key, corder .. '|' .. cstate .. '|' .. cdial .. '|' .. cattempts .. '|' .. cjob .. '|' .. now)
@@ -118,7 +131,7 @@ export function createCampaignProgress(redis: Redis, prefix: string, now: () => 
       for (const row of rows) {
         if (row.campaign_id === null || row.contact_id === null) continue;
         const state = contactStateOf(row);
-        args.push(row.campaign_id, row.contact_id, rowOrder(row.campaign_round, row.redial_number, row.attempt, row.version), state, row.job_id, row.status === 'dialing' ? dialKey(row) : '');
+        args.push(row.campaign_id, row.contact_id, rowOrder(row.campaign_round, row.redial_number, row.attempt, row.version), state, row.job_id, row.status === 'dialing' ? dialKey(row) : '', slotClaimOf(row, state));
       }
       if (args.length > 0) await apply(prefix, now(), ...args);
     },

@@ -40,7 +40,7 @@ local base = prefix .. ':campaign:' .. campaign
 local state = redis.call('HGET', base, 'state')
 if not state then return redis.error_reply('NOCAMPAIGN') end
 if not string.find(allowed, ' ' .. state .. ' ', 1, true) then return redis.error_reply('STATE ' .. state) end
-for _, suffix in ipairs({ '', ':contacts', ':pending', ':contact-states', ':counts', ':hopper', ':parked', ':pace' }) do redis.call('UNLINK', base .. suffix) end
+for _, suffix in ipairs({ '', ':contacts', ':pending', ':contact-states', ':counts', ':hopper', ':claimed', ':parked', ':pace' }) do redis.call('UNLINK', base .. suffix) end
 redis.call('ZREM', prefix .. ':campaigns', campaign)
 redis.call('HDEL', prefix .. ':campaigns:states', campaign)
 redis.call('SREM', prefix .. ':campaigns:running', campaign)

@@ -148,7 +148,7 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
     await letGo();
     const campaignId = job.data.campaignId!;
     if (verdict === 'park') {
-      await deps.campaigns!.parked(campaignId, jobId);
+      await deps.campaigns!.parked(campaignId, jobId, job.data.contactId ?? '');
       log.info({ campaignId }, 'campaign paused: call put aside until it resumes');
       await job.moveToDelayed(Date.now() + PARKED_MS, token);
       throw new DelayedError();
