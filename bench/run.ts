@@ -14,12 +14,13 @@ import { bulk } from './scenarios/bulk.js';
 import { capacity } from './scenarios/capacity.js';
 import { connect } from './scenarios/connect.js';
 import { gate } from './scenarios/gate.js';
+import { campaigns } from './scenarios/campaigns.js';
 import { delayed } from './scenarios/delayed.js';
 import { dialing } from './scenarios/dialing.js';
 import { footprint } from './scenarios/footprint.js';
 import { ingest } from './scenarios/ingest.js';
 
-const scenarios = { ingest, bulk, footprint, dialing, capacity, connect, gate, delayed };
+const scenarios = { ingest, bulk, footprint, dialing, capacity, connect, gate, campaigns, delayed };
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, write: { type: 'boolean', default: false } } });
 const only = values.only?.split(',');

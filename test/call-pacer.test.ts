@@ -40,10 +40,12 @@ describe('pacing dials', () => {
 
   it('waits for its turn, never less', async () => {
     const pacer = createCallPacer(redis, key(), 10, 1_000);
-    expect(await pacer.waitForTurn!()).toBe(true);
+    // Timed from before the first turn was taken: the second comes an interval (101 ms) after it,
+    // however long the first took to return under load.
     const started = performance.now();
     expect(await pacer.waitForTurn!()).toBe(true);
-    expect(performance.now() - started).toBeGreaterThanOrEqual(95);
+    expect(await pacer.waitForTurn!()).toBe(true);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(100);
   });
 
   it('holds a dial while the window already holds the limit, as after a dial held up by a pause', async () => {
