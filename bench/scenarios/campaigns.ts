@@ -20,7 +20,7 @@ const silent = createLogger('silent');
 /** Answers a request's status and JSON body, whatever the status. */
 function send(url: string, method: string, body?: string | NodeJS.ReadableStream, contentType = 'application/json'): Promise<{ status: number; json: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    const outgoing = request(url, { method, headers: { 'content-type': contentType, ...(typeof body === 'string' && { 'content-length': Buffer.byteLength(body) }) } }, (response) => {
+    const outgoing = request(url, { method, headers: { ...(body !== undefined && { 'content-type': contentType }), ...(typeof body === 'string' && { 'content-length': Buffer.byteLength(body) }) } }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () => resolve({ status: response.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown> }));

@@ -10,8 +10,8 @@ export interface NodeProcess {
   stop(): Promise<void>;
 }
 
-export function startNodeProcess(script: string, env: Record<string, string>, args: string[] = []): NodeProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+export function startNodeProcess(script: string, env: Record<string, string>, args: string[] = [], nodeFlags: string[] = []): NodeProcess {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', script, ...args], {
     env: { ...process.env, ...env },
     stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -44,9 +44,15 @@ export function lineFrom(process: NodeProcess, matches: (line: string) => boolea
   });
 }
 
+/** The Node flags `npm run api` gives the API (its heap ceiling), read from package.json so the bench runs it the same way. */
+const apiNodeFlags = (): string[] => {
+  const { scripts } = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> };
+  return scripts.api!.match(/--max-old-space-size=\d+/g) ?? [];
+};
+
 /** The API as `npm run api` runs it, up once /health answers. */
 export async function startApiProcess(env: Record<string, string>): Promise<NodeProcess & { url: string }> {
-  const api = startNodeProcess('src/server.ts', env);
+  const api = startNodeProcess('src/server.ts', env, [], apiNodeFlags());
   api.child.stdout!.resume();
   const url = `http://127.0.0.1:${env.PORT}`;
   for (const deadline = Date.now() + 30_000; ; ) {

@@ -46,11 +46,10 @@ export class CsvHeaderError extends AppError {
 }
 
 /** A variable's value as a contact keeps it: numbers stay text, so a ZIP code keeps its leading zero. */
-const variablesOf = (record: Record<string, string>, columns: string[] | undefined): ContactVariables | undefined => {
-  if (!columns) return undefined;
+const variablesOf = (fields: string[], columns: ReadonlyArray<readonly [string, number]>): ContactVariables | undefined => {
   let variables: ContactVariables | undefined;
-  for (const column of columns) {
-    const value = record[column];
+  for (const [column, index] of columns) {
+    const value = fields[index];
     if (value !== undefined && value !== '') (variables ??= {})[column] = value;
   }
   return variables;
@@ -110,13 +109,18 @@ export function createContactImport(redis: Redis, prefix: string, campaigns: Pic
       const resumeAfter = earlier?.line ?? 0;
       const record = (...fields: Array<string | number>) => redis.multi().hset(key, ...fields).expire(key, KEEP_IMPORT_SECONDS).expire(`${key}:rejections`, KEEP_IMPORT_SECONDS).exec();
 
-      const columns = (header: string[]) => {
+      /** Where each mapped column is, from the header row; a column the mapping names and the header lacks refuses the upload. */
+      const locate = (header: string[]) => {
         const named = [mapping.number, mapping.contactId, mapping.leadId, ...(mapping.variables ?? [])].filter((column): column is string => column !== undefined);
         const missing = named.filter((column) => !header.includes(column));
         if (missing.length > 0) throw new CsvHeaderError(`The CSV's header has no column ${missing.map((column) => `"${column}"`).join(', ')} (it has ${header.map((column) => `"${column}"`).join(', ')})`);
-        return header;
+        const at = (column: string | undefined) => (column === undefined ? -1 : header.indexOf(column));
+        return { number: at(mapping.number), contactId: at(mapping.contactId), leadId: at(mapping.leadId), variables: (mapping.variables ?? []).map((column) => [column, at(column)] as const) };
       };
-      const parser = input.pipe(parse({ columns, skip_empty_lines: true, trim: true, bom: true, info: true, skip_records_with_error: true }));
+      // Rows as arrays with their line, not objects keyed by the header: a million rows make less garbage.
+      const parser = input.pipe(
+        parse({ skip_empty_lines: true, trim: true, bom: true, skip_records_with_error: true, on_record: ((fields: string[], context: { lines: number }) => ({ line: context.lines, fields })) as never }),
+      );
       const malformed: Rejection[] = [];
       parser.on('skip', (error: CsvError & { lines?: number }) => malformed.push({ line: error.lines ?? 0, reason: 'malformed' }));
 
@@ -164,23 +168,26 @@ export function createContactImport(redis: Redis, prefix: string, campaigns: Pic
       };
 
       try {
-        for await (const { record: row, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-          if (!started) {
+        let columns: ReturnType<typeof locate> | undefined;
+        for await (const { line, fields } of parser as AsyncIterable<{ line: number; fields: string[] }>) {
+          if (!columns) {
+            columns = locate(fields);
             started = true;
             // The header was read and holds the mapped columns: only now does the import exist.
             await record('status', 'running', 'dryRun', dryRun ? 1 : 0, ...(earlier ? [] : ['startedAt', nowIso(), 'line', 0]), 'updatedAt', nowIso());
+            continue;
           }
-          lastLine = info.lines;
-          if (info.lines <= resumeAfter) continue;
-          const raw = row[mapping.number];
+          lastLine = line;
+          if (line <= resumeAfter) continue;
+          const raw = fields[columns.number];
           const to = raw ? toE164(raw) : undefined;
           if (!to) {
-            rejected.push({ line: info.lines, reason: raw ? 'invalid-number' : 'missing-number' });
+            rejected.push({ line, reason: raw ? 'invalid-number' : 'missing-number' });
           } else {
-            const contactId = mapping.contactId ? row[mapping.contactId] || undefined : undefined;
-            const leadId = mapping.leadId ? row[mapping.leadId] || undefined : undefined;
-            const variables = variablesOf(row, mapping.variables);
-            chunk.push({ key: contactId ?? to, to, line: info.lines, ...(contactId && { contactId }), ...(leadId && { leadId }), ...(variables && { variables }) });
+            const contactId = fields[columns.contactId] || undefined;
+            const leadId = fields[columns.leadId] || undefined;
+            const variables = variablesOf(fields, columns.variables);
+            chunk.push({ key: contactId ?? to, to, line, ...(contactId && { contactId }), ...(leadId && { leadId }), ...(variables && { variables }) });
           }
           if (chunk.length + rejected.length >= IMPORT_CHUNK_ROWS) await flush();
         }
