@@ -108,7 +108,7 @@ export function createCore(config: Readonly<Config>, { redis, logger, dialer = c
       window: { gate, clock, callRecords, metrics: processMetrics() },
       replicas,
     }),
-    queueAdmin: createQueueAdminService({ callQueue, callRecords, redis }),
+    queueAdmin: createQueueAdminService({ callQueue, callRecords, redis, callLog }),
     campaigns,
     contactImport: createContactImport(redis, config.QUEUE_PREFIX, campaigns),
     campaignFeeder: createCampaignFeeder(

@@ -1,7 +1,12 @@
+import { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
+import { createCampaignFeeder } from '../src/campaigns/campaign-feeder.js';
+import { createCampaignStore } from '../src/campaigns/campaign-store.js';
+import { callJobPolicy } from '../src/jobs/call-jobs.js';
 import { until } from './helpers/callbacks.js';
 import { addContacts, campaignAction, createCampaign, getCampaign, importCsv, numbers, parseResults } from './helpers/campaigns.js';
 import { it } from './helpers/fixtures.js';
+import { silentLogger } from './helpers/harness.js';
 
 const SIMULATED_FAST = { SIMULATED_TIME_SCALE: '0.01', REDIAL_ON: 'none' };
 
@@ -196,5 +201,47 @@ describe('CSV import', () => {
     const json = await app.inject({ method: 'POST', url: `/api/campaigns/${id}/contacts/csv`, payload: { contacts: [] } });
     expect(json.statusCode).toBe(415);
     expect((await getCampaign(app, id)).progress.contacts).toBe(0);
+  });
+});
+
+describe('a campaign’s calls handled one by one', () => {
+  it('a call cancelled by hand closes its contact, and the campaign completes without it', { timeout: 30_000 }, async ({ startService }) => {
+    const service = await startService(SIMULATED_FAST);
+    const { app } = service;
+    const id = await createCampaign(app);
+    await addContacts(app, id, numbers('415', 3).map((to) => ({ to })));
+    await service.queue.pause();
+    await service.startWorker();
+    await campaignAction(app, id, 'start');
+    const waiting = await until(() => service.queue.getJobs(['prioritized', 'wait']), (jobs) => jobs.length === 3, 10_000);
+    const cancelled = waiting.find((job) => job.data.to === numbers('415', 1)[0])!;
+    expect((await app.inject({ method: 'DELETE', url: `/api/queue/job/${cancelled.id}` })).statusCode).toBe(200);
+    await service.queue.resume();
+    const done = await until(() => getCampaign(app, id), (campaign) => campaign.state === 'completed', 20_000);
+    expect(done.progress).toMatchObject({ contacts: 3, cancelled: 1, done: { total: 2, byOutcome: { completed: 2 } }, attempts: 2 });
+  });
+
+  it('contacts taken by a feeder that died before adding their jobs are added by the next, once each', async ({ startService }) => {
+    const service = await startService();
+    const { app } = service;
+    const id = await createCampaign(app);
+    await addContacts(app, id, numbers('415', 5).map((to) => ({ to })));
+    await campaignAction(app, id, 'start');
+    const redis = new Redis(service.config.redisUrl);
+    try {
+      const parts = { redis, prefix: service.config.QUEUE_PREFIX, policy: callJobPolicy(service.config), callLog: { scheduled: async () => {} } as never, campaigns: createCampaignStore(redis, service.config.QUEUE_PREFIX), expireRest: async () => {}, logger: silentLogger };
+      const options = { hopperSize: 10, maxConcurrentCalls: 10, completeGraceMs: 3_000, staleFeedingMs: 200 };
+      // The connection drops as the first feeder adds its jobs: the contacts are taken, no job is made.
+      const dying = createCampaignFeeder({ ...parts, callQueue: { addBulk: async () => Promise.reject(new Error('connection lost')) } as never }, options);
+      await expect(dying.feedOnce()).rejects.toThrow('connection lost');
+      expect(await service.queue.count()).toBe(0);
+      const next = createCampaignFeeder({ ...parts, callQueue: service.queue }, options);
+      await until(async () => (await next.feedOnce(), service.queue.count()), (count) => count === 5, 5_000);
+      await next.feedOnce();
+      const jobs = await service.queue.getJobs(['prioritized', 'wait']);
+      expect(jobs.map((job) => job.data.to).sort()).toEqual(numbers('415', 5));
+    } finally {
+      redis.disconnect();
+    }
   });
 });

@@ -5,6 +5,7 @@ import { jobIds } from '../jobs/job-ids.js';
 import { createSchedulerRuns } from './scheduler-runs.js';
 import { AppError, conflict, jobNotFound } from '../errors.js';
 import type { CallJobData } from '../jobs/call-jobs.js';
+import type { CallLog } from '../call-log/call-log-writer.js';
 import { toJobView, type JobStateName, type JobView } from './job-view.js';
 
 export type ListableState = JobStateName;
@@ -44,7 +45,15 @@ export interface RecurringView {
 
 const NOT_STARTED = ['waiting', 'prioritized', 'delayed', 'paused', 'waiting-children'];
 
-export function createQueueAdminService({ callQueue, callRecords, redis }: { callQueue: Queue<CallJobData>; callRecords: CallRecordStore; redis: Redis }) {
+export interface QueueAdminDeps {
+  callQueue: Queue<CallJobData>;
+  callRecords: CallRecordStore;
+  redis: Redis;
+  /** Where a campaign's call cancelled by hand is logged `cancelled`, which closes its contact in the campaign. */
+  callLog?: Pick<CallLog, 'attempt'>;
+}
+
+export function createQueueAdminService({ callQueue, callRecords, redis, callLog }: QueueAdminDeps) {
   const schedulerRuns = createSchedulerRuns(redis, callQueue);
   const findJob = async (jobId: string): Promise<Job<CallJobData>> => {
     const job = await callQueue.getJob(jobId);
@@ -88,6 +97,7 @@ export function createQueueAdminService({ callQueue, callRecords, redis }: { cal
         // A worker took the job between the state check and the removal.
         throw conflict('JOB_NOT_CANCELLABLE', `Job ${jobId} started while being cancelled`);
       }
+      if (job.data.campaignId) await callLog?.attempt(jobId, job.data, job.attemptsMade + 1, { status: 'cancelled' });
       await callRecords.remove([jobId]);
     },
 

@@ -109,6 +109,8 @@ for i = 3, #ARGV, 7 do
       end
       corder, cstate, cjob, changed = order, state, job, true
       if claim == '+' then redis.call('SADD', base .. ':claimed', key) elseif claim == '-' then redis.call('SREM', base .. ':claimed', key) end
+      -- Past waiting to be taken (dialed, deferred, cancelled by hand): no longer in the hopper.
+      if state ~= 'pending' then redis.call('SREM', base .. ':hopper', job) end
     end
     if changed then
       redis.call('HSET', states, key, corder .. '|' .. cstate .. '|' .. cdial .. '|' .. cattempts .. '|' .. cjob .. '|' .. now)
