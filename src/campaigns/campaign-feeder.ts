@@ -6,7 +6,8 @@ import { redisScript } from '../lib/redis.js';
 import type { Logger } from '../logger.js';
 import { contactCall, type Campaign } from './campaign-definition.js';
 import { campaignKeys, contactJobId } from './campaign-keys.js';
-import { CONTACT_JOB_ID_LUA, decodeContact, SET_CAMPAIGN_STATE_LUA } from './contact-list.js';
+import { CONTACT_JOB_ID_LUA, SET_CAMPAIGN_STATE_LUA } from './campaign-lua.js';
+import { decodeContact } from './contact-list.js';
 
 /**
  * Takes contacts from running campaigns' lists for the call queue, as many as the hopper has room

@@ -10,7 +10,8 @@ import type { CallLog } from '../call-log/call-log-writer.js';
 import { readCounts } from './campaign-progress.js';
 import type { CampaignStore } from './campaign-store.js';
 import type { CampaignSweeps } from './campaign-sweeps.js';
-import { campaignNotFound, campaignStateConflict, type AppendOptions, type ContactList, type PlacedContact } from './contact-list.js';
+import { campaignNotFound, campaignStateConflict } from './campaign-errors.js';
+import type { AppendOptions, ContactList, PlacedContact } from './contact-list.js';
 
 /** A campaign's contacts by state, its dials, and when it should finish at its pace. */
 export interface CampaignProgress {

@@ -3,18 +3,17 @@ import type { RedisConnection as Redis } from '../lib/redis.js';
 import { redisScript } from '../lib/redis.js';
 import { campaignKeys } from './campaign-keys.js';
 import type { Campaign, CampaignDefinition, CampaignState } from './campaign-definition.js';
-import { campaignNotFound, campaignStateConflict, SET_CAMPAIGN_STATE_LUA } from './contact-list.js';
+import { campaignScript } from './campaign-errors.js';
+import { CAMPAIGN_STATE_IN_LUA, SET_CAMPAIGN_STATE_LUA } from './campaign-lua.js';
 
 /**
  * ARGV: prefix, campaign, allowed states (space-separated), new state, now ISO, now ms. Moves the
  * campaign to the new state if it is in an allowed one; answers the state it was in. Errors:
  * NOCAMPAIGN, STATE <state>.
  */
-const TRANSITION = `${SET_CAMPAIGN_STATE_LUA}
-local prefix, campaign, allowed, to, nowIso, nowMs = ARGV[1], ARGV[2], ' ' .. ARGV[3] .. ' ', ARGV[4], ARGV[5], tonumber(ARGV[6])
-local state = redis.call('HGET', prefix .. ':campaign:' .. campaign, 'state')
-if not state then return redis.error_reply('NOCAMPAIGN') end
-if not string.find(allowed, ' ' .. state .. ' ', 1, true) then return redis.error_reply('STATE ' .. state) end
+const TRANSITION = `${SET_CAMPAIGN_STATE_LUA}${CAMPAIGN_STATE_IN_LUA}
+local prefix, campaign, allowed, to, nowIso, nowMs = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
+local state = campaign_state_in(prefix, campaign, allowed)
 set_campaign_state(prefix, campaign, to, nowIso, nowMs)
 return state
 `;
@@ -23,23 +22,18 @@ return state
  * ARGV: prefix, campaign, allowed states, then field/value pairs. Writes the fields if the campaign
  * is in an allowed state. Errors: NOCAMPAIGN, STATE <state>.
  */
-const UPDATE = `
-local prefix, campaign, allowed = ARGV[1], ARGV[2], ' ' .. ARGV[3] .. ' '
-local key = prefix .. ':campaign:' .. campaign
-local state = redis.call('HGET', key, 'state')
-if not state then return redis.error_reply('NOCAMPAIGN') end
-if not string.find(allowed, ' ' .. state .. ' ', 1, true) then return redis.error_reply('STATE ' .. state) end
-redis.call('HSET', key, unpack(ARGV, 4))
+const UPDATE = `${CAMPAIGN_STATE_IN_LUA}
+local prefix, campaign, allowed = ARGV[1], ARGV[2], ARGV[3]
+local state = campaign_state_in(prefix, campaign, allowed)
+redis.call('HSET', prefix .. ':campaign:' .. campaign, unpack(ARGV, 4))
 return state
 `;
 
 /** ARGV: prefix, campaign, allowed states. Removes the campaign and everything it holds in Redis (not its call log). */
-const REMOVE = `
-local prefix, campaign, allowed = ARGV[1], ARGV[2], ' ' .. ARGV[3] .. ' '
+const REMOVE = `${CAMPAIGN_STATE_IN_LUA}
+local prefix, campaign, allowed = ARGV[1], ARGV[2], ARGV[3]
 local base = prefix .. ':campaign:' .. campaign
-local state = redis.call('HGET', base, 'state')
-if not state then return redis.error_reply('NOCAMPAIGN') end
-if not string.find(allowed, ' ' .. state .. ' ', 1, true) then return redis.error_reply('STATE ' .. state) end
+local state = campaign_state_in(prefix, campaign, allowed)
 for _, suffix in ipairs({ '', ':contacts', ':pending', ':contact-states', ':counts', ':hopper', ':claimed', ':parked', ':pace' }) do redis.call('UNLINK', base .. suffix) end
 redis.call('ZREM', prefix .. ':campaigns', campaign)
 redis.call('HDEL', prefix .. ':campaigns:states', campaign)
@@ -72,19 +66,6 @@ export function createCampaignStore(redis: Redis, prefix: string, now: () => num
   const transition = redisScript(redis, 'switchboardCampaignTransition', 0, TRANSITION);
   const update = redisScript(redis, 'switchboardCampaignUpdate', 0, UPDATE);
   const remove = redisScript(redis, 'switchboardCampaignRemove', 0, REMOVE);
-
-  /** Runs a script that names the campaign's state in its errors, as the API's 404 and 409. */
-  const guarded = async <T>(campaignId: string, action: string, run: () => Promise<T>): Promise<T> => {
-    try {
-      return await run();
-    } catch (error) {
-      const message = (error as Error).message ?? '';
-      if (message.includes('NOCAMPAIGN')) throw campaignNotFound(campaignId);
-      const state = /STATE (\w+)/.exec(message)?.[1];
-      if (state) throw campaignStateConflict(campaignId, state, action);
-      throw error;
-    }
-  };
 
   return {
     async create(definition: CampaignDefinition, usesSlots: boolean): Promise<Campaign> {
@@ -119,7 +100,7 @@ export function createCampaignStore(redis: Redis, prefix: string, now: () => num
 
     /** Replaces the definition, in the states that allow it. */
     async update(id: string, definition: CampaignDefinition, usesSlots: boolean, allowed: CampaignState[]): Promise<void> {
-      await guarded(id, 'be changed', () =>
+      await campaignScript(id, 'be changed', () =>
         update(prefix, id, allowed.join(' '), 'def', JSON.stringify(definition), 'updatedAt', new Date(now()).toISOString(), ...schedulingFields(definition, usesSlots)),
       );
     },
@@ -127,11 +108,11 @@ export function createCampaignStore(redis: Redis, prefix: string, now: () => num
     /** Moves the campaign from one of `from` to `to`; answers the state it left. */
     async transition(id: string, from: CampaignState[], to: CampaignState, action: string): Promise<CampaignState> {
       const at = now();
-      return (await guarded(id, action, () => transition(prefix, id, from.join(' '), to, new Date(at).toISOString(), at))) as CampaignState;
+      return (await campaignScript(id, action, () => transition(prefix, id, from.join(' '), to, new Date(at).toISOString(), at))) as CampaignState;
     },
 
     async remove(id: string, allowed: CampaignState[]): Promise<void> {
-      await guarded(id, 'be deleted', () => remove(prefix, id, allowed.join(' ')));
+      await campaignScript(id, 'be deleted', () => remove(prefix, id, allowed.join(' ')));
     },
 
     /** Every campaign's state, for workers that keep them in memory. */

@@ -7,7 +7,8 @@ import type { Logger } from '../logger.js';
 import { contactCall, type Campaign } from './campaign-definition.js';
 import { campaignKeys, contactJobId } from './campaign-keys.js';
 import { parseContactState } from './campaign-progress.js';
-import { CONTACT_JOB_ID_LUA, decodeContact, SET_CAMPAIGN_STATE_LUA } from './contact-list.js';
+import { CONTACT_JOB_ID_LUA, SET_CAMPAIGN_STATE_LUA } from './campaign-lua.js';
+import { decodeContact } from './contact-list.js';
 
 /**
  * ARGV: prefix, campaign, now ms, now ISO, the states to take (space-separated), then contact keys.

@@ -1,29 +1,10 @@
 import { DNC_LOOKUP_LUA } from '../contact/contact-store.js';
 import type { RedisConnection as Redis } from '../lib/redis.js';
 import { redisScript } from '../lib/redis.js';
-import { AppError, conflict } from '../errors.js';
 import type { Contact } from './campaign-definition.js';
 import { rowOrder } from './campaign-progress.js';
-
-/** Lua: the job that dials `key` of `campaign` in pass `round`; the same as `contactJobId`. */
-export const CONTACT_JOB_ID_LUA = `
-local function contact_job_id(campaign, key, round)
-  local id = 'cmp-' .. campaign .. '-' .. string.sub(redis.sha1hex(key), 1, 20)
-  if tonumber(round) > 0 then id = id .. '-r' .. round end
-  return id
-end
-`;
-
-/** Lua: moves a campaign to `to` (its state field, the running set, the states hash) and announces it. */
-export const SET_CAMPAIGN_STATE_LUA = `
-local function set_campaign_state(prefix, campaign, to, nowIso, nowMs)
-  local base = prefix .. ':campaign:' .. campaign
-  redis.call('HSET', base, 'state', to, 'updatedAt', nowIso, 'lastChange', nowMs)
-  redis.call('HSET', prefix .. ':campaigns:states', campaign, to)
-  if to == 'running' then redis.call('SADD', prefix .. ':campaigns:running', campaign) else redis.call('SREM', prefix .. ':campaigns:running', campaign) end
-  redis.call('PUBLISH', prefix .. ':campaigns:changes', campaign .. ' ' .. to)
-end
-`;
+import { campaignScript } from './campaign-errors.js';
+import { CAMPAIGN_STATE_IN_LUA, CONTACT_JOB_ID_LUA, SET_CAMPAIGN_STATE_LUA } from './campaign-lua.js';
 
 /** Why a contact was turned away. */
 export type RejectionReason = 'invalid-number' | 'duplicate' | 'dnc' | 'missing-number' | 'malformed';
@@ -46,12 +27,10 @@ export type PlacedContact = Contact & { line: number };
  * With an import key, the import's progress moves with the chunk, so a crashed import resumes after
  * its last committed chunk. Errors: NOCAMPAIGN, STATE <state>.
  */
-const APPEND = `${DNC_LOOKUP_LUA}${CONTACT_JOB_ID_LUA}${SET_CAMPAIGN_STATE_LUA}
+const APPEND = `${DNC_LOOKUP_LUA}${CONTACT_JOB_ID_LUA}${SET_CAMPAIGN_STATE_LUA}${CAMPAIGN_STATE_IN_LUA}
 local prefix, campaign, now, nowIso, dry, importKey, lastLine, initialOrder = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5] == '1', ARGV[6], tonumber(ARGV[7]), ARGV[8]
 local base = prefix .. ':campaign:' .. campaign
-local state = redis.call('HGET', base, 'state')
-if not state then return redis.error_reply('NOCAMPAIGN') end
-if state == 'cancelled' then return redis.error_reply('STATE ' .. state) end
+local state = campaign_state_in(prefix, campaign, 'draft running paused completed')
 if importKey ~= '' and tonumber(redis.call('HGET', importKey, 'line') or '0') >= lastLine then return { 0, '[]', 1 } end
 local contacts, pending, states, counts = base .. ':contacts', base .. ':pending', base .. ':contact-states', base .. ':counts'
 local dnc = prefix .. ':contact:dnc'
@@ -99,11 +78,6 @@ export const decodeContact = (key: string, stored: string): Contact => {
   return { key, to: n, ...(c !== undefined && { contactId: c }), ...(l !== undefined && { leadId: l }), ...(v && { variables: v }) };
 };
 
-export const campaignNotFound = (campaignId: string) => new AppError(404, 'CAMPAIGN_NOT_FOUND', `No campaign with id ${campaignId}`);
-
-export const campaignStateConflict = (campaignId: string, state: string, action: string) =>
-  conflict('CAMPAIGN_STATE_CONFLICT', `Campaign ${campaignId} is ${state}: it cannot ${action}`);
-
 export interface AppendOptions {
   dryRun?: boolean;
   /** The import whose progress moves with this chunk, and the chunk's last line. */
@@ -127,8 +101,8 @@ export function createContactList(redis: Redis, prefix: string, now: () => numbe
       const args: Array<string | number> = [];
       for (const contact of contacts) args.push(contact.key, encodeContact(contact), contact.to, contact.line);
       const at = now();
-      try {
-        const [added, rejected, skipped] = (await append(
+      const [added, rejected, skipped] = (await campaignScript(campaignId, 'take contacts', () =>
+        append(
           prefix,
           campaignId,
           at,
@@ -139,18 +113,12 @@ export function createContactList(redis: Redis, prefix: string, now: () => numbe
           rowOrder(0, 0, 0, 0),
           JSON.stringify((options.rejected ?? []).map(({ line, reason }) => [line, reason])),
           ...args,
-        )) as [number, string, number];
-        const parsed = JSON.parse(rejected) as Array<[number, Rejection['reason']]> | Record<string, never>;
-        // cjson encodes an empty table as {}.
-        const list = Array.isArray(parsed) ? parsed : [];
-        return { added: Number(added), rejected: list.map(([line, reason]) => ({ line, reason })), alreadyCommitted: Number(skipped) === 1 };
-      } catch (error) {
-        const message = (error as Error).message ?? '';
-        if (message.includes('NOCAMPAIGN')) throw campaignNotFound(campaignId);
-        const state = /STATE (\w+)/.exec(message)?.[1];
-        if (state) throw campaignStateConflict(campaignId, state, 'take contacts');
-        throw error;
-      }
+        ),
+      )) as [number, string, number];
+      // cjson encodes an empty list as {}.
+      const parsed = JSON.parse(rejected) as Array<[number, Rejection['reason']]> | Record<string, never>;
+      const list = Array.isArray(parsed) ? parsed : [];
+      return { added: Number(added), rejected: list.map(([line, reason]) => ({ line, reason })), alreadyCommitted: Number(skipped) === 1 };
     },
   };
 }
