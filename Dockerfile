@@ -28,4 +28,4 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=15s \
   CMD ["node", "dist/bin/healthcheck.js"]
 # API: the default (it binds 0.0.0.0, so it needs API_KEYS and ADMIN_API_KEYS).
 # Worker: `docker run IMAGE node dist/workers/calls/main.js` (no keys needed). See docker-compose.yml.
-CMD ["node", "--max-old-space-size=256", "dist/src/server.js"]
+CMD ["node", "--max-old-space-size=1024", "dist/src/server.js"]

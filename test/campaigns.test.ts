@@ -245,3 +245,57 @@ describe('a campaign’s calls handled one by one', () => {
     }
   });
 });
+
+describe('the campaign’s policy, contact by contact', () => {
+  it('each contact’s call carries the campaign’s policy: its message with the contact’s variables, a caller id from the pool, its lead, priority, window and end, and the campaign’s id', async ({ startService }) => {
+    const service = await startService();
+    const { app } = service;
+    const endAt = new Date(Date.now() + 3_600_000).toISOString();
+    const id = await createCampaign(app, {
+      message: 'Hello {{first_name}} from {{company}}',
+      variables: { company: 'Acme' },
+      callerIds: ['+14155550001', '+14155550002'],
+      priority: 'high',
+      callingWindow: 'Mon-Sun 00:00-24:00',
+      frequencyCap: '2/24h',
+      endAt,
+    });
+    await addContacts(app, id, [
+      { to: '+14155550101', contactId: 'c1', lead_id: 'L1', variables: { first_name: 'Ada' } },
+      { to: '+14155550102', contactId: 'c2', variables: { first_name: 'Grace', company: 'Navy' } },
+    ]);
+    await service.queue.pause();
+    await service.startWorker();
+    await campaignAction(app, id, 'start');
+    const jobs = await until(() => service.queue.getJobs(['prioritized', 'wait']), (found) => found.length === 2, 10_000);
+    const byContact = Object.fromEntries(jobs.map((job) => [job.data.contactId, job]));
+    expect(byContact.c1!.data).toMatchObject({ to: '+14155550101', message: 'Hello Ada from Acme', lead_id: 'L1', priority: 'high', campaignId: id, contactId: 'c1', campaignRound: 0, notAfter: endAt, frequencyCap: '2/24h', metadata: { variables: { first_name: 'Ada', company: 'Acme' } } });
+    expect(byContact.c2!.data).toMatchObject({ message: 'Hello Grace from Navy', metadata: { variables: { company: 'Navy' } } });
+    expect(new Set(jobs.map((job) => job.data.from))).toEqual(new Set(['+14155550001', '+14155550002']));
+    expect(byContact.c1!.opts.priority).toBe(1);
+  });
+
+  it('dials nothing before startAt, takes contacts appended while it runs, and at endAt expires what is left and completes', { timeout: 60_000 }, async ({ startService }) => {
+    const service = await startService({ ...SIMULATED_FAST, CALL_RATE_MAX: '4', CALL_RATE_WINDOW_MS: '1000' });
+    const { app } = service;
+    const startAt = new Date(Date.now() + 2_000).toISOString();
+    const endAt = new Date(Date.now() + 5_000).toISOString();
+    const id = await createCampaign(app, { startAt, endAt });
+    await addContacts(app, id, numbers('415', 10).map((to) => ({ to })));
+    await service.startWorker();
+    await campaignAction(app, id, 'start');
+    const started = await until(() => getCampaign(app, id), (campaign) => campaign.progress.attempts > 0, 10_000);
+    expect(started.state).toBe('running');
+    expect((await addContacts(app, id, numbers('415', 10, 10).map((to) => ({ to })))).json().added).toBe(10);
+    const ended = await until(() => getCampaign(app, id), (campaign) => campaign.state === 'completed', 30_000);
+    // Four dials a second for three seconds: most of the twenty contacts were never reached.
+    expect(ended.progress.expired).toBeGreaterThan(0);
+    expect(ended.progress.expired + ended.progress.done.total).toBe(20);
+    expect(ended.progress.attempts).toBeLessThanOrEqual(14);
+    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toContain(`switchboard_campaign_dials_total{campaign="${id}",outcome="placed"} ${ended.progress.attempts}`);
+    const dialed = await service.queue.getJobs(['completed']);
+    expect(dialed).toHaveLength(ended.progress.attempts);
+    expect(Math.min(...dialed.map((job) => job.processedOn!))).toBeGreaterThanOrEqual(Date.parse(startAt));
+  });
+});
