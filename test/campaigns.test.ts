@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
 import { createCampaignFeeder } from '../src/campaigns/campaign-feeder.js';
+import { contactJobId } from '../src/campaigns/campaign-keys.js';
 import { createCampaignStore } from '../src/campaigns/campaign-store.js';
 import { callJobPolicy } from '../src/jobs/call-jobs.js';
 import { until } from './helpers/callbacks.js';
@@ -137,6 +138,9 @@ describe('contacts', () => {
     await until(() => service.queue.getJobCounts('waiting', 'prioritized'), (counts) => Object.values(counts).reduce((sum, count) => sum + count, 0) >= 2_000, 20_000);
     const counts = await service.queue.getJobCounts();
     expect(Object.values(counts).reduce((sum, count) => sum + count, 0)).toBe(2_000);
+    // Each job's id is the one the contact's key makes (the feeder's Lua and the service agree).
+    const ids = (await service.queue.getJobs(['prioritized', 'wait'], 0, -1)).map((job) => job.id);
+    expect(new Set(ids)).toEqual(new Set(all.map((_, index) => contactJobId(id, `c-${index}`, 0))));
   });
 });
 

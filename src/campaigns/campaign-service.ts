@@ -36,7 +36,8 @@ const stateOfOutcome = (outcome: RetryOutcome) => (outcome === 'expired' ? 'expi
 /** Minutes the pace is measured over. */
 const PACE_MINUTES = 5;
 
-export function progressFrom(counts: Record<string, number>, pace: { dials: number; minutes: number }, now: number): CampaignProgress {
+/** `running`: whether the campaign is dialing, so that it has a finish to estimate (a paused one will not finish at any pace). */
+export function progressFrom(counts: Record<string, number>, pace: { dials: number; minutes: number }, now: number, running = true): CampaignProgress {
   const group = (prefix: string) => {
     const byKey: Record<string, number> = {};
     let total = 0;
@@ -64,7 +65,7 @@ export function progressFrom(counts: Record<string, number>, pace: { dials: numb
     expired: counts.expired ?? 0,
     cancelled: counts.cancelled ?? 0,
     attempts: counts.attempts ?? 0,
-    pace: { dialsPerMinute, estimatedFinishAt: left > 0 && measured > 0 ? new Date(now + (left / measured) * 60_000).toISOString() : null },
+    pace: { dialsPerMinute, estimatedFinishAt: running && left > 0 && measured > 0 ? new Date(now + (left / measured) * 60_000).toISOString() : null },
   };
 }
 
@@ -109,7 +110,7 @@ export function createCampaignService({ redis, prefix, store, contacts, sweeps, 
     get: existing,
     list: (offset: number, limit: number) => store.list(offset, limit),
 
-    async progress(id: string): Promise<CampaignProgress> {
+    async progress({ id, state }: Pick<Campaign, 'id' | 'state'>): Promise<CampaignProgress> {
       const at = now();
       const minute = Math.floor(at / 60_000);
       const fields = Array.from({ length: PACE_MINUTES }, (_, index) => String(minute - index));
@@ -117,7 +118,7 @@ export function createCampaignService({ redis, prefix, store, contacts, sweeps, 
       // Measured from the oldest minute with a dial (minutes before the first dial do not slow it), the current one counted as far as it has gone.
       const oldest = pace.map((dials) => dials !== null).lastIndexOf(true);
       const dials = pace.reduce((sum, value) => sum + Number(value ?? 0), 0);
-      return progressFrom(counts, { dials, minutes: oldest < 0 ? 0 : oldest + Math.max((at % 60_000) / 60_000, 1 / 60) }, at);
+      return progressFrom(counts, { dials, minutes: oldest < 0 ? 0 : oldest + Math.max((at % 60_000) / 60_000, 1 / 60) }, at, state === 'running');
     },
 
     /** Changes the policy of a campaign not yet over; contacts already fed keep the policy they were fed with. */

@@ -26,7 +26,7 @@ export const campaignView = ({ call, ...rest }: Campaign) => ({ ...rest, ...call
 /** Campaigns: a list of contacts dialed under one policy, with states, progress, retries and results. */
 export const campaignRoutes: FastifyPluginAsyncZod<CampaignRoutesOptions> = async (app, { campaigns, redis, keyPrefix, limits }) => {
   const schemas = createCampaignSchemas(limits);
-  const withProgress = async (campaign: Campaign) => ({ success: true as const, campaign: { ...campaignView(campaign), progress: await campaigns.progress(campaign.id) } });
+  const withProgress = async (campaign: Campaign) => ({ success: true as const, campaign: { ...campaignView(campaign), progress: await campaigns.progress(campaign) } });
 
   app.post('/campaigns', {
     schema: {

@@ -109,7 +109,7 @@ const progressSchema = z
     expired: z.number().int(),
     cancelled: z.number().int(),
     attempts: z.number().int().describe('Dials made'),
-    pace: z.object({ dialsPerMinute: z.number(), estimatedFinishAt: isoTimeSchema.nullable().describe('At the pace of the last minutes; null when nothing is left or nothing was dialed') }),
+    pace: z.object({ dialsPerMinute: z.number(), estimatedFinishAt: isoTimeSchema.nullable().describe('At the pace of the last minutes; null unless the campaign is running with something left and dials made') }),
   })
   .meta({ id: 'CampaignProgress' });
 
