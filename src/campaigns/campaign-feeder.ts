@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import type { CallLog } from '../call-log/call-log-writer.js';
 import { callJob, type CallJobData, type CallJobPolicy } from '../jobs/call-jobs.js';
 import type { RedisConnection as Redis } from '../lib/redis.js';
-import { redisScript } from '../lib/redis.js';
+import { redisScriptOfKeys } from '../lib/redis.js';
 import type { Logger } from '../logger.js';
 import { contactCall, type Campaign } from './campaign-definition.js';
 import { campaignKeys, contactJobId } from './campaign-keys.js';
@@ -18,12 +18,15 @@ import { decodeContact } from './contact-list.js';
  * fed and not yet past their dial (in the hopper, waiting for a slot, dialing, live). Each contact taken is noted in `feeding` until its job is added.
  * Also answers the running campaigns past their end, and completes those with nothing left to do
  * (nothing pending, fed, deferred, dialing or live, and no change for the grace period).
- * ARGV: prefix, now ms, now ISO, hopper size, max slots, max contacts per call, grace ms.
+ * KEYS: the virtual time, the feeding set, the running set, the states hash, then 6 per running
+ * campaign: its hash, pending list, contacts, hopper, claimed set and counts. ARGV: now ms, now ISO,
+ * hopper size, max slots, max contacts per call, grace ms, the changes channel, then the campaigns'
+ * ids in the order of their keys (one no longer running is passed over).
  * Returns { fed: [campaign, round, key, contact JSON, job id, sequence]..., ended ids, completed ids }.
  */
 const FEED = `${CONTACT_JOB_ID_LUA}${SET_CAMPAIGN_STATE_LUA}
-local prefix, now, nowIso, hopperSize, maxSlots, maxFeed, grace = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
-local vkey = prefix .. ':campaigns:vtime'
+local vkey, feeding, runningKey, statesKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local now, nowIso, hopperSize, maxSlots, maxFeed, grace, channel = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
 local V = tonumber(redis.call('GET', vkey) or '0')
 local total, wanting, ended, completed = 0, {}, {}, {}
 local function open_contacts(counts)
@@ -34,23 +37,27 @@ local function open_contacts(counts)
   end
   return open
 end
-for _, id in ipairs(redis.call('SMEMBERS', prefix .. ':campaigns:running')) do
-  local base = prefix .. ':campaign:' .. id
-  local f = redis.call('HMGET', base, 'rateShare', 'slotShare', 'usesSlots', 'startAt', 'endAt', 'vtime', 'lastChange')
-  local hopper = redis.call('SCARD', base .. ':hopper')
-  total = total + hopper
-  local pending = redis.call('LLEN', base .. ':pending')
-  if f[5] and f[5] ~= '' and now >= tonumber(f[5]) then
-    if pending > 0 then ended[#ended + 1] = id end
-  elseif not f[4] or f[4] == '' or now >= tonumber(f[4]) then
-    if pending > 0 then
-      wanting[#wanting + 1] = { id = id, base = base, share = tonumber(f[1]) or 1, slotShare = tonumber(f[2]) or 1, usesSlots = f[3] == '1',
-        tag = math.max(tonumber(f[6] or '0') or 0, V), pending = pending, inflight = redis.call('SCARD', base .. ':claimed') }
+for c = 8, #ARGV do
+  local id, at = ARGV[c], (c - 8) * 6 + 4
+  local base, pendingKey, contacts, hopperKey, claimed, counts = KEYS[at + 1], KEYS[at + 2], KEYS[at + 3], KEYS[at + 4], KEYS[at + 5], KEYS[at + 6]
+  if redis.call('SISMEMBER', runningKey, id) == 1 then
+    local f = redis.call('HMGET', base, 'rateShare', 'slotShare', 'usesSlots', 'startAt', 'endAt', 'vtime', 'lastChange')
+    local hopper = redis.call('SCARD', hopperKey)
+    total = total + hopper
+    local pending = redis.call('LLEN', pendingKey)
+    if f[5] and f[5] ~= '' and now >= tonumber(f[5]) then
+      if pending > 0 then ended[#ended + 1] = id end
+    elseif not f[4] or f[4] == '' or now >= tonumber(f[4]) then
+      if pending > 0 then
+        wanting[#wanting + 1] = { id = id, base = base, pendingKey = pendingKey, contacts = contacts, hopperKey = hopperKey, claimed = claimed,
+          share = tonumber(f[1]) or 1, slotShare = tonumber(f[2]) or 1, usesSlots = f[3] == '1',
+          tag = math.max(tonumber(f[6] or '0') or 0, V), pending = pending, inflight = redis.call('SCARD', claimed) }
+      end
     end
-  end
-  if pending == 0 and hopper == 0 and now - tonumber(f[7] or '0') >= grace and open_contacts(base .. ':counts') == 0 then
-    set_campaign_state(prefix, id, 'completed', nowIso, now)
-    completed[#completed + 1] = id
+    if pending == 0 and hopper == 0 and now - tonumber(f[7] or '0') >= grace and open_contacts(counts) == 0 then
+      set_campaign_state(base, statesKey, runningKey, channel, id, 'completed', nowIso, now)
+      completed[#completed + 1] = id
+    end
   end
 end
 local fed = {}
@@ -67,22 +74,22 @@ if room > 0 and #wanting > 0 then
       if c.pending > 0 and (not c.cap or c.inflight < c.cap) and (best == nil or c.tag < best.tag or (c.tag == best.tag and c.id < best.id)) then best = c end
     end
     if best == nil then break end
-    local entry = redis.call('LPOP', best.base .. ':pending')
+    local entry = redis.call('LPOP', best.pendingKey)
     if not entry then
       best.pending = 0
     else
       best.pending = best.pending - 1
       local bar = string.find(entry, '|', 1, true)
       local round, key = string.sub(entry, 1, bar - 1), string.sub(entry, bar + 1)
-      local contact = redis.call('HGET', best.base .. ':contacts', key)
+      local contact = redis.call('HGET', best.contacts, key)
       if contact then
         local job = contact_job_id(best.id, key, round)
         V = best.tag
         best.tag = best.tag + 1 / best.share
         best.inflight = best.inflight + 1
-        redis.call('SADD', best.base .. ':hopper', job)
-        redis.call('SADD', best.base .. ':claimed', key)
-        redis.call('ZADD', prefix .. ':campaigns:feeding', now, best.id .. '|' .. entry)
+        redis.call('SADD', best.hopperKey, job)
+        redis.call('SADD', best.claimed, key)
+        redis.call('ZADD', feeding, now, best.id .. '|' .. entry)
         local sequence = redis.call('HINCRBY', best.base, 'sequence', 1)
         for _, value in ipairs({ best.id, round, key, contact, job, sequence }) do fed[#fed + 1] = value end
       end
@@ -123,7 +130,7 @@ const MAX_FEED_PER_CALL = 500;
 export function createCampaignFeeder(deps: FeederDeps, options: FeederOptions) {
   const { redis, prefix, callQueue, policy, callLog, campaigns, logger, now = Date.now } = deps;
   const keys = campaignKeys(prefix);
-  const feed = redisScript(redis, 'switchboardFeedCampaigns', 0, FEED);
+  const feed = redisScriptOfKeys(redis, 'switchboardFeedCampaigns', FEED);
 
   /** Adds the jobs of contacts taken from lists: `entries` are [campaign, round, key, contact JSON, job id, sequence]. */
   const addJobs = async (entries: Array<[string, number, string, string, string, number]>) => {
@@ -161,8 +168,13 @@ export function createCampaignFeeder(deps: FeederDeps, options: FeederOptions) {
     /** One round; answers how many contacts it fed. */
     async feedOnce(): Promise<number> {
       await recoverStale();
+      // The running campaigns, read first: the script declares each one's keys, and passes over one no longer running.
+      const running = await redis.smembers(keys.running);
+      if (running.length === 0) return 0;
+      const declared = [keys.virtualTime, keys.feeding, keys.running, keys.states];
+      for (const id of running) declared.push(keys.campaign(id), keys.pending(id), keys.contacts(id), keys.hopper(id), keys.claimed(id), keys.counts(id));
       const at = now();
-      const [fed, ended, completed] = (await feed(prefix, at, new Date(at).toISOString(), options.hopperSize, options.maxConcurrentCalls, MAX_FEED_PER_CALL, options.completeGraceMs)) as [
+      const [fed, ended, completed] = (await feed(declared, [at, new Date(at).toISOString(), options.hopperSize, options.maxConcurrentCalls, MAX_FEED_PER_CALL, options.completeGraceMs, keys.changes, ...running])) as [
         string[],
         string[],
         string[],

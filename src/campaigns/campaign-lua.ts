@@ -7,24 +7,27 @@ local function contact_job_id(campaign, key, round)
 end
 `;
 
-/** Lua: moves a campaign to `to` (its state field, the running set, the states hash) and announces it. */
+/**
+ * Lua: \`set_campaign_state(base, states, running, channel, campaign, to, nowIso, nowMs)\` moves a
+ * campaign to \`to\`: its hash (\`base\`), the states hash, the running set; and announces it on
+ * \`channel\`. The caller declares the three keys.
+ */
 export const SET_CAMPAIGN_STATE_LUA = `
-local function set_campaign_state(prefix, campaign, to, nowIso, nowMs)
-  local base = prefix .. ':campaign:' .. campaign
+local function set_campaign_state(base, states, running, channel, campaign, to, nowIso, nowMs)
   redis.call('HSET', base, 'state', to, 'updatedAt', nowIso, 'lastChange', nowMs)
-  redis.call('HSET', prefix .. ':campaigns:states', campaign, to)
-  if to == 'running' then redis.call('SADD', prefix .. ':campaigns:running', campaign) else redis.call('SREM', prefix .. ':campaigns:running', campaign) end
-  redis.call('PUBLISH', prefix .. ':campaigns:changes', campaign .. ' ' .. to)
+  redis.call('HSET', states, campaign, to)
+  if to == 'running' then redis.call('SADD', running, campaign) else redis.call('SREM', running, campaign) end
+  redis.call('PUBLISH', channel, campaign .. ' ' .. to)
 end
 `;
 
 /**
- * Lua: \`campaign_state_in(prefix, campaign, allowed)\` answers the campaign's state when it is one of
- * \`allowed\` (space-separated), and fails with NOCAMPAIGN or STATE <state> otherwise.
+ * Lua: \`campaign_state_in(base, allowed)\` answers the state of the campaign whose hash is \`base\`
+ * when it is one of \`allowed\` (space-separated), and fails with NOCAMPAIGN or STATE <state> otherwise.
  */
 export const CAMPAIGN_STATE_IN_LUA = `
-local function campaign_state_in(prefix, campaign, allowed)
-  local state = redis.call('HGET', prefix .. ':campaign:' .. campaign, 'state')
+local function campaign_state_in(base, allowed)
+  local state = redis.call('HGET', base, 'state')
   if not state then error({ err = 'NOCAMPAIGN' }) end
   if not string.find(' ' .. allowed .. ' ', ' ' .. state .. ' ', 1, true) then error({ err = 'STATE ' .. state }) end
   return state

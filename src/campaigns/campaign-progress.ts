@@ -1,6 +1,6 @@
 import type { CallLogRow, CallLogWriter } from '../call-log/call-log-writer.js';
 import type { RedisConnection as Redis } from '../lib/redis.js';
-import { redisScript } from '../lib/redis.js';
+import { redisScriptOfKeys } from '../lib/redis.js';
 import { campaignKeys } from './campaign-keys.js';
 
 /**
@@ -74,18 +74,19 @@ export const initialContactState = (round: number, jobId: string, now: number, s
   `${rowOrder(round, 0, 0, version)}|${state}||0|${jobId}|${now}`;
 
 /**
- * ARGV: prefix, now (ms), then 7 per row: campaign, contact key, order, state, job id, dial key ('': not a dial), slot claim (+, - or '').
+ * KEYS: 6 per campaign the rows concern: its hash, contact states, counts, pace, claimed and hopper.
+ * ARGV: now (ms), then 7 per row: the campaign's place among KEYS (0, 1…), contact key, order,
+ * state, job id, dial key ('': not a dial), slot claim (+, - or '').
  * A row older than the contact's latest changes nothing but a dial not yet counted; a campaign that
  * no longer exists is left alone. Counts move with each change of state, in the same script.
  */
 const APPLY_ROWS = `
-local prefix, now = ARGV[1], tonumber(ARGV[2])
+local now = tonumber(ARGV[1])
 local minute = tostring(math.floor(now / 60000))
-for i = 3, #ARGV, 7 do
-  local campaign, key, order, state, job, dial, claim = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
-  local base = prefix .. ':campaign:' .. campaign
+for i = 2, #ARGV, 7 do
+  local at, key, order, state, job, dial, claim = tonumber(ARGV[i]) * 6, ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
+  local base, states, counts, pace, claimed, hopper = KEYS[at + 1], KEYS[at + 2], KEYS[at + 3], KEYS[at + 4], KEYS[at + 5], KEYS[at + 6]
   if redis.call('EXISTS', base) == 1 then
-    local states, counts = base .. ':contact-states', base .. ':counts'
     local current = redis.call('HGET', states, key)
     local corder, cstate, cdial, cattempts, cjob = '', nil, '', 0, job
     if current then
@@ -99,8 +100,8 @@ for i = 3, #ARGV, 7 do
     if dial ~= '' and dial > cdial then
       cdial, cattempts, changed = dial, cattempts + 1, true
       redis.call('HINCRBY', counts, 'attempts', 1)
-      redis.call('HINCRBY', base .. ':pace', minute, 1)
-      redis.call('PEXPIRE', base .. ':pace', 7200000)
+      redis.call('HINCRBY', pace, minute, 1)
+      redis.call('PEXPIRE', pace, 7200000)
     end
     if order >= corder then
       if cstate ~= state then
@@ -108,9 +109,9 @@ for i = 3, #ARGV, 7 do
         redis.call('HINCRBY', counts, state, 1)
       end
       corder, cstate, cjob, changed = order, state, job, true
-      if claim == '+' then redis.call('SADD', base .. ':claimed', key) elseif claim == '-' then redis.call('SREM', base .. ':claimed', key) end
+      if claim == '+' then redis.call('SADD', claimed, key) elseif claim == '-' then redis.call('SREM', claimed, key) end
       -- Past waiting to be taken (dialed, deferred, cancelled by hand): no longer in the hopper.
-      if state ~= 'pending' then redis.call('SREM', base .. ':hopper', job) end
+      if state ~= 'pending' then redis.call('SREM', hopper, job) end
     end
     if changed then
       redis.call('HSET', states, key, corder .. '|' .. cstate .. '|' .. cdial .. '|' .. cattempts .. '|' .. cjob .. '|' .. now)
@@ -126,16 +127,22 @@ return 1
  * row the call log is given, whether or not Supabase is configured.
  */
 export function createCampaignProgress(redis: Redis, prefix: string, now: () => number = Date.now): CallLogWriter {
-  const apply = redisScript(redis, 'switchboardCampaignRows', 0, APPLY_ROWS);
+  const keys = campaignKeys(prefix);
+  const apply = redisScriptOfKeys(redis, 'switchboardCampaignRows', APPLY_ROWS);
   return {
     async write(rows) {
+      const campaigns: string[] = [];
       const args: Array<string | number> = [];
       for (const row of rows) {
         if (row.campaign_id === null || row.contact_id === null) continue;
+        let at = campaigns.indexOf(row.campaign_id);
+        if (at < 0) at = campaigns.push(row.campaign_id) - 1;
         const state = contactStateOf(row);
-        args.push(row.campaign_id, row.contact_id, rowOrder(row.campaign_round, row.redial_number, row.attempt, row.version), state, row.job_id, row.status === 'dialing' ? dialKey(row) : '', slotClaimOf(row, state));
+        args.push(at, row.contact_id, rowOrder(row.campaign_round, row.redial_number, row.attempt, row.version), state, row.job_id, row.status === 'dialing' ? dialKey(row) : '', slotClaimOf(row, state));
       }
-      if (args.length > 0) await apply(prefix, now(), ...args);
+      if (args.length === 0) return;
+      const declared = campaigns.flatMap((id) => [keys.campaign(id), keys.contactStates(id), keys.counts(id), keys.pace(id), keys.claimed(id), keys.hopper(id)]);
+      await apply(declared, [now(), ...args]);
     },
   };
 }

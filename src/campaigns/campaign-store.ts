@@ -7,39 +7,49 @@ import { campaignScript } from './campaign-errors.js';
 import { CAMPAIGN_STATE_IN_LUA, SET_CAMPAIGN_STATE_LUA } from './campaign-lua.js';
 
 /**
- * ARGV: prefix, campaign, allowed states (space-separated), new state, now ISO, now ms. Moves the
- * campaign to the new state if it is in an allowed one; answers the state it was in. Errors:
- * NOCAMPAIGN, STATE <state>.
+ * KEYS: the campaign, the states hash, the running set. ARGV: campaign, allowed states
+ * (space-separated), new state, now ISO, now ms, the changes channel. Moves the campaign to the new
+ * state if it is in an allowed one; answers the state it was in. Errors: NOCAMPAIGN, STATE <state>.
  */
 const TRANSITION = `${SET_CAMPAIGN_STATE_LUA}${CAMPAIGN_STATE_IN_LUA}
-local prefix, campaign, allowed, to, nowIso, nowMs = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
-local state = campaign_state_in(prefix, campaign, allowed)
-set_campaign_state(prefix, campaign, to, nowIso, nowMs)
+local state = campaign_state_in(KEYS[1], ARGV[2])
+set_campaign_state(KEYS[1], KEYS[2], KEYS[3], ARGV[6], ARGV[1], ARGV[3], ARGV[4], tonumber(ARGV[5]))
+return state
+`;
+
+/** KEYS: the campaign. ARGV: allowed states, then field/value pairs, written if the campaign is in an allowed state. */
+const UPDATE = `${CAMPAIGN_STATE_IN_LUA}
+local state = campaign_state_in(KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 return state
 `;
 
 /**
- * ARGV: prefix, campaign, allowed states, then field/value pairs. Writes the fields if the campaign
- * is in an allowed state. Errors: NOCAMPAIGN, STATE <state>.
+ * KEYS: the campaign, then everything it holds, then the index, the states hash and the running set.
+ * ARGV: campaign, allowed states. Removes the campaign and all it holds in Redis (not its call log).
  */
-const UPDATE = `${CAMPAIGN_STATE_IN_LUA}
-local prefix, campaign, allowed = ARGV[1], ARGV[2], ARGV[3]
-local state = campaign_state_in(prefix, campaign, allowed)
-redis.call('HSET', prefix .. ':campaign:' .. campaign, unpack(ARGV, 4))
+const REMOVE = `${CAMPAIGN_STATE_IN_LUA}
+local state = campaign_state_in(KEYS[1], ARGV[2])
+local owned = #KEYS - 3
+for i = 1, owned do redis.call('UNLINK', KEYS[i]) end
+redis.call('ZREM', KEYS[owned + 1], ARGV[1])
+redis.call('HDEL', KEYS[owned + 2], ARGV[1])
+redis.call('SREM', KEYS[owned + 3], ARGV[1])
 return state
 `;
 
-/** ARGV: prefix, campaign, allowed states. Removes the campaign and everything it holds in Redis (not its call log). */
-const REMOVE = `${CAMPAIGN_STATE_IN_LUA}
-local prefix, campaign, allowed = ARGV[1], ARGV[2], ARGV[3]
-local base = prefix .. ':campaign:' .. campaign
-local state = campaign_state_in(prefix, campaign, allowed)
-for _, suffix in ipairs({ '', ':contacts', ':pending', ':contact-states', ':counts', ':hopper', ':claimed', ':parked', ':pace' }) do redis.call('UNLINK', base .. suffix) end
-redis.call('ZREM', prefix .. ':campaigns', campaign)
-redis.call('HDEL', prefix .. ':campaigns:states', campaign)
-redis.call('SREM', prefix .. ':campaigns:running', campaign)
-return state
-`;
+/** Everything a campaign holds in Redis, its own hash first. */
+const ownedKeys = (keys: ReturnType<typeof campaignKeys>, id: string) => [
+  keys.campaign(id),
+  keys.contacts(id),
+  keys.pending(id),
+  keys.contactStates(id),
+  keys.counts(id),
+  keys.hopper(id),
+  keys.claimed(id),
+  keys.parked(id),
+  keys.pace(id),
+];
 
 /** What the feeder reads of a campaign without parsing its definition. */
 const schedulingFields = (definition: CampaignDefinition, usesSlots: boolean) => [
@@ -63,9 +73,10 @@ const toCampaign = (id: string, fields: Record<string, string>): Campaign | unde
 /** Campaigns in Redis: their definitions and states, and the moves between states. */
 export function createCampaignStore(redis: Redis, prefix: string, now: () => number = Date.now) {
   const keys = campaignKeys(prefix);
-  const transition = redisScript(redis, 'switchboardCampaignTransition', 0, TRANSITION);
-  const update = redisScript(redis, 'switchboardCampaignUpdate', 0, UPDATE);
-  const remove = redisScript(redis, 'switchboardCampaignRemove', 0, REMOVE);
+  const transition = redisScript(redis, 'switchboardCampaignTransition', 3, TRANSITION);
+  const update = redisScript(redis, 'switchboardCampaignUpdate', 1, UPDATE);
+  const removeScript = redisScript(redis, 'switchboardCampaignRemove', ownedKeys(keys, 'x').length + 3, REMOVE);
+  const remove = (id: string, allowed: string) => removeScript(...ownedKeys(keys, id), keys.index, keys.states, keys.running, id, allowed);
 
   return {
     async create(definition: CampaignDefinition, usesSlots: boolean): Promise<Campaign> {
@@ -101,18 +112,18 @@ export function createCampaignStore(redis: Redis, prefix: string, now: () => num
     /** Replaces the definition, in the states that allow it. */
     async update(id: string, definition: CampaignDefinition, usesSlots: boolean, allowed: CampaignState[]): Promise<void> {
       await campaignScript(id, 'be changed', () =>
-        update(prefix, id, allowed.join(' '), 'def', JSON.stringify(definition), 'updatedAt', new Date(now()).toISOString(), ...schedulingFields(definition, usesSlots)),
+        update(keys.campaign(id), allowed.join(' '), 'def', JSON.stringify(definition), 'updatedAt', new Date(now()).toISOString(), ...schedulingFields(definition, usesSlots)),
       );
     },
 
     /** Moves the campaign from one of `from` to `to`; answers the state it left. */
     async transition(id: string, from: CampaignState[], to: CampaignState, action: string): Promise<CampaignState> {
       const at = now();
-      return (await campaignScript(id, action, () => transition(prefix, id, from.join(' '), to, new Date(at).toISOString(), at))) as CampaignState;
+      return (await campaignScript(id, action, () => transition(keys.campaign(id), keys.states, keys.running, id, from.join(' '), to, new Date(at).toISOString(), at, keys.changes))) as CampaignState;
     },
 
     async remove(id: string, allowed: CampaignState[]): Promise<void> {
-      await campaignScript(id, 'be deleted', () => remove(prefix, id, allowed.join(' ')));
+      await campaignScript(id, 'be deleted', () => remove(id, allowed.join(' ')));
     },
 
     /** Every campaign's state, for workers that keep them in memory. */

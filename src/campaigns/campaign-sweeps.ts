@@ -11,14 +11,15 @@ import { CONTACT_JOB_ID_LUA, SET_CAMPAIGN_STATE_LUA } from './campaign-lua.js';
 import { decodeContact } from './contact-list.js';
 
 /**
- * ARGV: prefix, campaign, now ms, now ISO, the states to take (space-separated), then contact keys.
- * Puts each contact still in one of those states back in the list for one more pass (its round + 1,
- * a new job), and a completed campaign back to running. Answers how many it put back.
+ * KEYS: the campaign, its contact states, its counts, its pending list, the states hash, the
+ * running set. ARGV: campaign, now ms, now ISO, the states to take (space-separated), the changes
+ * channel, then contact keys. Puts each contact still in one of those states back in the list for
+ * one more pass (its round + 1, a new job), and a completed campaign back to running. Answers how
+ * many it put back.
  */
 const REQUEUE = `${CONTACT_JOB_ID_LUA}${SET_CAMPAIGN_STATE_LUA}
-local prefix, campaign, now, nowIso, wanted = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ' ' .. ARGV[5] .. ' '
-local base = prefix .. ':campaign:' .. campaign
-local states, counts = base .. ':contact-states', base .. ':counts'
+local base, states, counts, pending = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local campaign, now, nowIso, wanted, channel = ARGV[1], tonumber(ARGV[2]), ARGV[3], ' ' .. ARGV[4] .. ' ', ARGV[5]
 local taken = 0
 for i = 6, #ARGV do
   local key = ARGV[i]
@@ -33,13 +34,13 @@ for i = 6, #ARGV do
       redis.call('HSET', states, key, order .. '|pending|' .. parts[3] .. '|' .. parts[4] .. '|' .. contact_job_id(campaign, key, round) .. '|' .. now)
       redis.call('HINCRBY', counts, parts[2], -1)
       redis.call('HINCRBY', counts, 'pending', 1)
-      redis.call('RPUSH', base .. ':pending', round .. '|' .. key)
+      redis.call('RPUSH', pending, round .. '|' .. key)
       taken = taken + 1
     end
   end
 end
 if taken > 0 then
-  if redis.call('HGET', base, 'state') == 'completed' then set_campaign_state(prefix, campaign, 'running', nowIso, now) else redis.call('HSET', base, 'lastChange', now) end
+  if redis.call('HGET', base, 'state') == 'completed' then set_campaign_state(base, KEYS[5], KEYS[6], channel, campaign, 'running', nowIso, now) else redis.call('HSET', base, 'lastChange', now) end
 end
 return taken
 `;
@@ -59,7 +60,7 @@ export interface SweepDeps {
 /** Ends what a campaign has not dialed (cancel, end time) and puts contacts back for another pass (retry). */
 export function createCampaignSweeps({ redis, prefix, callQueue, callLog, campaigns, now = Date.now, logger }: SweepDeps) {
   const keys = campaignKeys(prefix);
-  const requeue = redisScript(redis, 'switchboardRequeueContacts', 0, REQUEUE);
+  const requeue = redisScript(redis, 'switchboardRequeueContacts', 6, REQUEUE);
 
   /** Every contact key and its state, a batch at a time. */
   async function* contactStates(campaignId: string): AsyncGenerator<Array<[string, string]>> {
@@ -132,7 +133,9 @@ export function createCampaignSweeps({ redis, prefix, callQueue, callLog, campai
         const chosen = batch.filter(([, value]) => states.includes(parseContactState(value).state)).map(([key]) => key);
         if (chosen.length === 0) continue;
         const at = now();
-        taken += Number(await requeue(prefix, campaignId, at, new Date(at).toISOString(), states.join(' '), ...chosen));
+        taken += Number(
+          await requeue(keys.campaign(campaignId), keys.contactStates(campaignId), keys.counts(campaignId), keys.pending(campaignId), keys.states, keys.running, campaignId, at, new Date(at).toISOString(), states.join(' '), keys.changes, ...chosen),
+        );
       }
       return taken;
     },

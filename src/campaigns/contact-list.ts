@@ -1,4 +1,5 @@
-import { DNC_LOOKUP_LUA } from '../contact/contact-store.js';
+import { DNC_LOOKUP_LUA, dncHashKey } from '../contact/contact-store.js';
+import { campaignKeys } from './campaign-keys.js';
 import type { RedisConnection as Redis } from '../lib/redis.js';
 import { redisScript } from '../lib/redis.js';
 import type { Contact } from './campaign-definition.js';
@@ -19,21 +20,21 @@ export interface Rejection {
 export type PlacedContact = Contact & { line: number };
 
 /**
- * ARGV: prefix, campaign, now ms, now ISO, dry run (0/1), import key ('' for none), last line of the
- * chunk, the initial order of a contact's state, rows the caller already rejected as JSON
+ * KEYS: the campaign, its contacts, its pending list, its contact states, its counts, the
+ * do-not-call list, the states hash, the running set, the import's progress and its rejections.
+ * ARGV: campaign, now ms, now ISO, dry run (0/1), import (0/1), last line of the chunk, the initial
+ * order of a contact's state, the changes channel, rows the caller already rejected as JSON
  * [[line, reason]...], then 4 per contact: key, contact JSON, number, line.
  * Adds in one step every contact new to the campaign and not on the do-not-call list (none when
  * dry) and answers how many it added and the rejections as JSON. A completed campaign runs again.
- * With an import key, the import's progress moves with the chunk, so a crashed import resumes after
- * its last committed chunk. Errors: NOCAMPAIGN, STATE <state>.
+ * With an import, its progress moves with the chunk, so a crashed import resumes after its last
+ * committed chunk. Errors: NOCAMPAIGN, STATE <state>.
  */
 const APPEND = `${DNC_LOOKUP_LUA}${CONTACT_JOB_ID_LUA}${SET_CAMPAIGN_STATE_LUA}${CAMPAIGN_STATE_IN_LUA}
-local prefix, campaign, now, nowIso, dry, importKey, lastLine, initialOrder = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5] == '1', ARGV[6], tonumber(ARGV[7]), ARGV[8]
-local base = prefix .. ':campaign:' .. campaign
-local state = campaign_state_in(prefix, campaign, 'draft running paused completed')
-if importKey ~= '' and tonumber(redis.call('HGET', importKey, 'line') or '0') >= lastLine then return { 0, '[]', 1 } end
-local contacts, pending, states, counts = base .. ':contacts', base .. ':pending', base .. ':contact-states', base .. ':counts'
-local dnc = prefix .. ':contact:dnc'
+local base, contacts, pending, states, counts, dnc, statesIndex, running, importKey, importRejections = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+local campaign, now, nowIso, dry, imported, lastLine, initialOrder, channel = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4] == '1', ARGV[5] == '1', tonumber(ARGV[6]), ARGV[7], ARGV[8]
+local state = campaign_state_in(base, 'draft running paused completed')
+if imported and tonumber(redis.call('HGET', importKey, 'line') or '0') >= lastLine then return { 0, '[]', 1 } end
 local rejected = cjson.decode(ARGV[9])
 local seen, added = {}, 0
 for i = 10, #ARGV, 4 do
@@ -55,15 +56,14 @@ end
 if not dry and added > 0 then
   redis.call('HINCRBY', counts, 'contacts', added)
   redis.call('HINCRBY', counts, 'pending', added)
-  if state == 'completed' then set_campaign_state(prefix, campaign, 'running', nowIso, now) else redis.call('HSET', base, 'lastChange', now) end
+  if state == 'completed' then set_campaign_state(base, statesIndex, running, channel, campaign, 'running', nowIso, now) else redis.call('HSET', base, 'lastChange', now) end
 end
-if importKey ~= '' then
+if imported then
   redis.call('HINCRBY', importKey, 'accepted', added)
   redis.call('HINCRBY', importKey, 'rejected', #rejected)
   redis.call('HSET', importKey, 'line', lastLine, 'updatedAt', nowIso)
-  local list = importKey .. ':rejections'
-  local room = 1000 - redis.call('LLEN', list)
-  for r = 1, math.min(room, #rejected) do redis.call('RPUSH', list, rejected[r][1] .. ' ' .. rejected[r][2]) end
+  local room = 1000 - redis.call('LLEN', importRejections)
+  for r = 1, math.min(room, #rejected) do redis.call('RPUSH', importRejections, rejected[r][1] .. ' ' .. rejected[r][2]) end
   for r = 1, #rejected do redis.call('HINCRBY', importKey, 'rejected:' .. rejected[r][2], 1) end
 end
 return { added, cjson.encode(rejected), 0 }
@@ -95,22 +95,35 @@ export interface AppendResult {
 
 /** Appends contacts to a campaign's list, in one atomic step per chunk. */
 export function createContactList(redis: Redis, prefix: string, now: () => number = Date.now) {
-  const append = redisScript(redis, 'switchboardAppendContacts', 0, APPEND);
+  const append = redisScript(redis, 'switchboardAppendContacts', 10, APPEND);
   return {
     async append(campaignId: string, contacts: PlacedContact[], options: AppendOptions = {}): Promise<AppendResult> {
       const args: Array<string | number> = [];
       for (const contact of contacts) args.push(contact.key, encodeContact(contact), contact.to, contact.line);
       const at = now();
+      const keys = campaignKeys(prefix);
+      // Without an import, a key of the campaign's own stands in (declared, never written).
+      const importKey = options.progress?.key ?? `${keys.campaign(campaignId)}:no-import`;
       const [added, rejected, skipped] = (await campaignScript(campaignId, 'take contacts', () =>
         append(
-          prefix,
+          keys.campaign(campaignId),
+          keys.contacts(campaignId),
+          keys.pending(campaignId),
+          keys.contactStates(campaignId),
+          keys.counts(campaignId),
+          dncHashKey(prefix),
+          keys.states,
+          keys.running,
+          importKey,
+          `${importKey}:rejections`,
           campaignId,
           at,
           new Date(at).toISOString(),
           options.dryRun ? 1 : 0,
-          options.progress?.key ?? '',
+          options.progress ? 1 : 0,
           options.progress?.lastLine ?? 0,
           rowOrder(0, 0, 0, 0),
+          keys.changes,
           JSON.stringify((options.rejected ?? []).map(({ line, reason }) => [line, reason])),
           ...args,
         ),

@@ -125,3 +125,11 @@ export function redisScript(redis: RedisConnection, name: string, numberOfKeys: 
   const commands = redis as unknown as Record<string, RedisScript>;
   return (...args) => commands[name]!(...args);
 }
+
+/** As `redisScript`, for a script whose number of keys varies from call to call: each call gives its keys. */
+export function redisScriptOfKeys(redis: RedisConnection, name: string, lua: string): (keys: string[], args: Array<string | number>) => Promise<unknown> {
+  // Without numberOfKeys, ioredis takes the number of keys as the first argument of each call.
+  if (!(name in redis)) redis.defineCommand(name, { lua });
+  const commands = redis as unknown as Record<string, RedisScript>;
+  return (keys, args) => commands[name]!(keys.length, ...keys, ...args);
+}
