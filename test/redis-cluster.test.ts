@@ -94,6 +94,20 @@ describe('the service on a Redis Cluster of 3 masters and 3 replicas, seeded at 
     expect(completed.filter((job) => jobIds.includes(job.id!)).map((job) => job.id).sort()).toEqual([...jobIds].sort());
   }, 45_000);
 
+  it('runs a campaign to its end: contacts added, fed, dialed once each, counted, listed in its results', async () => {
+    const created = await post('/api/campaigns', { name: 'on a cluster', message: 'Hello' });
+    expect(created.statusCode).toBe(201);
+    const id = created.json().campaign.id as string;
+    const contacts = Array.from({ length: 6 }, (_, index) => ({ to: `+1415555${3000 + index}` }));
+    expect((await post(`/api/campaigns/${id}/contacts`, { contacts })).json().added).toBe(6);
+    expect((await post(`/api/campaigns/${id}/contacts`, { contacts })).json().added).toBe(0);
+    expect((await post(`/api/campaigns/${id}/start`, {})).statusCode).toBe(200);
+    const done = await until(async () => (await service.app.inject({ method: 'GET', url: `/api/campaigns/${id}` })).json().campaign, (campaign) => campaign.state === 'completed', 30_000);
+    expect(done.progress).toMatchObject({ contacts: 6, attempts: 6, done: { total: 6, byOutcome: { completed: 6 } } });
+    const results = (await service.app.inject({ method: 'GET', url: `/api/campaigns/${id}/results.csv` })).body.trim().split('\n');
+    expect(results).toHaveLength(7);
+  }, 45_000);
+
   it('holds a second caller in line while the only slot is taken, then connects them', async () => {
     const first = (await post('/simulator/inbound-calls', { from: '+14155553001', talkSeconds: 200 })).json().call as SimulatedCall;
     await until(() => simulatedCall(first.callSid), (call) => call.state === 'connected');
