@@ -19,6 +19,13 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  it('feeds campaigns a second of the dial rate ahead, at least twice a worker\'s concurrency, unless CAMPAIGN_HOPPER_SIZE says otherwise', () => {
+    expect(loadConfig({}).campaignHopperSize).toBe(10);
+    expect(loadConfig({ CALL_RATE_MAX: '50', CALL_RATE_WINDOW_MS: '1000' }).campaignHopperSize).toBe(50);
+    expect(loadConfig({ CALL_RATE_MAX: '50', CALL_RATE_WINDOW_MS: '1000', CAMPAIGN_HOPPER_SIZE: '7' }).campaignHopperSize).toBe(7);
+    expect(() => loadConfig({ CAMPAIGN_HOPPER_SIZE: '0' })).toThrow(ConfigError);
+  });
+
   it('treats an empty assignment as unset', () => {
     expect(loadConfig({ REDIS_URL: '', PORT: '' })).toMatchObject({ redisUrlDefaulted: true, PORT: 3000 });
   });
