@@ -135,7 +135,15 @@ describe('a campaign’s progress and its call log', () => {
 
       const results = parseResults((await app.inject({ method: 'GET', url: `/api/campaigns/${id}/results.csv` })).body);
       expect(results.map((row) => row.contact_id).sort()).toEqual(CONTACTS.map((contact) => contact.contactId).sort());
-      expect(results.find((row) => row.contact_id === 'contact-3')).toMatchObject({ state: 'done', outcome: 'busy', attempts: '4' });
+      const busy = results.find((row) => row.contact_id === 'contact-3')!;
+      expect(busy).toMatchObject({ state: 'done', outcome: 'busy', attempts: '4' });
+      // Its dials' times are those of the first and the last of its dialing rows.
+      const busyDials = (await check.rowsOf(id)).filter((row) => row.contact_id === 'contact-3' && row.dialed_at !== null).map((row) => Date.parse(row.dialed_at!));
+      expect(Date.parse(busy.first_dialed_at!)).toBeGreaterThanOrEqual(Math.min(...busyDials));
+      expect(Date.parse(busy.first_dialed_at!)).toBeLessThan(Math.min(...busyDials) + 1_000);
+      expect(Date.parse(busy.last_dialed_at!)).toBeGreaterThanOrEqual(Math.max(...busyDials));
+      expect(Date.parse(busy.last_dialed_at!)).toBeLessThan(Math.max(...busyDials) + 1_000);
+      expect(results.find((row) => row.contact_id === 'contact-7')).toMatchObject({ state: 'blocked', reason: 'dnc', attempts: '0', first_dialed_at: '', last_dialed_at: '' });
 
       // Cancelled mid-way: what was not dialed is closed, what was stays in the history.
       const other = await createCampaign(app);

@@ -55,18 +55,20 @@ export function slotClaimOf(row: Pick<CallLogRow, 'status' | 'redial_number'>, s
 /** What a dial attempt is known by, to count each once however often its rows are written. */
 const dialKey = (row: CallLogRow) => `${pad(row.campaign_round, 4)}.${pad(row.redial_number, 3)}.${pad(row.attempt, 3)}`;
 
-/** A contact's state as stored: order, state, last dial counted, dials, job id, when it changed (ms). */
+/** A contact's state as stored: order, state, last dial counted, dials, job id, when it changed, its first and last dials (ms). */
 export interface StoredContactState {
   order: string;
   state: string;
   attempts: number;
   jobId: string;
   updatedAt: number;
+  firstDialAt: number | null;
+  lastDialAt: number | null;
 }
 
 export const parseContactState = (value: string): StoredContactState => {
-  const [order = '', state = 'pending', , attempts = '0', jobId = '', updatedAt = '0'] = value.split('|');
-  return { order, state, attempts: Number(attempts), jobId, updatedAt: Number(updatedAt) };
+  const [order = '', state = 'pending', , attempts = '0', jobId = '', updatedAt = '0', firstDial = '', lastDial = ''] = value.split('|');
+  return { order, state, attempts: Number(attempts), jobId, updatedAt: Number(updatedAt), firstDialAt: firstDial ? Number(firstDial) : null, lastDialAt: lastDial ? Number(lastDial) : null };
 };
 
 /** The value a contact starts with, waiting in its campaign's list (before any row: every row orders after it). */
@@ -88,17 +90,18 @@ for i = 2, #ARGV, 7 do
   local base, states, counts, pace, claimed, hopper = KEYS[at + 1], KEYS[at + 2], KEYS[at + 3], KEYS[at + 4], KEYS[at + 5], KEYS[at + 6]
   if redis.call('EXISTS', base) == 1 then
     local current = redis.call('HGET', states, key)
-    local corder, cstate, cdial, cattempts, cjob = '', nil, '', 0, job
+    local corder, cstate, cdial, cattempts, cjob, firstDial, lastDial = '', nil, '', 0, job, '', ''
     if current then
       local parts = {}
       for part in string.gmatch(current .. '|', '([^|]*)|') do parts[#parts + 1] = part end
-      corder, cstate, cdial, cattempts, cjob = parts[1], parts[2], parts[3], tonumber(parts[4]) or 0, parts[5]
+      corder, cstate, cdial, cattempts, cjob, firstDial, lastDial = parts[1], parts[2], parts[3], tonumber(parts[4]) or 0, parts[5], parts[7] or '', parts[8] or ''
     else
       redis.call('HINCRBY', counts, 'contacts', 1)
     end
     local changed = false
     if dial ~= '' and dial > cdial then
-      cdial, cattempts, changed = dial, cattempts + 1, true
+      cdial, cattempts, changed, lastDial = dial, cattempts + 1, true, tostring(now)
+      if firstDial == '' then firstDial = lastDial end
       redis.call('HINCRBY', counts, 'attempts', 1)
       redis.call('HINCRBY', pace, minute, 1)
       redis.call('PEXPIRE', pace, 7200000)
@@ -114,7 +117,7 @@ for i = 2, #ARGV, 7 do
       if state ~= 'pending' then redis.call('SREM', hopper, job) end
     end
     if changed then
-      redis.call('HSET', states, key, corder .. '|' .. cstate .. '|' .. cdial .. '|' .. cattempts .. '|' .. cjob .. '|' .. now)
+      redis.call('HSET', states, key, corder .. '|' .. cstate .. '|' .. cdial .. '|' .. cattempts .. '|' .. cjob .. '|' .. now .. '|' .. firstDial .. '|' .. lastDial)
       redis.call('HSET', base, 'lastChange', now)
     end
   end

@@ -5,7 +5,9 @@ import { campaignKeys } from './campaign-keys.js';
 import { parseContactState } from './campaign-progress.js';
 import { decodeContact } from './contact-list.js';
 
-export const RESULT_COLUMNS = ['contact_id', 'number', 'lead_id', 'state', 'outcome', 'reason', 'attempts', 'job_id', 'updated_at'] as const;
+export const RESULT_COLUMNS = ['contact_id', 'number', 'lead_id', 'state', 'outcome', 'reason', 'attempts', 'first_dialed_at', 'last_dialed_at', 'job_id', 'updated_at'] as const;
+
+const isoOrEmpty = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString() : '');
 
 /** A contact's state as the results name it: the state, the outcome of a finished one, the reason of a deferred or blocked one. */
 const describe = (state: string) => {
@@ -33,11 +35,11 @@ async function* resultRows(redis: Redis, prefix: string, campaignId: string): As
       const contact = decodeContact(...entries[index]!);
       const stored = states[index] ? parseContactState(states[index]!) : undefined;
       const { state, outcome, reason } = describe(stored?.state ?? 'pending');
-      yield [contact.contactId ?? '', contact.to, contact.leadId ?? '', state, outcome, reason, String(stored?.attempts ?? 0), stored?.jobId ?? '', stored ? new Date(stored.updatedAt).toISOString() : ''];
+      yield [contact.contactId ?? '', contact.to, contact.leadId ?? '', state, outcome, reason, String(stored?.attempts ?? 0), isoOrEmpty(stored?.firstDialAt), isoOrEmpty(stored?.lastDialAt), stored?.jobId ?? '', isoOrEmpty(stored?.updatedAt)];
     }
   } while (cursor !== '0');
 }
 
-/** One CSV line per contact (a header first), streamed from Redis a thousand contacts at a time. */
+/** One CSV line per contact (a header first): its state, outcome or reason, dials and their times; streamed from Redis a thousand contacts at a time. */
 export const campaignResultsCsv = (redis: Redis, prefix: string, campaignId: string): Readable =>
   Readable.from(resultRows(redis, prefix, campaignId)).pipe(stringify({ header: true, columns: [...RESULT_COLUMNS] }));

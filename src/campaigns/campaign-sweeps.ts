@@ -31,7 +31,7 @@ for i = 6, #ARGV do
       local round = tonumber(string.sub(parts[1], 1, 4)) + 1
       -- rowOrder(round, 0, 0, 0): after every row of the passes before
       local order = string.format('%04d.000.000.0000000000', round)
-      redis.call('HSET', states, key, order .. '|pending|' .. parts[3] .. '|' .. parts[4] .. '|' .. contact_job_id(campaign, key, round) .. '|' .. now)
+      redis.call('HSET', states, key, order .. '|pending|' .. parts[3] .. '|' .. parts[4] .. '|' .. contact_job_id(campaign, key, round) .. '|' .. now .. '|' .. (parts[7] or '') .. '|' .. (parts[8] or ''))
       redis.call('HINCRBY', counts, parts[2], -1)
       redis.call('HINCRBY', counts, 'pending', 1)
       redis.call('RPUSH', pending, round .. '|' .. key)

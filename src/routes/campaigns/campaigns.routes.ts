@@ -121,7 +121,7 @@ export const campaignRoutes: FastifyPluginAsyncZod<CampaignRoutesOptions> = asyn
   app.get('/campaigns/:id/results.csv', {
     schema: {
       operationId: 'getCampaignResults',
-      summary: 'One CSV line per contact: its state, outcome or reason, dials, job and when it last changed',
+      summary: 'One CSV line per contact: its state, outcome or reason, dials, when it was first and last dialed, its job and when it last changed',
       tags,
       params: campaignIdParams,
       response: { 200: { description: 'CSV with a header row', content: { 'text/csv': { schema: z.string() } } }, 404: errorBodySchema, ...commonErrors },
