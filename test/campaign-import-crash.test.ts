@@ -62,4 +62,24 @@ describe('a CSV import when the API dies during it', () => {
     const { campaign } = (await (await fetch(`${base}/api/campaigns/${id}`)).json()) as { campaign: { progress: unknown } };
     expect(campaign.progress).toMatchObject({ contacts: ROWS * 0.9, pending: ROWS * 0.9 });
   });
+
+  it('ends as failed, not hanging, when the client goes away mid-upload, and resumes from there', { timeout: 60_000 }, async () => {
+    const port = await freePort();
+    const env = { ...testEnv(), PORT: String(port), LOG_LEVEL: 'info' };
+    const base = `http://127.0.0.1:${port}`;
+    await startApi(env);
+    const created = (await (await fetch(`${base}/api/campaigns`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'dropped', message: 'Hello' }) })).json()) as { campaign: { id: string } };
+    const id = created.campaign.id;
+    const path = `/api/campaigns/${id}/contacts/csv?importId=dropped`;
+    const progress = async () => ((await (await fetch(`${base}/api/campaigns/${id}/imports/dropped`)).json()) as { import: Record<string, number | string> }).import;
+
+    const upload = startUpload(port, path, ROWS / 2);
+    await until(progress, (state) => Number(state?.line) > 5 * IMPORT_CHUNK_ROWS, 20_000);
+    upload.destroy();
+    const failed = await until(progress, (state) => state?.status === 'failed', 10_000);
+    expect(Number(failed.accepted)).toBeGreaterThan(0);
+
+    const answer = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: `number,name\n${Array.from({ length: ROWS }, (_, index) => line(index)).join('\n')}\n` });
+    expect(((await answer.json()) as { import: unknown }).import).toMatchObject({ status: 'completed', accepted: ROWS * 0.9, rejected: ROWS * 0.1 });
+  });
 });

@@ -196,6 +196,17 @@ describe('CSV import', () => {
     expect((await getCampaign(app, id)).progress.contacts).toBe(2);
   });
 
+  it('refuses an upload with a line longer than a mebibyte with a 400 saying so, holding none of it', async ({ startService }) => {
+    const { app } = await startService();
+    const id = await createCampaign(app);
+    const response = await importCsv(app, id, `number,name\n+14155550101,a\n${'y'.repeat(3 * 1024 * 1024)},b\n+14155550102,b\n`, { importId: 'long' });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ error: 'INVALID_CSV', message: expect.stringContaining('runs past 1048576 bytes') });
+    // Sent as one piece, the upload was refused before its header was read: no import, no contact.
+    expect((await app.inject({ method: 'GET', url: `/api/campaigns/${id}/imports/long` })).statusCode).toBe(404);
+    expect((await getCampaign(app, id)).progress.contacts).toBe(0);
+  });
+
   it('refuses an upload whose header lacks a mapped column, or that is not CSV, importing nothing', async ({ startService }) => {
     const { app } = await startService();
     const id = await createCampaign(app);

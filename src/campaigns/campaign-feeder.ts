@@ -160,6 +160,7 @@ export function createCampaignFeeder(deps: FeederDeps, options: FeederOptions) {
       if (contact === null) await redis.zrem(keys.feeding, member);
       else entries.push([campaignId, Number(round), key, contact, contactJobId(campaignId, key, Number(round)), 0]);
     }
+    if (entries.length === 0) return;
     logger.warn({ contacts: entries.length }, 'campaign contacts taken by a feeder that stopped: adding their jobs');
     await addJobs(entries);
   };

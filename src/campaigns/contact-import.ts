@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { pipeline, Transform, type Readable } from 'node:stream';
 import { parse, type CsvError } from 'csv-parse';
 import { AppError } from '../errors.js';
 import { toE164 } from '../lib/phone-number.js';
@@ -36,8 +36,30 @@ export interface ImportProgress {
 
 /** Rows per atomic chunk: its contacts and the import's progress are committed together. */
 export const IMPORT_CHUNK_ROWS = 1000;
+/** A line longer than this ends the upload: the parser would hold it whole (csv-parse's own limit ends the parse silently). */
+const MAX_LINE_BYTES = 1024 * 1024;
 const KEEP_IMPORT_SECONDS = 7 * 24 * 3600;
 const SHOWN_REJECTIONS = 100;
+
+/** Passes the upload through, failing it once a line runs past `maxBytes` without a line break. */
+function lineLengthGuard(maxBytes: number) {
+  let sinceBreak = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      let longest = 0;
+      let start = 0;
+      for (let lineBreak = chunk.indexOf(10); lineBreak >= 0; lineBreak = chunk.indexOf(10, start)) {
+        longest = Math.max(longest, sinceBreak + lineBreak - start);
+        sinceBreak = 0;
+        start = lineBreak + 1;
+      }
+      sinceBreak += chunk.length - start;
+      longest = Math.max(longest, sinceBreak);
+      if (longest > maxBytes) done(new AppError(400, 'INVALID_CSV', `A line of the CSV runs past ${maxBytes} bytes; nothing after it was read`));
+      else done(null, chunk);
+    },
+  });
+}
 
 export class CsvHeaderError extends AppError {
   constructor(message: string) {
@@ -118,9 +140,9 @@ export function createContactImport(redis: Redis, prefix: string, campaigns: Pic
         return { number: at(mapping.number), contactId: at(mapping.contactId), leadId: at(mapping.leadId), variables: (mapping.variables ?? []).map((column) => [column, at(column)] as const) };
       };
       // Rows as arrays with their line, not objects keyed by the header: a million rows make less garbage.
-      const parser = input.pipe(
-        parse({ skip_empty_lines: true, trim: true, bom: true, skip_records_with_error: true, on_record: ((fields: string[], context: { lines: number }) => ({ line: context.lines, fields })) as never }),
-      );
+      const parser = parse({ skip_empty_lines: true, trim: true, bom: true, skip_records_with_error: true, on_record: ((fields: string[], context: { lines: number }) => ({ line: context.lines, fields })) as never });
+      // An upload that breaks off (the client gone) or a line too long ends the parse with its error, which the loop below throws.
+      pipeline(input, lineLengthGuard(MAX_LINE_BYTES), parser, () => {});
       const malformed: Rejection[] = [];
       parser.on('skip', (error: CsvError & { lines?: number }) => malformed.push({ line: error.lines ?? 0, reason: 'malformed' }));
 
