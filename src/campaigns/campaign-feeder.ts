@@ -5,7 +5,7 @@ import type { RedisConnection as Redis } from '../lib/redis.js';
 import { redisScriptOfKeys } from '../lib/redis.js';
 import type { Logger } from '../logger.js';
 import { contactCall, type Campaign } from './campaign-definition.js';
-import { campaignKeys, contactJobId } from './campaign-keys.js';
+import { campaignKeys, contactJobId, pendingEntry } from './campaign-keys.js';
 import { CONTACT_JOB_ID_LUA, SET_CAMPAIGN_STATE_LUA } from './campaign-lua.js';
 import { decodeContact } from './contact-list.js';
 
@@ -126,6 +126,9 @@ export interface FeederDeps {
 
 const MAX_FEED_PER_CALL = 500;
 
+/** A contact taken from its campaign's list for the call queue: campaign, round, contact key, contact JSON, job id, place in the feed. */
+type FedContact = [campaignId: string, round: number, key: string, contact: string, jobId: string, sequence: number];
+
 /** One feeding round: contacts to jobs, within the hopper, fairly. Safe to run from every worker at once. */
 export function createCampaignFeeder(deps: FeederDeps, options: FeederOptions) {
   const { redis, prefix, callQueue, policy, callLog, campaigns, logger, now = Date.now } = deps;
@@ -133,7 +136,7 @@ export function createCampaignFeeder(deps: FeederDeps, options: FeederOptions) {
   const feed = redisScriptOfKeys(redis, 'switchboardFeedCampaigns', FEED);
 
   /** Adds the jobs of contacts taken from lists: `entries` are [campaign, round, key, contact JSON, job id, sequence]. */
-  const addJobs = async (entries: Array<[string, number, string, string, string, number]>) => {
+  const addJobs = async (entries: FedContact[]) => {
     const byCampaign = new Map<string, Campaign | undefined>();
     for (const [campaignId] of entries) if (!byCampaign.has(campaignId)) byCampaign.set(campaignId, await campaigns.get(campaignId));
     const jobs = entries.flatMap(([campaignId, round, key, contact, jobId, sequence]) => {
@@ -152,14 +155,17 @@ export function createCampaignFeeder(deps: FeederDeps, options: FeederOptions) {
   const recoverStale = async () => {
     const stale = await redis.zrangebyscore(keys.feeding, '-inf', now() - options.staleFeedingMs, 'LIMIT', 0, MAX_FEED_PER_CALL);
     if (stale.length === 0) return;
-    const entries: Array<[string, number, string, string, string, number]> = [];
-    for (const member of stale) {
-      const [campaignId = '', round = '0', ...rest] = member.split('|');
-      const key = rest.join('|');
-      const contact = await redis.hget(keys.contacts(campaignId), key);
-      if (contact === null) await redis.zrem(keys.feeding, member);
-      else entries.push([campaignId, Number(round), key, contact, contactJobId(campaignId, key, Number(round)), 0]);
-    }
+    // Each member is `campaign|round|key`: the campaign, then the entry it took from that campaign's list.
+    const taken = stale.map((member) => ({ member, campaignId: member.slice(0, member.indexOf('|')), ...pendingEntry(member.slice(member.indexOf('|') + 1)) }));
+    const pipeline = redis.pipeline();
+    for (const { campaignId, key } of taken) pipeline.hget(keys.contacts(campaignId), key);
+    const contacts = ((await pipeline.exec()) ?? []).map(([, contact]) => contact as string | null);
+    const gone = taken.filter((_, index) => contacts[index] === null).map(({ member }) => member);
+    if (gone.length > 0) await redis.zrem(keys.feeding, ...gone);
+    const entries = taken.flatMap(({ campaignId, round, key }, index): FedContact[] => {
+      const contact = contacts[index];
+      return contact === null || contact === undefined ? [] : [[campaignId, round, key, contact, contactJobId(campaignId, key, round), 0]];
+    });
     if (entries.length === 0) return;
     logger.warn({ contacts: entries.length }, 'campaign contacts taken by a feeder that stopped: adding their jobs');
     await addJobs(entries);
@@ -180,7 +186,7 @@ export function createCampaignFeeder(deps: FeederDeps, options: FeederOptions) {
         string[],
         string[],
       ];
-      const entries: Array<[string, number, string, string, string, number]> = [];
+      const entries: FedContact[] = [];
       for (let index = 0; index < fed.length; index += 6) {
         entries.push([fed[index]!, Number(fed[index + 1]), fed[index + 2]!, fed[index + 3]!, fed[index + 4]!, Number(fed[index + 5])]);
       }

@@ -23,7 +23,7 @@ export const campaignKeys = (prefix: string) => {
     feeding: `${prefix}:campaigns:feeding`,
     /** contact key -> the contact as JSON (`n` number, `c` contact id, `l` lead id, `v` variables). */
     contacts: (id: string) => `${of(id)}:contacts`,
-    /** Contacts waiting to be fed to the call queue: `round|contact key`, in order. */
+    /** Contacts waiting to be fed to the call queue: `round|contact key` (see `pendingEntry`), in order. */
     pending: (id: string) => `${of(id)}:pending`,
     /** contact key -> its state (see campaign-progress). */
     contactStates: (id: string) => `${of(id)}:contact-states`,
@@ -50,3 +50,9 @@ export type CampaignKeys = ReturnType<typeof campaignKeys>;
  */
 export const contactJobId = (campaignId: string, contactKey: string, round: number) =>
   `cmp-${campaignId}-${createHash('sha1').update(contactKey).digest('hex').slice(0, 20)}${round > 0 ? `-r${round}` : ''}`;
+
+/** A contact waiting in its campaign's list, as `round|contact key` (the key may hold bars itself). */
+export const pendingEntry = (entry: string): { round: number; key: string } => {
+  const bar = entry.indexOf('|');
+  return { round: Number(entry.slice(0, bar)), key: entry.slice(bar + 1) };
+};

@@ -33,3 +33,12 @@ local function campaign_state_in(base, allowed)
   return state
 end
 `;
+
+/** Lua: \`contact_state_parts(value)\` splits a contact's stored state (see \`parseContactState\`) at its bars, empty parts kept. */
+export const CONTACT_STATE_PARTS_LUA = `
+local function contact_state_parts(value)
+  local parts = {}
+  for part in string.gmatch(value .. '|', '([^|]*)|') do parts[#parts + 1] = part end
+  return parts
+end
+`;

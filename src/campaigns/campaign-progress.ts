@@ -2,6 +2,7 @@ import type { CallLogRow, CallLogWriter } from '../call-log/call-log-writer.js';
 import type { RedisConnection as Redis } from '../lib/redis.js';
 import { redisScriptOfKeys } from '../lib/redis.js';
 import { campaignKeys } from './campaign-keys.js';
+import { CONTACT_STATE_PARTS_LUA } from './campaign-lua.js';
 
 /**
  * A contact's state, from the latest call-log row of its calls: the call log and the campaign's
@@ -82,7 +83,7 @@ export const initialContactState = (round: number, jobId: string, now: number, s
  * A row older than the contact's latest changes nothing but a dial not yet counted; a campaign that
  * no longer exists is left alone. Counts move with each change of state, in the same script.
  */
-const APPLY_ROWS = `
+const APPLY_ROWS = `${CONTACT_STATE_PARTS_LUA}
 local now = tonumber(ARGV[1])
 local minute = tostring(math.floor(now / 60000))
 for i = 2, #ARGV, 7 do
@@ -92,8 +93,7 @@ for i = 2, #ARGV, 7 do
     local current = redis.call('HGET', states, key)
     local corder, cstate, cdial, cattempts, cjob, firstDial, lastDial = '', nil, '', 0, job, '', ''
     if current then
-      local parts = {}
-      for part in string.gmatch(current .. '|', '([^|]*)|') do parts[#parts + 1] = part end
+      local parts = contact_state_parts(current)
       corder, cstate, cdial, cattempts, cjob, firstDial, lastDial = parts[1], parts[2], parts[3], tonumber(parts[4]) or 0, parts[5], parts[7] or '', parts[8] or ''
     else
       redis.call('HINCRBY', counts, 'contacts', 1)

@@ -90,9 +90,9 @@ export function createCampaignService({ redis, prefix, store, contacts, sweeps, 
   const settle = (definition: CampaignDefinition): { definition: CampaignDefinition; usesSlots: boolean } => {
     const settled = settleConnect(templateCall(definition), connect);
     const { connect: mode, agentTarget, streamUrl, answeringMachine, machineDetection } = settled;
-    const call = { ...definition.call, connect: mode, ...(agentTarget && { agentTarget }), ...(streamUrl && { streamUrl }), ...(machineDetection && { machineDetection }) };
-    delete call.answeringMachine;
-    if (answeringMachine) call.answeringMachine = answeringMachine;
+    // The answering-machine policy as settled (defaults filled in, or none when nothing depends on who answers).
+    const { answeringMachine: _asked, ...asked } = definition.call;
+    const call = { ...asked, connect: mode, ...(agentTarget && { agentTarget }), ...(streamUrl && { streamUrl }), ...(machineDetection && { machineDetection }), ...(answeringMachine && { answeringMachine }) };
     return { definition: { ...definition, call }, usesSlots: connectModeOf(settled) !== 'say' };
   };
   const existing = async (id: string): Promise<Campaign> => {

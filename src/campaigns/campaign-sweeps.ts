@@ -5,9 +5,9 @@ import type { RedisConnection as Redis } from '../lib/redis.js';
 import { redisScript } from '../lib/redis.js';
 import type { Logger } from '../logger.js';
 import { contactCall, type Campaign } from './campaign-definition.js';
-import { campaignKeys, contactJobId } from './campaign-keys.js';
+import { campaignKeys, contactJobId, pendingEntry } from './campaign-keys.js';
 import { parseContactState } from './campaign-progress.js';
-import { CONTACT_JOB_ID_LUA, SET_CAMPAIGN_STATE_LUA } from './campaign-lua.js';
+import { CONTACT_JOB_ID_LUA, CONTACT_STATE_PARTS_LUA, SET_CAMPAIGN_STATE_LUA } from './campaign-lua.js';
 import { decodeContact } from './contact-list.js';
 
 /**
@@ -17,7 +17,7 @@ import { decodeContact } from './contact-list.js';
  * one more pass (its round + 1, a new job), and a completed campaign back to running. Answers how
  * many it put back.
  */
-const REQUEUE = `${CONTACT_JOB_ID_LUA}${SET_CAMPAIGN_STATE_LUA}
+const REQUEUE = `${CONTACT_JOB_ID_LUA}${SET_CAMPAIGN_STATE_LUA}${CONTACT_STATE_PARTS_LUA}
 local base, states, counts, pending = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local campaign, now, nowIso, wanted, channel = ARGV[1], tonumber(ARGV[2]), ARGV[3], ' ' .. ARGV[4] .. ' ', ARGV[5]
 local taken = 0
@@ -25,8 +25,7 @@ for i = 6, #ARGV do
   local key = ARGV[i]
   local current = redis.call('HGET', states, key)
   if current then
-    local parts = {}
-    for part in string.gmatch(current .. '|', '([^|]*)|') do parts[#parts + 1] = part end
+    local parts = contact_state_parts(current)
     if string.find(wanted, ' ' .. parts[2] .. ' ', 1, true) then
       local round = tonumber(string.sub(parts[1], 1, 4)) + 1
       -- rowOrder(round, 0, 0, 0): after every row of the passes before
@@ -88,10 +87,9 @@ export function createCampaignSweeps({ redis, prefix, callQueue, callLog, campai
       for (;;) {
         const entries = await redis.lrange(keys.pending(campaignId), 0, BATCH - 1);
         if (entries.length === 0) break;
-        const stored = await redis.hmget(keys.contacts(campaignId), ...entries.map((entry) => entry.slice(entry.indexOf('|') + 1)));
-        const jobs = entries.flatMap((entry, index) => {
-          const key = entry.slice(entry.indexOf('|') + 1);
-          const round = Number(entry.slice(0, entry.indexOf('|')));
+        const waiting = entries.map(pendingEntry);
+        const stored = await redis.hmget(keys.contacts(campaignId), ...waiting.map(({ key }) => key));
+        const jobs = waiting.flatMap(({ round, key }, index) => {
           const contact = stored[index];
           return contact ? [{ jobId: contactJobId(campaignId, key, round), data: contactCall(campaign, decodeContact(key, contact), round, 0) }] : [];
         });
