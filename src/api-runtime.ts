@@ -3,6 +3,7 @@ import { createSimulatedInbound } from './carriers/simulated/simulated-inbound.j
 import { createSimulatedAgent } from './carriers/simulated/simulated-agent.js';
 import { createContextLookup } from './connect/context-lookup.js';
 import { createDncList } from './contact/dnc-list.js';
+import { createWebhookService } from './events/webhook-service.js';
 import { createOptOut } from './contact/opt-out.js';
 import type { Clock } from './contact/contact-gate.js';
 import { connectRedis, createRedis, type RedisConnection } from './lib/redis.js';
@@ -58,6 +59,15 @@ function appDeps(config: Readonly<Config>, core: Core, redis: RedisConnection, l
     }),
     callContext: createContextLookup({ callRecords: core.callRecords, callQueue: core.callQueue }),
     dnc,
+    webhooks: createWebhookService({
+      redis,
+      prefix: config.QUEUE_PREFIX,
+      store: core.webhooks.store,
+      subscriptions: core.webhooks.subscriptions,
+      events: core.webhooks.events,
+      queues: core.webhooks.deliveryQueues,
+      allowPrivate: config.eventsAllowPrivate,
+    }),
     gate: core.gate,
     campaigns: { service: core.campaigns, contactImport: core.contactImport, redis, prefix: config.QUEUE_PREFIX },
     clock: core.clock,
@@ -79,6 +89,8 @@ function appDeps(config: Readonly<Config>, core: Core, redis: RedisConnection, l
 export async function createApi(config: Readonly<Config>, logger: Logger | undefined, clock?: Clock) {
   const redis = await connectRedis(createRedis(config.redis, 'producer', 'api'));
   const core = createCore(config, { redis, logger: logger ?? createLogger('silent'), ...(clock && { clock }) });
+  await core.webhooks.store.syncEnv(config.EVENTS_WEBHOOK_URL, config.EVENTS_WEBHOOK_SECRET);
+  await core.webhooks.subscriptions.ready();
   const app = await buildApp(appDeps(config, core, redis, logger));
   return {
     app,

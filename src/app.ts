@@ -35,6 +35,8 @@ import type { CapacityService } from './capacity/capacity-service.js';
 import type { CampaignService } from './campaigns/campaign-service.js';
 import type { ContactImport } from './campaigns/contact-import.js';
 import { campaignRoutes } from './routes/campaigns/campaigns.routes.js';
+import { webhookRoutes } from './routes/events/webhooks.routes.js';
+import type { WebhookService } from './events/webhook-service.js';
 import { contactRoutes } from './routes/campaigns/contacts.routes.js';
 import type { RedisConnection } from './lib/redis.js';
 import type { QueueAdminService } from './calls/queue-admin-service.js';
@@ -65,6 +67,8 @@ export interface AppDeps {
   callContext: ContextLookup;
   /** The do-not-call list, and the gate that explains whether a number may be called. */
   dnc: DncList;
+  /** Event subscriptions, their deliveries and replays. */
+  webhooks: WebhookService;
   gate: Pick<ContactGate, 'explain'>;
   clock: Clock;
   /** Campaigns, their CSV imports, and where their results are read from. */
@@ -112,6 +116,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(async (admin) => {
     admin.addHook('onRoute', routeScope('admin'));
     await admin.register(dashboard, { queues: deps.queues });
+    await admin.register(webhookRoutes, { webhooks: deps.webhooks, prefix: '/api' });
   });
   await app.register(async (api) => {
     api.addHook('onRoute', routeScope('key'));

@@ -197,6 +197,31 @@ const envSchema = z.object({
   /** Signs the simulated carrier's callbacks (it stands in for TWILIO_AUTH_TOKEN). */
   SIMULATED_AUTH_TOKEN: z.string().min(1).default('simulated-carrier-token'),
 
+  /** production turns on the refusal of private webhook destinations by default. */
+  NODE_ENV: z.string().optional(),
+  /** One receiver of every event, beside those added through /api/webhooks (its secret: EVENTS_WEBHOOK_SECRET). */
+  EVENTS_WEBHOOK_URL: url.optional(),
+  /** The Standard Webhooks secret events to EVENTS_WEBHOOK_URL are signed with: `whsec_` and base64 of 24 to 64 random bytes. */
+  EVENTS_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/, 'must be whsec_ followed by base64 of at least 24 random bytes (openssl rand -base64 32)')
+    .optional(),
+  /** Whether webhooks may go to private, loopback and link-local addresses; default false when NODE_ENV=production, else true. */
+  EVENTS_ALLOW_PRIVATE_DESTINATIONS: z.stringbool().optional(),
+  /** How long one delivery request may take, connection to last byte. */
+  EVENTS_DELIVERY_TIMEOUT_MS: positiveInt.max(120_000).default(10_000),
+  /** Requests in flight per subscription, per worker process. */
+  EVENTS_DELIVERY_CONCURRENCY: positiveInt.max(1_000).default(50),
+  /** First wait before an event is sent again; it doubles (with jitter) up to EVENTS_RETRY_MAX_MS. */
+  EVENTS_RETRY_BASE_MS: positiveInt.default(5_000),
+  EVENTS_RETRY_MAX_MS: positiveInt.default(3_600_000),
+  /** How long an event is retried before it is kept as failed. */
+  EVENTS_RETRY_FOR_MS: positiveInt.default(DAY_MS),
+  /** A subscription whose every delivery has failed for this long is disabled, with the reason. */
+  EVENTS_DISABLE_AFTER_MS: positiveInt.default(5 * DAY_MS),
+  /** How long events are kept for replay (and their ids for deduplication). */
+  EVENTS_RETENTION_MS: positiveInt.default(3 * DAY_MS),
+
   SUPABASE_URL: url.optional(),
   /** While Supabase is away, the outbox retries each chunk of rows, backing off to at most this. */
   CALL_LOG_RETRY_MAX_MS: positiveInt.default(60_000),
@@ -233,6 +258,8 @@ export interface Config extends Env {
   agentStreamUrl: string | undefined;
   /** CAMPAIGN_HOPPER_SIZE, or its default from the dial rate and the concurrency. */
   campaignHopperSize: number;
+  /** EVENTS_ALLOW_PRIVATE_DESTINATIONS, or its default from NODE_ENV. */
+  eventsAllowPrivate: boolean;
 }
 
 export class ConfigError extends Error {
@@ -294,6 +321,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, { servesApi 
       : []),
   ];
   if (connectProblems.length > 0) throw new ConfigError(connectProblems);
+  if ((values.EVENTS_WEBHOOK_URL === undefined) !== (values.EVENTS_WEBHOOK_SECRET === undefined)) {
+    throw new ConfigError(['EVENTS_WEBHOOK_URL and EVENTS_WEBHOOK_SECRET: set both or neither (the receiver verifies with the secret)']);
+  }
   return Object.freeze({
     ...values,
     carrier,
@@ -301,6 +331,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, { servesApi 
     agentDialTarget,
     agentStreamUrl,
     campaignHopperSize: values.CAMPAIGN_HOPPER_SIZE ?? Math.max(2 * values.CALL_WORKER_CONCURRENCY, Math.ceil((values.CALL_RATE_MAX / values.CALL_RATE_WINDOW_MS) * 1_000)),
+    eventsAllowPrivate: values.EVENTS_ALLOW_PRIVATE_DESTINATIONS ?? values.NODE_ENV !== 'production',
     // Without PUBLIC_URL nothing from outside can be verified; loopback callers still can be.
     apiBaseUrl,
     webhookAuthToken: values.TWILIO_AUTH_TOKEN ?? values.SIMULATED_AUTH_TOKEN,

@@ -34,6 +34,14 @@ import { createCampaignStore } from './campaigns/campaign-store.js';
 import { createCampaignSweeps } from './campaigns/campaign-sweeps.js';
 import { createContactImport } from './campaigns/contact-import.js';
 import { createContactList } from './campaigns/contact-list.js';
+import { everyWriter } from './call-log/call-log-writer.js';
+import { createRedis } from './lib/redis.js';
+import { callbackEvent, campaignEvent, dncEvent } from './events/announcements.js';
+import { createDeliveryQueues } from './events/delivery-queue.js';
+import { createCallEventWriter, createEventRecorder } from './events/event-recorder.js';
+import { createSubscriptionCache } from './events/subscription-cache.js';
+import { createSubscriptionStore } from './events/subscription-store.js';
+import type { CampaignEvents } from './campaigns/campaign-definition.js';
 
 export interface CoreParts {
   /** The connection every part shares: a producer's in the API, a consumer's in a worker. */
@@ -58,15 +66,33 @@ export function createCore(config: Readonly<Config>, { redis, logger, dialer = c
 
   const replicas = replicaAcknowledgement(redis, replicationPolicy(config), config.QUEUE_PREFIX);
   const callRecords = createCallRecordStore(redis, config.QUEUE_PREFIX, callRecordTtlSeconds(config), replicas);
-  // Campaign calls' rows also keep their campaign's counts, Supabase or not.
+
+  const subscriptionStore = createSubscriptionStore(redis, config.QUEUE_PREFIX);
+  const subscriptions = createSubscriptionCache(subscriptionStore, () => createRedis(config.redis, 'consumer', 'webhook-changes'), logger);
+  const deliveryQueues = createDeliveryQueues(redis, config.QUEUE_PREFIX, config.EVENTS_RETENTION_MS);
+  const events = createEventRecorder({ redis, prefix: config.QUEUE_PREFIX, subscriptions, queues: deliveryQueues, retentionMs: config.EVENTS_RETENTION_MS });
+  const campaignEvents: CampaignEvents = {
+    async changed(campaign, from, to) {
+      const event = campaignEvent(campaign, from, to);
+      if (event) await events.record([event]);
+    },
+  };
+
+  // Campaign calls' rows also keep their campaign's counts, Supabase or not; every call's rows become events when someone subscribes.
   const { callLog, close: closeCallLog } = openCallLog(config, redis, callRecords, {
-    writer: createCampaignProgress(redis, config.QUEUE_PREFIX),
-    wants: (data) => data.campaignId !== undefined,
+    writer: everyWriter([createCampaignProgress(redis, config.QUEUE_PREFIX), createCallEventWriter(events, subscriptions)]),
+    wants: (data) => data.campaignId !== undefined || subscriptions.wantsCalls(),
   });
-  const { capacity, inbound, priorities } = createCapacity(config, redis, { callQueue, callRecords, dialer, logger });
+  const { capacity, inbound, priorities } = createCapacity(config, redis, {
+    callQueue,
+    callRecords,
+    dialer,
+    logger,
+    callbackRequested: (caller) => events.record([callbackEvent(caller)]),
+  });
   const jobPolicy = callJobPolicy(config);
   const connect = connectSettings(config);
-  const contactStore = createContactStore(redis, config.QUEUE_PREFIX);
+  const contactStore = createContactStore(redis, config.QUEUE_PREFIX, (entries) => events.record([dncEvent(entries)]));
   const gate = createContactGate({ store: contactStore, defaults: contactRules(config), clock });
   const campaignStore = createCampaignStore(redis, config.QUEUE_PREFIX);
   const campaignSweeps = createCampaignSweeps({ redis, prefix: config.QUEUE_PREFIX, callQueue, callLog, campaigns: campaignStore, logger });
@@ -79,6 +105,7 @@ export function createCore(config: Readonly<Config>, { redis, logger, dialer = c
     callQueue,
     connect,
     ...(config.SUPABASE_URL && { logAppended: callLog }),
+    events: campaignEvents,
     logger,
   });
 
@@ -110,16 +137,18 @@ export function createCore(config: Readonly<Config>, { redis, logger, dialer = c
     }),
     queueAdmin: createQueueAdminService({ callQueue, callRecords, redis, callLog }),
     campaigns,
+    /** Events to subscribers: who wants what, and the outbox every change is recorded in. */
+    webhooks: { store: subscriptionStore, subscriptions, events, deliveryQueues },
     contactImport: createContactImport(redis, config.QUEUE_PREFIX, campaigns),
     campaignFeeder: createCampaignFeeder(
-      { redis, prefix: config.QUEUE_PREFIX, callQueue, policy: jobPolicy, callLog, campaigns: campaignStore, expireRest: campaignSweeps.expireRest, logger },
+      { redis, prefix: config.QUEUE_PREFIX, callQueue, policy: jobPolicy, callLog, campaigns: campaignStore, expireRest: campaignSweeps.expireRest, events: campaignEvents, logger },
       { hopperSize: config.campaignHopperSize, maxConcurrentCalls: config.MAX_CONCURRENT_CALLS, completeGraceMs: 3_000, staleFeedingMs: 30_000 },
     ),
 
     async close() {
       // The carrier first: a simulated one plays its calls in flight to their end.
       await dialer.close?.();
-      await Promise.all([callQueue.close(), callStatusQueue?.close(), callLogQueue?.close(), closeCallLog()]);
+      await Promise.all([callQueue.close(), callStatusQueue?.close(), callLogQueue?.close(), closeCallLog(), subscriptions.close(), deliveryQueues.close()]);
     },
   };
 }

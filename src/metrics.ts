@@ -55,6 +55,18 @@ function create(registry: Registry) {
       labelNames: ['campaign', 'outcome'],
       registers: [registry],
     }),
+    webhookDeliveries: new Counter({
+      name: 'switchboard_webhook_deliveries_total',
+      help: 'Event delivery attempts by result (delivered, retrying, failed)',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    webhookLatency: new Histogram({
+      name: 'switchboard_webhook_delivery_seconds',
+      help: 'Time a receiver took to answer a delivery',
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
     campaignOutcomes: new Counter({
       name: 'switchboard_campaign_call_outcomes_total',
       help: "Campaigns' calls that ended, by campaign and outcome",

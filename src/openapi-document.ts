@@ -2,6 +2,7 @@ import type { OptOut } from './contact/opt-out.js';
 import type { CampaignService } from './campaigns/campaign-service.js';
 import type { ContactImport } from './campaigns/contact-import.js';
 import type { DncList } from './contact/dnc-list.js';
+import type { WebhookService } from './events/webhook-service.js';
 import { systemClock, type ContactGate } from './contact/contact-gate.js';
 import type { OutboundAnswer } from './connect/outbound-answer.js';
 import type { ContextLookup } from './connect/context-lookup.js';
@@ -49,6 +50,7 @@ export async function generateOpenApiDocument(): Promise<Record<string, unknown>
     capacity: notCalled as CapacityService,
     callContext: notCalled as ContextLookup,
     dnc: notCalled as DncList,
+    webhooks: notCalled as WebhookService,
     gate: notCalled as ContactGate,
     clock: systemClock,
     campaigns: { service: notCalled as CampaignService, contactImport: notCalled as ContactImport, redis: notCalled as Redis, prefix: 'unused' },

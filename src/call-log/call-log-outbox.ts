@@ -44,12 +44,15 @@ export function openCallLog(
   callRecords: CallRecordStore,
   alongside: { writer: CallLogWriter; wants: (data: CallJobData) => boolean },
 ): { callLog: CallLog; close(): Promise<void> } {
+  const recordingsOf =
+    config.carrier === 'twilio' ? (callSid: string) => `${config.TWILIO_API_BASE_URL}/2010-04-01/Accounts/${config.TWILIO_ACCOUNT_SID}/Calls/${callSid}/Recordings.json` : undefined;
+  const recordings = recordingsOf && { recordingsOf };
   if (!config.SUPABASE_URL) {
-    return { callLog: createCallLog({ writer: alongside.writer, records: callRecords, wants: alongside.wants }), close: async () => {} };
+    return { callLog: createCallLog({ writer: alongside.writer, records: callRecords, wants: alongside.wants, ...recordings }), close: async () => {} };
   }
   const outbox = new Queue<OutboxJob>(CALL_LOG_QUEUE_NAME, { connection, prefix: config.QUEUE_PREFIX });
   return {
-    callLog: createCallLog({ writer: everyWriter([createOutboxWriter(outbox), alongside.writer]), records: callRecords }),
+    callLog: createCallLog({ writer: everyWriter([createOutboxWriter(outbox), alongside.writer]), records: callRecords, ...recordings }),
     close: () => outbox.close(),
   };
 }

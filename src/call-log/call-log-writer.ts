@@ -33,6 +33,8 @@ export interface CallLogRow {
   duration_seconds: number | null;
   answered_by: string | null;
   sip_response_code: number | null;
+  /** The call's recordings at the carrier, when it was recorded. */
+  recording_url: string | null;
   error_code: string | null;
   error_message: string | null;
   message: string;
@@ -86,6 +88,7 @@ function baseRow(jobId: string, data: CallJobData, attempt: number, version: num
     duration_seconds: null,
     answered_by: null,
     sip_response_code: null,
+    recording_url: null,
     error_code: null,
     error_message: null,
     message: data.message,
@@ -122,7 +125,7 @@ export function attemptRow(jobId: string, data: CallJobData, attempt: number, ve
 }
 
 /** A row for the attempt that placed the call, from what is known of the call. */
-export function callRow(jobId: string, data: CallJobData, version: number, record: CallRecord): CallLogRow {
+export function callRow(jobId: string, data: CallJobData, version: number, record: CallRecord, recordingsOf?: (callSid: string) => string): CallLogRow {
   const row = baseRow(jobId, data, record.placedAttempt ?? 1, version);
   return {
     ...row,
@@ -134,6 +137,7 @@ export function callRow(jobId: string, data: CallJobData, version: number, recor
     duration_seconds: record.durationSeconds ?? null,
     answered_by: record.answeredBy ?? null,
     sip_response_code: record.sipResponseCode ?? null,
+    recording_url: data.record && record.callSid && recordingsOf ? recordingsOf(record.callSid) : null,
     error_code: record.errorCode ?? null,
     error_message: record.errorMessage ?? null,
     dialed_at: record.dialedAt ?? null,
@@ -159,9 +163,11 @@ export interface CallLogDeps {
   records: { nextLogVersion(jobId: string): Promise<number>; get(jobId: string): Promise<CallRecord | undefined> };
   /** Which calls are logged at all (all when absent): without Supabase, only those whose rows something else reads. */
   wants?: (data: CallJobData) => boolean;
+  /** Where a recorded call's recordings are, by its SID (none with the simulated carrier). */
+  recordingsOf?: (callSid: string) => string;
 }
 
-export function createCallLog({ writer, records, wants = () => true }: CallLogDeps): CallLog {
+export function createCallLog({ writer, records, wants = () => true, recordingsOf }: CallLogDeps): CallLog {
   return {
     // Version 0: anything the worker writes later wins.
     scheduled: (jobs) =>
@@ -179,7 +185,7 @@ export function createCallLog({ writer, records, wants = () => true }: CallLogDe
       // with the highest version always holds every change before it.
       const version = await records.nextLogVersion(jobId);
       const record = await records.get(jobId);
-      if (record?.callSid) await writer.write([callRow(jobId, data, version, record)]);
+      if (record?.callSid) await writer.write([callRow(jobId, data, version, record, recordingsOf)]);
     },
   };
 }

@@ -58,6 +58,11 @@ export interface Campaign extends CampaignDefinition {
   updatedAt: string;
 }
 
+/** Told of every change of a campaign's state. */
+export interface CampaignEvents {
+  changed(campaign: Pick<Campaign, 'id' | 'name' | 'metadata'>, from: CampaignState | '*', to: CampaignState): Promise<void>;
+}
+
 /** One contact of a campaign. `key` identifies it: its contact id, or its number when it has none. */
 export interface Contact {
   key: string;

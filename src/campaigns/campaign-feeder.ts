@@ -4,7 +4,7 @@ import { callJob, type CallJobData, type CallJobPolicy } from '../jobs/call-jobs
 import type { RedisConnection as Redis } from '../lib/redis.js';
 import { redisScriptOfKeys } from '../lib/redis.js';
 import type { Logger } from '../logger.js';
-import { contactCall, type Campaign } from './campaign-definition.js';
+import { contactCall, type Campaign, type CampaignEvents } from './campaign-definition.js';
 import { campaignKeys, contactJobId, pendingEntry } from './campaign-keys.js';
 import { CONTACT_JOB_ID_LUA, SET_CAMPAIGN_STATE_LUA } from './campaign-lua.js';
 import { decodeContact } from './contact-list.js';
@@ -120,6 +120,7 @@ export interface FeederDeps {
   campaigns: { get(id: string): Promise<Campaign | undefined> };
   /** Contacts left in a list when their campaign ended: they expire. */
   expireRest: (campaignId: string) => Promise<void>;
+  events?: CampaignEvents;
   now?: () => number;
   logger: Logger;
 }
@@ -191,7 +192,10 @@ export function createCampaignFeeder(deps: FeederDeps, options: FeederOptions) {
         entries.push([fed[index]!, Number(fed[index + 1]), fed[index + 2]!, fed[index + 3]!, fed[index + 4]!, Number(fed[index + 5])]);
       }
       await addJobs(entries);
-      for (const id of completed) logger.info({ campaignId: id }, 'campaign completed');
+      for (const id of completed) {
+        logger.info({ campaignId: id }, 'campaign completed');
+        await deps.events?.changed((await campaigns.get(id)) ?? { id, name: id }, 'running', 'completed');
+      }
       for (const id of ended) await deps.expireRest(id);
       return entries.length;
     },

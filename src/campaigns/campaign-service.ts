@@ -4,7 +4,7 @@ import type { ConnectSettings } from '../connect/connect-settings.js';
 import { connectModeOf, type CallJobData } from '../jobs/call-jobs.js';
 import type { RedisConnection as Redis } from '../lib/redis.js';
 import type { Logger } from '../logger.js';
-import { contactCall, templateCall, type Campaign, type CampaignDefinition, type CampaignState } from './campaign-definition.js';
+import { contactCall, templateCall, type Campaign, type CampaignDefinition, type CampaignEvents, type CampaignState } from './campaign-definition.js';
 import { campaignKeys, contactJobId } from './campaign-keys.js';
 import type { CallLog } from '../call-log/call-log-writer.js';
 import { readCounts } from './campaign-progress.js';
@@ -79,13 +79,28 @@ export interface CampaignServiceDeps {
   connect: ConnectSettings;
   /** Where appended contacts get their first call-log row, when the call log is kept (Supabase): so every contact has a row from the start. */
   logAppended?: Pick<CallLog, 'scheduled'>;
+  /** Where its changes of state are announced (campaign.started, .paused…), when anyone listens. */
+  events?: CampaignEvents;
   now?: () => number;
   logger: Logger;
 }
 
 /** The campaign as an operator works with it: its definition, its states, its contacts and its progress. */
-export function createCampaignService({ redis, prefix, store, contacts, sweeps, callQueue, connect, logAppended, now = Date.now, logger }: CampaignServiceDeps) {
+export function createCampaignService({ redis, prefix, store, contacts, sweeps, callQueue, connect, logAppended, events, now = Date.now, logger }: CampaignServiceDeps) {
   const keys = campaignKeys(prefix);
+  const announce = async (id: string, from: CampaignState, to: CampaignState) => events?.changed((await store.get(id)) ?? { id, name: id }, from, to);
+  const transition = async (id: string, from: CampaignState[], to: CampaignState, action: string) => {
+    const left = await store.transition(id, from, to, action);
+    await announce(id, left, to);
+    return left;
+  };
+  /** Appending to or retrying a completed campaign runs it again. */
+  const reopening = async <T>(id: string, change: () => Promise<T>): Promise<T> => {
+    const before = events && ((await redis.hget(keys.campaign(id), 'state')) as CampaignState | null);
+    const result = await change();
+    if (before === 'completed' && (await redis.hget(keys.campaign(id), 'state')) === 'running') await announce(id, 'completed', 'running');
+    return result;
+  };
   /** The campaign's policy checked as a call would be, with its connect mode and answering-machine policy settled. */
   const settle = (definition: CampaignDefinition): { definition: CampaignDefinition; usesSlots: boolean } => {
     const settled = settleConnect(templateCall(definition), connect);
@@ -132,12 +147,12 @@ export function createCampaignService({ redis, prefix, store, contacts, sweeps, 
 
     remove: (id: string) => store.remove(id, ['draft', 'completed', 'cancelled']),
 
-    start: (id: string) => store.transition(id, ['draft'], 'running', 'start'),
-    pause: (id: string) => store.transition(id, ['running'], 'paused', 'pause'),
+    start: (id: string) => transition(id, ['draft'], 'running', 'start'),
+    pause: (id: string) => transition(id, ['running'], 'paused', 'pause'),
 
     /** Running again; the calls workers put aside while it was paused go back in line at once. */
     async resume(id: string): Promise<CampaignState> {
-      const left = await store.transition(id, ['paused'], 'running', 'resume');
+      const left = await transition(id, ['paused'], 'running', 'resume');
       for (;;) {
         const parked = await redis.spop(keys.parked(id), 500);
         if (parked.length === 0) break;
@@ -151,13 +166,13 @@ export function createCampaignService({ redis, prefix, store, contacts, sweeps, 
 
     /** Cancelled for good: what is not yet dialed is closed (the history stays); calls live go on to their end. */
     async cancel(id: string): Promise<CampaignState> {
-      const left = await store.transition(id, ['draft', 'running', 'paused'], 'cancelled', 'cancel');
+      const left = await transition(id, ['draft', 'running', 'paused'], 'cancelled', 'cancel');
       await sweeps.cancelRest(id);
       return left;
     },
 
     async append(id: string, list: PlacedContact[], options: AppendOptions = {}) {
-      const result = await contacts.append(id, list, options);
+      const result = await reopening(id, () => contacts.append(id, list, options));
       if (logAppended && !options.dryRun && result.added > 0) {
         const campaign = await existing(id);
         const turnedAway = new Set(result.rejected.map(({ line }) => line));
@@ -172,7 +187,7 @@ export function createCampaignService({ redis, prefix, store, contacts, sweeps, 
     async retry(id: string, outcomes: RetryOutcome[]): Promise<number> {
       const { state } = await existing(id);
       if (state === 'draft' || state === 'cancelled') throw campaignStateConflict(id, state, 'retry contacts');
-      return sweeps.retry(id, outcomes.map(stateOfOutcome));
+      return reopening(id, () => sweeps.retry(id, outcomes.map(stateOfOutcome)));
     },
   };
 }

@@ -14,7 +14,7 @@ import { createPriorityNumbers } from './priority-numbers.js';
 export function createCapacity(
   config: Readonly<Config>,
   redis: Redis,
-  parts: Pick<CapacityServiceDeps, 'callQueue' | 'callRecords' | 'dialer' | 'logger'>,
+  parts: Pick<CapacityServiceDeps, 'callQueue' | 'callRecords' | 'dialer' | 'logger'> & Pick<Parameters<typeof createInboundService>[0], 'callbackRequested'>,
 ) {
   const store = createCapacityStore(redis, { prefix: config.QUEUE_PREFIX, maxSlots: config.MAX_CONCURRENT_CALLS, leaseMs: config.CAPACITY_LEASE_SECONDS * 1000 });
   const capacity = createCapacityService({
@@ -36,6 +36,7 @@ export function createCapacity(
       holdMusicUrl: config.HOLD_MUSIC_URL,
       callbackThresholdSeconds: config.CALLBACK_THRESHOLD_SECONDS,
     },
+    ...(parts.callbackRequested && { callbackRequested: parts.callbackRequested }),
     logger: parts.logger,
   });
   return { capacity, inbound, priorities };

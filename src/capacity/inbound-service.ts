@@ -24,7 +24,15 @@ const VoiceResponse = twilio.twiml.VoiceResponse;
  * order (VIP, normal, low; FIFO within each), told their place and wait, and offered a callback
  * that keeps their place when the wait is long.
  */
-export function createInboundService(deps: { capacity: CapacityService; line: WaitingLine; priorities: PriorityNumbers; options: InboundOptions; logger: Logger }) {
+export function createInboundService(deps: {
+  capacity: CapacityService;
+  line: WaitingLine;
+  priorities: PriorityNumbers;
+  options: InboundOptions;
+  /** Told when a waiting caller asks to be called back. */
+  callbackRequested?: (caller: { callSid: string; from: string | null; priority: string; position: number | null }) => Promise<void>;
+  logger: Logger;
+}) {
   const { capacity, line, options, logger } = deps;
 
   const connectTwiml = () => {
@@ -82,11 +90,14 @@ export function createInboundService(deps: { capacity: CapacityService; line: Wa
     /** The caller pressed a key after the callback offer. */
     async chooseCallback(call: { callSid: string; digits: string }): Promise<string> {
       const response = new VoiceResponse();
-      if (call.digits !== '1' || (await line.position(call.callSid)) === undefined) {
+      const position = call.digits === '1' ? await line.position(call.callSid) : undefined;
+      if (position === undefined) {
         response.say('Please hold.');
         return response.toString();
       }
       await line.updateWaiter(call.callSid, { callback: true });
+      const waiter = await line.waiter(call.callSid);
+      await deps.callbackRequested?.({ callSid: call.callSid, from: waiter?.from ?? null, priority: waiter?.priority ?? 'normal', position });
       logger.info({ callSid: call.callSid }, 'caller chose a callback and keeps their place');
       response.say('Thank you. We will call you back at this number when it is your turn. Goodbye.');
       response.hangup();

@@ -145,7 +145,8 @@ const decode = (key: string, text: string): DncEntry => {
 };
 
 /** Do-not-call entries and recent dials per number, in Redis, for every worker at once. */
-export function createContactStore(redis: Redis, prefix: string) {
+/** `onDncAdded` is told of entries new to the list (not of ones that only strengthened an entry already there). */
+export function createContactStore(redis: Redis, prefix: string, onDncAdded?: (entries: DncEntry[]) => Promise<void>) {
   const dncKey = dncHashKey(prefix);
   const dialsKey = (number: string) => `${prefix}:contact:dials:${number}`;
   const keepKey = (number: string) => `${prefix}:contact:dials-kept:${number}`;
@@ -192,13 +193,17 @@ export function createContactStore(redis: Redis, prefix: string) {
 
     /** Puts an entry on the list, never weakening one already there; true when the key is new. */
     async putDnc(entry: DncEntry): Promise<boolean> {
-      return Number(await putDnc(dncKey, entry.key, encode(entry))) === 1;
+      const added = Number(await putDnc(dncKey, entry.key, encode(entry))) === 1;
+      if (added) await onDncAdded?.([entry]);
+      return added;
     },
 
     /** Adds many entries (sent together, each never weakening one already there); returns how many were new. */
     async putManyDnc(entries: DncEntry[]): Promise<number> {
       const added = await Promise.all(entries.map((entry) => putDnc(dncKey, entry.key, encode(entry))));
-      return added.reduce<number>((sum, value) => sum + Number(value), 0);
+      const fresh = entries.filter((_, index) => Number(added[index]) === 1);
+      if (fresh.length > 0) await onDncAdded?.(fresh);
+      return fresh.length;
     },
 
     async removeDnc(key: string): Promise<boolean> {

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { dropUnusedSchemas } from './openapi-components.js';
+import { eventWebhooks } from '../events/event-openapi.js';
 import { documentedSchema } from './openapi-responses.js';
 import { withRequestContent } from './openapi-request-content.js';
 
@@ -23,6 +24,8 @@ export const swaggerPlugin = fp(
         info: OPENAPI_INFO,
         components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'API_KEYS, or ADMIN_API_KEYS for admin operations' } } },
         security: [{ apiKey: [] }],
+        // Built as plain JSON Schema from the events' zod schemas; the plugin's types want its own.
+        webhooks: eventWebhooks() as never,
         tags: [
           { name: 'schedule', description: 'Place calls now, later, on a schedule or in bulk' },
           { name: 'jobs', description: 'One call job' },
@@ -32,6 +35,7 @@ export const swaggerPlugin = fp(
           { name: 'capacity', description: 'Live-call capacity, the line of waiting callers, caller priorities' },
           { name: 'simulator', description: 'The simulated carrier: inbound callers, with no Twilio account' },
           { name: 'webhooks', description: 'Callbacks from Twilio, verified by signature' },
+          { name: 'events', description: 'Signed events to CRM receivers (Standard Webhooks): subscriptions, deliveries, replay' },
           { name: 'do-not-call', description: 'Numbers and prefixes never dialed' },
           { name: 'contactability', description: 'Whether, when and why a number may be called' },
           { name: 'health', description: 'Liveness' },

@@ -37,6 +37,7 @@ export async function startCallWorker(
   await verifyCarrier(dialer, log);
   const connection = createRedis(config.redis, 'consumer', 'worker');
   const core = createCore(config, { redis: connection, logger: log, dialer, clock });
+  await core.webhooks.subscriptions.ready();
   const slotWait = await startSlotWait(core.capacity);
   const campaigns = await startCampaignControl(connection, createRedis(config.redis, 'consumer', 'campaign-events'), config.QUEUE_PREFIX, log);
   const pacer = createCallPacer(connection, `${config.QUEUE_PREFIX}:${CALL_QUEUE_NAME}:pacer`, config.CALL_RATE_MAX, config.CALL_RATE_WINDOW_MS);
