@@ -9,16 +9,18 @@ import { wantsEvent, webhookKeys, type Subscription } from './subscription-store
 /**
  * KEYS: sequence, events index, then each event's key. ARGV: ttl (s), the index's oldest time kept
  * (ms), then each event's id, JSON and time (ms). Keeps each event id once (an id seen before answers
- * 0) and numbers the new ones in the order given.
+ * 0) and numbers the new ones in the order given; an event is kept as its number, a space, its JSON.
  */
 const RECORD = `
 local ttl, oldest = tonumber(ARGV[1]), tonumber(ARGV[2])
 local numbers = {}
 for i = 3, #KEYS do
   local at = (i - 3) * 3 + 3
-  if redis.call('SET', KEYS[i], ARGV[at + 1], 'NX', 'EX', ttl) then
-    numbers[#numbers + 1] = redis.call('INCR', KEYS[1])
+  if redis.call('EXISTS', KEYS[i]) == 0 then
+    local number = redis.call('INCR', KEYS[1])
+    redis.call('SET', KEYS[i], number .. ' ' .. ARGV[at + 1], 'EX', ttl)
     redis.call('ZADD', KEYS[2], ARGV[at + 2], ARGV[at])
+    numbers[#numbers + 1] = number
   else
     numbers[#numbers + 1] = 0
   end
@@ -26,6 +28,12 @@ end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. oldest)
 return numbers
 `;
+
+/** An event as kept: the order it was recorded in, and what it was. */
+const storedEvent = (text: string): RecordedEvent & { sequence: number } => {
+  const space = text.indexOf(' ');
+  return { ...(JSON.parse(text.slice(space + 1)) as RecordedEvent), sequence: Number(text.slice(0, space)) };
+};
 
 /** Lanes live at least as long as an event is retried, then expire if something left them behind. */
 const laneTtlSeconds = (retentionMs: number) => Math.ceil(retentionMs / 1000);
@@ -83,7 +91,10 @@ export function createEventRecorder({ redis, prefix, subscriptions, queues, rete
     /** Re-sends recorded events to one subscription, in their original order, under new delivery ids. */
     async replay(subscription: Subscription, ids: string[], replayId: string): Promise<number> {
       const texts = ids.length === 0 ? [] : await redis.mget(ids.map((id) => keys.event(id)));
-      const found = texts.flatMap((text) => (text ? [JSON.parse(text) as RecordedEvent] : [])).filter((each) => wantsEvent({ ...subscription, enabled: true }, each.event.type, each.campaignId));
+      const found = texts
+        .flatMap((text) => (text ? [storedEvent(text)] : []))
+        .filter((each) => wantsEvent({ ...subscription, enabled: true }, each.event.type, each.campaignId))
+        .sort((a, b) => a.sequence - b.sequence);
       const lane = `replay:${replayId}`;
       const lanes = redis.multi();
       found.forEach((each, index) => lanes.zadd(keys.lane(subscription.id, lane), index, `${each.event.id}~${replayId}`));
@@ -97,7 +108,7 @@ export function createEventRecorder({ redis, prefix, subscriptions, queues, rete
     /** A recorded event, while it is kept. */
     async get(id: string): Promise<RecordedEvent | undefined> {
       const text = await redis.get(keys.event(id));
-      return text ? (JSON.parse(text) as RecordedEvent) : undefined;
+      return text ? storedEvent(text) : undefined;
     },
   };
   return recorder;

@@ -8,6 +8,7 @@ import { createLogger } from '../../src/logger.js';
 import { createCarrier } from '../../src/carriers/create-carrier.js';
 import type { Clock } from '../../src/contact/contact-gate.js';
 import { freePort } from './free-port.js';
+import { startEventDeliveryWorker } from '../../workers/events/event-delivery-worker.js';
 import { startCallLogWorker } from '../../workers/call-log/call-log-worker.js';
 import { startCallWorker } from '../../workers/calls/call-worker.js';
 import { TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, type TwilioStandIn } from './twilio-stand-in.js';
@@ -63,6 +64,10 @@ export async function startService(overrides: Record<string, string> = {}, { clo
     },
     async startCallLogWorker() {
       workers.push(await startCallLogWorker(config, silentLogger));
+    },
+    /** Event deliveries to webhook subscribers, as a worker process runs them. */
+    async startEventWorker(workerOverrides: Record<string, string> = {}) {
+      workers.push(await startEventDeliveryWorker(loadConfig({ ...env, ...workerOverrides }), silentLogger));
     },
     /** Keys of this service under its prefix, for checking what Redis holds. */
     async redisKeys(pattern: string) {

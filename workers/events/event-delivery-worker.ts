@@ -15,6 +15,9 @@ import { processMetrics } from '../../src/metrics.js';
 /** A delivery waiting behind an earlier one of its lane looks again after this, if nothing woke it first. */
 const PARKED_MS = 5 * 60_000;
 
+/** A delivery of a disabled subscription looks again after this. */
+const DISABLED_RECHECK_MS = 60_000;
+
 /** A failed request that may pass: sent again after `delayMs`. */
 class RetryLater extends Error {
   constructor(
@@ -98,11 +101,14 @@ export async function startEventDeliveryWorker(config: Readonly<Config>, logger:
   const failed = async (subscription: Subscription, result: DeliveryResult) => {
     failing.add(subscription.id);
     if (result.statusCode === 410) {
+      // Stops this process's next deliveries at once, before the announcement comes back.
+      current.set(subscription.id, { ...subscription, enabled: false });
       log.warn({ subscriptionId: subscription.id, url: subscription.url }, 'receiver answered 410 Gone: subscription disabled');
       return store.disable(subscription.id, `the receiver answered 410 Gone (${new Date().toISOString()})`);
     }
     const since = await store.failed(subscription.id, result.error ?? 'failed');
     if (Date.now() - since >= config.EVENTS_DISABLE_AFTER_MS) {
+      current.set(subscription.id, { ...subscription, enabled: false });
       log.warn({ subscriptionId: subscription.id, url: subscription.url, since: new Date(since).toISOString() }, 'every delivery has failed for too long: subscription disabled');
       await store.disable(subscription.id, `every delivery failed since ${new Date(since).toISOString()}; last: ${result.error}`);
     }
@@ -111,6 +117,11 @@ export async function startEventDeliveryWorker(config: Readonly<Config>, logger:
   const deliver = (subscriptionId: string) => async (job: Job<DeliveryJobData>, token?: string) => {
     const subscription = current.get(subscriptionId);
     if (!subscription) return 'subscription removed';
+    if (!subscription.enabled) {
+      // Taken just before its subscription was disabled: it waits with the rest until enabled again.
+      await job.moveToDelayed(Date.now() + DISABLED_RECHECK_MS, token);
+      throw new DelayedError();
+    }
     const { event, lane } = job.data;
     if (lane) {
       const front = await lanes.head(subscriptionId, lane);
