@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateOpenApiDocument } from '../src/openapi-document.js';
+import { EVENT_TYPES } from '../src/events/event-types.js';
 import { startService, type Service } from './helpers/harness.js';
 
 interface Operation {
@@ -86,8 +87,25 @@ describe('openapi.yaml', () => {
         'POST /api/campaigns/{id}/contacts',
         'POST /api/campaigns/{id}/contacts/csv',
         'GET /api/campaigns/{id}/imports/{importId}',
+        'POST /api/webhooks',
+        'GET /api/webhooks',
+        'GET /api/webhooks/{id}',
+        'PATCH /api/webhooks/{id}',
+        'DELETE /api/webhooks/{id}',
+        'POST /api/webhooks/{id}/rotate-secret',
+        'GET /api/webhooks/{id}/deliveries',
+        'POST /api/webhooks/{id}/replay',
       ].sort(),
     );
+  });
+
+  it('describes every event a subscription receives in its webhooks section, signed with the Standard Webhooks headers', () => {
+    const webhooks = (published as unknown as { webhooks: Record<string, { post: { parameters: Array<{ name: string }>; requestBody: { content: Record<string, { schema: { required: string[] } }> } } }> }).webhooks;
+    expect(Object.keys(webhooks).sort()).toEqual([...EVENT_TYPES].sort());
+    for (const [type, { post }] of Object.entries(webhooks)) {
+      expect([type, post.parameters.map((parameter) => parameter.name)]).toEqual([type, ['webhook-id', 'webhook-timestamp', 'webhook-signature']]);
+      expect([type, post.requestBody.content['application/json']!.schema.required]).toEqual([type, ['id', 'type', 'timestamp', 'data']]);
+    }
   });
 });
 
@@ -109,7 +127,7 @@ describe('what openapi.yaml says of access and errors', () => {
       if (signed(name)) expect([name, statuses]).toEqual([name, expect.arrayContaining(['403'])]);
       if (/^(POST|PUT) \/api\/queue\/schedule/.test(name)) expect([name, statuses]).toEqual([name, expect.arrayContaining(['400', '409', '413', '415', '422'])]);
     }
-    for (const admin of ['POST /api/queue/pause', 'DELETE /api/queue/job/{jobId}', 'POST /api/queue/clean', 'PUT /api/priority-numbers/{number}', 'POST /api/campaigns/{id}/pause', 'POST /api/campaigns/{id}/cancel', 'DELETE /api/campaigns/{id}']) {
+    for (const admin of ['POST /api/webhooks', 'GET /api/webhooks/{id}/deliveries', 'POST /api/queue/pause', 'DELETE /api/queue/job/{jobId}', 'POST /api/queue/clean', 'PUT /api/priority-numbers/{number}', 'POST /api/campaigns/{id}/pause', 'POST /api/campaigns/{id}/cancel', 'DELETE /api/campaigns/{id}']) {
       expect(Object.keys(published.paths[admin.split(' ')[1]!]![admin.split(' ')[0]!.toLowerCase()]!.responses)).toContain('403');
     }
     expect(Object.keys(published.paths['/api/queue/stats']!.get!.responses)).not.toContain('403');
