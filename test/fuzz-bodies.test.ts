@@ -255,3 +255,54 @@ describe('campaign inputs, generated', () => {
     );
   });
 });
+
+describe('webhook subscriptions, generated', () => {
+  const subscription = { url: 'https://crm.example.com/hooks', eventTypes: ['call.completed'], campaignId: 'c1', description: 'CRM' };
+  const fields = ['url', 'eventTypes', 'campaignId', 'description', 'enabled'];
+  const removeAll = async () => {
+    const listed = (await service.app.inject({ method: 'GET', url: '/api/webhooks' })).json().webhooks as Array<{ id: string }>;
+    for (const { id } of listed) await service.app.inject({ method: 'DELETE', url: `/api/webhooks/${id}` });
+  };
+
+  it('any body to create, change or replay: never a 5xx, the error shape on a 4xx, no call enqueued', async () => {
+    const created = await service.app.inject({ method: 'POST', url: '/api/webhooks', payload: subscription });
+    const id = created.json().webhook.id as string;
+    const bodies = fc.oneof(
+      nearlyValid(subscription, fields).map((payload) => ({ method: 'POST' as const, url: '/api/webhooks', payload })),
+      nearlyValid({ description: 'changed' }, fields).map((payload) => ({ method: 'PATCH' as const, url: `/api/webhooks/${id}`, payload })),
+      nearlyValid({ from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z' }, ['from', 'to', 'eventIds']).map((payload) => ({ method: 'POST' as const, url: `/api/webhooks/${id}/replay`, payload })),
+    );
+    try {
+      await fc.assert(
+        fc.asyncProperty(bodies, async ({ method, url, payload }) => {
+          const before = await service.queue.getJobCounts();
+          const response = await service.app.inject({ method, url, payload, headers: { 'content-type': 'application/json' } });
+          expect(response.statusCode, response.body).toBeLessThan(500);
+          if (response.statusCode >= 400) expect(response.json()).toMatchObject({ success: false, error: expect.any(String), message: expect.any(String) });
+          expect(await service.queue.getJobCounts()).toEqual(before);
+        }),
+        { numRuns: 300, seed: 20261207 },
+      );
+    } finally {
+      await removeAll();
+    }
+  });
+
+  it('any id or query in the path: 400 or 404, never a 5xx', async () => {
+    const query = fc.dictionary(fc.constantFrom('eventId', 'result', 'limit', 'junk'), fc.oneof(fc.string({ maxLength: 80 }), fc.constantFrom('0', '-1', '1001', 'failed', 'delivered', '1e9')));
+    await fc.assert(
+      fc.asyncProperty(fc.string({ minLength: 1, maxLength: 120 }), query, async (id, search) => {
+        for (const [method, url] of [
+          ['GET', `/api/webhooks/${encodeURIComponent(id)}`],
+          ['GET', `/api/webhooks/${encodeURIComponent(id)}/deliveries?${new URLSearchParams(search)}`],
+          ['POST', `/api/webhooks/${encodeURIComponent(id)}/rotate-secret`],
+          ['DELETE', `/api/webhooks/${encodeURIComponent(id)}`],
+        ] as const) {
+          const response = await service.app.inject({ method, url });
+          expect([400, 404], `${method} ${url}: ${response.body}`).toContain(response.statusCode);
+        }
+      }),
+      { numRuns: 150, seed: 20261207 },
+    );
+  });
+});
