@@ -23,7 +23,7 @@ import { createCore } from '../src/core.js';
  */
 const PREFIX = '{lua-keys}';
 /** Keys of the service's own scripts; BullMQ's scripts build job keys themselves, by design, within the queue's hash tag. */
-const OUR_KEYS = /^\{lua-keys\}:(capacity:|calls:(call-record|call-sid|pacer)|campaign|contact:)/;
+const OUR_KEYS = /^\{lua-keys\}:(capacity:|calls:(call-record|call-sid|pacer)|campaign|contact:|webhooks:)/;
 const dir = mkdtempSync(join(tmpdir(), 'switchboard-lua-keys-'));
 let server: RedisServerHandle;
 let redis: Redis;
@@ -108,9 +108,12 @@ describe('every key a Lua script touches is declared in KEYS', () => {
     expect([...undeclared]).toEqual([]);
   });
 
-  it('campaigns: created, contacts added and imported, fed, dialed, paused, retried, cancelled, deleted', async () => {
+  it('campaigns: created, contacts added and imported, fed, dialed, paused, retried, cancelled, deleted, each change recorded as an event', async () => {
     const config = loadConfig({ REDIS_URL: server.url, QUEUE_PREFIX: PREFIX, LOG_LEVEL: 'silent', CALLING_WINDOW: 'Mon-Sun 00:00-24:00' });
     const core = createCore(config, { redis, logger: silentLogger, dialer: createFakeCarrier() });
+    // A subscriber to every event: each change also runs the event recorder's script.
+    await core.webhooks.store.create({ url: 'https://crm.example.com/hooks', eventTypes: null, campaignId: null, description: null });
+    await core.webhooks.subscriptions.refresh();
     for (let waited = 0; !(await redis.exists(`${PREFIX}:calls:meta`)) && waited < 5_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
     const definition = { name: 'keys', message: 'Hi', priority: 'normal' as const, call: {}, rateShare: 1, slotShare: 1 };
     let id = '';
@@ -132,6 +135,7 @@ describe('every key a Lua script touches is declared in KEYS', () => {
     });
     await core.close();
     expect([...touched].some((key) => key.includes(':campaign:'))).toBe(true);
+    expect([...touched].some((key) => key.includes(':webhooks:event:'))).toBe(true);
     expect([...undeclared]).toEqual([]);
   });
 });

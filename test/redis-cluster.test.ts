@@ -7,6 +7,7 @@ import { createCapacity } from '../src/capacity/create-capacity.js';
 import { connectRedis, createRedis } from '../src/lib/redis.js';
 import { until } from './helpers/callbacks.js';
 import { aCall, startService, type Service } from './helpers/harness.js';
+import { startWebhookReceiver } from './helpers/webhook-receiver.js';
 import { startRedisCluster, type ClusterNode, type RedisClusterHandle } from './helpers/redis-cluster.js';
 import { createFakeCarrier, silentLogger } from './unit/fakes.js';
 import type { SimulatedInboundCall as SimulatedCall } from '../src/carriers/simulated/simulated-inbound.js';
@@ -94,10 +95,15 @@ describe('the service on a Redis Cluster of 3 masters and 3 replicas, seeded at 
     expect(completed.filter((job) => jobIds.includes(job.id!)).map((job) => job.id).sort()).toEqual([...jobIds].sort());
   }, 45_000);
 
-  it('runs a campaign to its end: contacts added, fed, dialed once each, counted, listed in its results', async () => {
+  it('runs a campaign to its end: contacts added, fed, dialed once each, counted, listed in its results, each change an event to a receiver', async () => {
     const created = await post('/api/campaigns', { name: 'on a cluster', message: 'Hello' });
     expect(created.statusCode).toBe(201);
     const id = created.json().campaign.id as string;
+    const receiver = await startWebhookReceiver();
+    onTestFinished(() => receiver.stop());
+    const subscribed = await post('/api/webhooks', { url: receiver.url, campaignId: id, eventTypes: ['campaign.started', 'campaign.completed', 'call.completed'] });
+    receiver.trust(subscribed.json().secret);
+    await service.startEventWorker();
     const contacts = Array.from({ length: 6 }, (_, index) => ({ to: `+1415555${3000 + index}` }));
     expect((await post(`/api/campaigns/${id}/contacts`, { contacts })).json().added).toBe(6);
     expect((await post(`/api/campaigns/${id}/contacts`, { contacts })).json().added).toBe(0);
@@ -106,6 +112,9 @@ describe('the service on a Redis Cluster of 3 masters and 3 replicas, seeded at 
     expect(done.progress).toMatchObject({ contacts: 6, attempts: 6, done: { total: 6, byOutcome: { completed: 6 } } });
     const results = (await service.app.inject({ method: 'GET', url: `/api/campaigns/${id}/results.csv` })).body.trim().split('\n');
     expect(results).toHaveLength(7);
+    await receiver.waitFor(() => receiver.events.some((event) => event.type === 'campaign.completed'));
+    expect(receiver.events.map((event) => event.type)).toEqual(['campaign.started', ...Array(6).fill('call.completed'), 'campaign.completed']);
+    expect(new Set(receiver.events.filter((event) => event.type === 'call.completed').map((event) => event.data.to)).size).toBe(6);
   }, 45_000);
 
   it('holds a second caller in line while the only slot is taken, then connects them', async () => {

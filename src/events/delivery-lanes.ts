@@ -14,6 +14,10 @@ export function createDeliveryLanes(redis: Redis, prefix: string) {
       const [first] = await redis.zrange(keys.lane(subscriptionId, lane), '0', '0');
       return first;
     },
+    /** Whether a delivery still holds a place in its lane (it leaves once delivered or kept as failed). */
+    async holds(subscriptionId: string, lane: string, jobId: string): Promise<boolean> {
+      return (await redis.zscore(keys.lane(subscriptionId, lane), jobId)) !== null;
+    },
     /** Leaves the lane; answers the delivery now at its front. */
     async leave(subscriptionId: string, lane: string, jobId: string): Promise<string | undefined> {
       const [, [, front]] = (await redis.multi().zrem(keys.lane(subscriptionId, lane), jobId).zrange(keys.lane(subscriptionId, lane), '0', '0').exec()) as [unknown, [unknown, string[]]];

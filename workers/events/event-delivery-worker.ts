@@ -13,7 +13,7 @@ import type { Logger } from '../../src/logger.js';
 import { processMetrics } from '../../src/metrics.js';
 
 /** A delivery waiting behind an earlier one of its lane looks again after this, if nothing woke it first. */
-const PARKED_MS = 5 * 60_000;
+const PARKED_MS = 30_000;
 
 /** A delivery of a disabled subscription looks again after this. */
 const DISABLED_RECHECK_MS = 60_000;
@@ -125,7 +125,8 @@ export async function startEventDeliveryWorker(config: Readonly<Config>, logger:
     const { event, lane } = job.data;
     if (lane) {
       const front = await lanes.head(subscriptionId, lane);
-      if (front !== undefined && front !== job.id) {
+      // One that already left its lane (its worker died between delivering and finishing) goes again at once.
+      if (front !== undefined && front !== job.id && (await lanes.holds(subscriptionId, lane, job.id!))) {
         await unblock(subscriptionId, lane, front);
         await job.moveToDelayed(Date.now() + PARKED_MS, token);
         // The front may have left before this delivery was delayed, too soon to wake it: it wakes itself.
@@ -152,12 +153,15 @@ export async function startEventDeliveryWorker(config: Readonly<Config>, logger:
     throw new UnrecoverableError(result.error ?? 'failed');
   };
 
+  const lockMs = Math.max(5_000, 3 * config.EVENTS_DELIVERY_TIMEOUT_MS);
   const startWorker = (subscriptionId: string) => {
     const worker = new Worker<DeliveryJobData>(deliveryQueueName(subscriptionId), deliver(subscriptionId), {
       connection,
       prefix,
       concurrency: config.EVENTS_DELIVERY_CONCURRENCY,
-      lockDuration: Math.max(30_000, 3 * config.EVENTS_DELIVERY_TIMEOUT_MS),
+      // A delivery whose worker died is taken over after this: well past one request's timeout.
+      lockDuration: lockMs,
+      stalledInterval: lockMs / 2,
       // A delivery whose process died is sent again, however often: at least once.
       maxStalledCount: 1_000,
       settings: { backoffStrategy: (_attempts, _type, error) => (error instanceof RetryLater ? error.delayMs : config.EVENTS_RETRY_BASE_MS) },
