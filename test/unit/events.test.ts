@@ -6,6 +6,7 @@ import { campaignEvent } from '../../src/events/announcements.js';
 import { callEventsOf } from '../../src/events/call-events.js';
 import { checkDestination, isPublicAddress } from '../../src/events/destination-guard.js';
 import { retryAfterMs, signedHeaders } from '../../src/events/event-delivery.js';
+import type { WebhookEvent } from '../../src/events/event-types.js';
 import type { CallJobData } from '../../src/jobs/call-jobs.js';
 import { retryDelay } from '../../workers/events/event-delivery-worker.js';
 
@@ -81,12 +82,12 @@ describe('campaign events', () => {
 describe('signatures', () => {
   const secret = `whsec_${Buffer.alloc(32, 1).toString('base64')}`;
   const previous = `whsec_${Buffer.alloc(32, 2).toString('base64')}`;
-  const event = { id: 'evt_1', type: 'dnc.added', timestamp: NOW, data: { entries: [] } } as const;
+  const event: WebhookEvent = { id: 'evt_1', type: 'dnc.added', timestamp: NOW, data: { entries: [] } };
   const body = JSON.stringify(event);
 
   it('verify with the Standard Webhooks library under either secret during a rotation, and not once the body changes', () => {
     const headers = signedHeaders(event, body, [secret, previous], new Date());
-    expect(headers['webhook-signature'].split(' ')).toHaveLength(2);
+    expect(headers['webhook-signature']!.split(' ')).toHaveLength(2);
     expect(new Webhook(secret).verify(body, headers)).toEqual(event);
     expect(new Webhook(previous).verify(body, headers)).toEqual(event);
     expect(() => new Webhook(secret).verify(body.replace('dnc', 'dnd'), headers)).toThrow();
