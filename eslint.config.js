@@ -26,6 +26,11 @@ export default tseslint.config(
     files: ['bin/**', 'bench/**', 'test/**'],
     rules: { 'no-console': 'off' },
   },
+  {
+    files: ['examples/**'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+    rules: { 'no-console': 'off' },
+  },
   // The direction of imports: lib <- carriers <- jobs <- calls, call-log, capacity, connect, contact <- plugins, routes <- app, core, entry files.
   { files: ['workers/**', 'bin/**', 'bench/**', 'test/**'], rules: restrict(CAPACITY_STORE) },
   { files: ['src/*.ts'], rules: restrict(PROCESSES, CAPACITY_STORE) },
@@ -35,6 +40,7 @@ export default tseslint.config(
   { files: ['src/calls/**', 'src/call-log/**'], rules: restrict(PROCESSES, ABOVE_DOMAIN, CAPACITY_STORE) },
   { files: ['src/capacity/**'], rules: restrict(PROCESSES, ABOVE_DOMAIN) },
   { files: ['src/connect/**', 'src/contact/**'], rules: restrict(PROCESSES, ABOVE_DOMAIN, CAPACITY_STORE) },
+  { files: ['src/campaigns/**', 'src/events/**'], rules: restrict(PROCESSES, ABOVE_DOMAIN, CAPACITY_STORE) },
   {
     files: ['src/plugins/**', 'src/routes/**'],
     rules: restrict(PROCESSES, CAPACITY_STORE, [['**/app.js', '**/core.js', '**/api-runtime.js', '**/server.js', '**/openapi-document.js'], 'Routes and plugins are wired by the app, not the other way round.']),

@@ -1,6 +1,4 @@
-import { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
-import { Webhook } from 'standardwebhooks';
 import { until } from './helpers/callbacks.js';
 import { eventSchemaCheck } from './helpers/event-schemas.js';
 import { it } from './helpers/fixtures.js';
