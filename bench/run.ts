@@ -19,8 +19,9 @@ import { delayed } from './scenarios/delayed.js';
 import { dialing } from './scenarios/dialing.js';
 import { footprint } from './scenarios/footprint.js';
 import { ingest } from './scenarios/ingest.js';
+import { webhooks } from './scenarios/webhooks.js';
 
-const scenarios = { ingest, bulk, footprint, dialing, capacity, connect, gate, campaigns, delayed };
+const scenarios = { ingest, bulk, footprint, dialing, capacity, connect, gate, campaigns, webhooks, delayed };
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, write: { type: 'boolean', default: false } } });
 const only = values.only?.split(',');
