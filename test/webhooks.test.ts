@@ -122,6 +122,23 @@ describe('events to a CRM receiver', () => {
     await until(async () => (await service.app.inject({ method: 'GET', url: `/api/webhooks/${id}` })).json().webhook.failingSince, (since) => since === null);
   });
 
+  it('waits as long as a 429 or 503 asks (Retry-After) before trying again', async ({ startService }) => {
+    const service = await startService(FAST);
+    const receiver = await startWebhookReceiver({ answer: (_event, nth) => (nth === 1 ? { status: 429, headers: { 'retry-after': '2' } } : 204) });
+    const { id } = await subscribe(service, receiver, { eventTypes: ['call.scheduled'] });
+    await service.startEventWorker();
+    await scheduleBatch(service, NUMBERS.slice(0, 1));
+    await receiver.waitFor(() => receiver.events.length === 1, 10_000);
+    const [first, second] = receiver.requests;
+    expect([first!.status, second!.status]).toEqual([429, 204]);
+    // EVENTS_RETRY_BASE_MS is 100 ms here: only the receiver's Retry-After explains two seconds.
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(1_900);
+    const [delivered, asked] = (await service.app.inject({ method: 'GET', url: `/api/webhooks/${id}/deliveries` })).json().deliveries;
+    expect(asked).toMatchObject({ result: 'retrying', statusCode: 429, attempt: 1 });
+    expect(Date.parse(asked.nextAttemptAt) - Date.parse(asked.at)).toBeGreaterThanOrEqual(2_000);
+    expect(delivered).toMatchObject({ result: 'delivered', statusCode: 204, attempt: 2 });
+  });
+
   it('does not hammer a receiver that answers 410 (disabled, saying why) or 400 (each event tried once), and disables one failing too long', async ({ startService }) => {
     const service = await startService({ ...FAST, EVENTS_DISABLE_AFTER_MS: '1500' });
     const gone = await startWebhookReceiver({ answer: () => 410 });

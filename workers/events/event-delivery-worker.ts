@@ -3,6 +3,7 @@ import type { Config } from '../../src/config.js';
 import { createDeliveryLanes } from '../../src/events/delivery-lanes.js';
 import { createDeliveryLog, type DeliveryAttempt } from '../../src/events/delivery-log.js';
 import { createDeliveryQueues, deliveryQueueName, type DeliveryJobData } from '../../src/events/delivery-queue.js';
+import { checkDestination } from '../../src/events/destination-guard.js';
 import { deliverEvent, isDelivered, mayPass, type DeliveryResult } from '../../src/events/event-delivery.js';
 import { createEventRecorder } from '../../src/events/event-recorder.js';
 import { createSubscriptionCache } from '../../src/events/subscription-cache.js';
@@ -50,6 +51,11 @@ export async function startEventDeliveryWorker(config: Readonly<Config>, logger:
   const connection = createRedis(config.redis, 'consumer', 'webhooks');
   const store = createSubscriptionStore(connection, prefix);
   await store.syncEnv(config.EVENTS_WEBHOOK_URL, config.EVENTS_WEBHOOK_SECRET);
+  if (config.EVENTS_WEBHOOK_URL) {
+    await checkDestination(config.EVENTS_WEBHOOK_URL, config.eventsAllowPrivate).catch((error: Error) =>
+      log.error({ url: config.EVENTS_WEBHOOK_URL }, `EVENTS_WEBHOOK_URL will get no event: ${error.message}`),
+    );
+  }
   const subscriptions = createSubscriptionCache(store, () => createRedis(config.redis, 'consumer', 'webhook-changes'), log);
   const queues = createDeliveryQueues(connection, prefix, config.EVENTS_RETENTION_MS);
   const recorder = createEventRecorder({ redis: connection, prefix, subscriptions, queues, retentionMs: config.EVENTS_RETENTION_MS });
