@@ -1,28 +1,11 @@
-import { Queue, type JobsOptions } from 'bullmq';
+import { Queue } from 'bullmq';
 import type { RedisConnection as Redis } from '../lib/redis.js';
-import type { WebhookEvent } from './event-types.js';
-
-/** One event on its way to one subscription. */
-export interface DeliveryJobData {
-  event: WebhookEvent;
-  /** The line it keeps its place in (see RecordedEvent); absent: no order to keep. */
-  lane?: string;
-}
-
-/** Each subscription has a queue of its own, so a slow or dead receiver holds up nobody else. */
-export const deliveryQueueName = (subscriptionId: string) => `webhook-${subscriptionId}`;
-
-/** Retries are bounded by time (EVENTS_RETRY_FOR_MS), not by count: the count only stops a runaway. */
-export const DELIVERY_JOB_OPTIONS: JobsOptions = {
-  attempts: 10_000,
-  backoff: { type: 'webhook' },
-  removeOnComplete: { age: 3600, count: 10_000 },
-};
+import { deliveryJobOptions, deliveryQueueName, type DeliveryJobData } from '../jobs/webhook-jobs.js';
 
 /** The delivery queues of one process, opened as needed. */
 export function createDeliveryQueues(redis: Redis, prefix: string, retentionMs: number) {
   const queues = new Map<string, Queue<DeliveryJobData>>();
-  const options: JobsOptions = { ...DELIVERY_JOB_OPTIONS, removeOnFail: { age: Math.ceil(retentionMs / 1000) } };
+  const options = deliveryJobOptions(retentionMs);
   const queue = (subscriptionId: string) => {
     let found = queues.get(subscriptionId);
     if (!found) {
@@ -33,7 +16,6 @@ export function createDeliveryQueues(redis: Redis, prefix: string, retentionMs: 
   };
   return {
     queue,
-    options,
     /** Adds deliveries under their job ids (an id already there is kept, not added twice). */
     async add(subscriptionId: string, deliveries: Array<{ jobId: string; data: DeliveryJobData }>) {
       if (deliveries.length === 0) return;

@@ -2,6 +2,7 @@ import { redisScriptOfKeys, type RedisConnection as Redis } from '../lib/redis.j
 import type { CallLogRow, CallLogWriter } from '../call-log/call-log-writer.js';
 import { callEventsOf } from './call-events.js';
 import type { DeliveryQueues } from './delivery-queue.js';
+import type { DeliveryJobData } from '../jobs/webhook-jobs.js';
 import type { RecordedEvent } from './event-types.js';
 import type { SubscriptionCache } from './subscription-cache.js';
 import { wantsEvent, webhookKeys, type Subscription } from './subscription-store.js';
@@ -57,7 +58,7 @@ export function createEventRecorder({ redis, prefix, subscriptions, queues, rete
 
   const fanOut = async (recorded: Array<{ recorded: RecordedEvent; sequence: number }>, wanted: Subscription[]) => {
     const lanes = redis.multi();
-    const bySubscription = new Map<string, Array<{ jobId: string; data: { event: RecordedEvent['event']; lane?: string } }>>();
+    const bySubscription = new Map<string, Array<{ jobId: string; data: DeliveryJobData }>>();
     for (const { recorded: each, sequence } of recorded) {
       for (const subscription of wanted) {
         if (!wantsEvent(subscription, each.event.type, each.campaignId)) continue;

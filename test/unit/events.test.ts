@@ -8,7 +8,7 @@ import { checkDestination, isPublicAddress } from '../../src/events/destination-
 import { retryAfterMs, signedHeaders } from '../../src/events/event-delivery.js';
 import type { WebhookEvent } from '../../src/events/event-types.js';
 import type { CallJobData } from '../../src/jobs/call-jobs.js';
-import { retryDelay } from '../../workers/events/event-delivery-worker.js';
+import { retryDelay } from '../../workers/events/event-delivery.processor.js';
 
 const NOW = '2026-12-05T10:00:00.000Z';
 const data: CallJobData = { to: '+14155550123', message: 'Hi', priority: 'normal', lead_id: 'L-1', metadata: { crm: 'x' } } as CallJobData;
