@@ -34,7 +34,6 @@ import { createCampaignStore } from './campaigns/campaign-store.js';
 import { createCampaignSweeps } from './campaigns/campaign-sweeps.js';
 import { createContactImport } from './campaigns/contact-import.js';
 import { createContactList } from './campaigns/contact-list.js';
-import { everyWriter } from './call-log/call-log-writer.js';
 import { createRedis } from './lib/redis.js';
 import { callbackEvent, campaignEvent, dncEvent } from './events/announcements.js';
 import { createDeliveryQueues } from './events/delivery-queue.js';
@@ -79,10 +78,13 @@ export function createCore(config: Readonly<Config>, { redis, logger, dialer = c
   };
 
   // Campaign calls' rows also keep their campaign's counts, Supabase or not; every call's rows become events when someone subscribes.
-  const { callLog, close: closeCallLog } = openCallLog(config, redis, callRecords, {
-    writer: everyWriter([createCampaignProgress(redis, config.QUEUE_PREFIX), createCallEventWriter(events, subscriptions)]),
-    wants: (data) => data.campaignId !== undefined || subscriptions.wantsCalls(),
-  });
+  const { callLog, close: closeCallLog } = openCallLog(
+    config,
+    redis,
+    callRecords,
+    { writer: createCampaignProgress(redis, config.QUEUE_PREFIX), wants: (data) => data.campaignId !== undefined || subscriptions.wantsCalls() },
+    createCallEventWriter(events, subscriptions),
+  );
   const { capacity, inbound, priorities } = createCapacity(config, redis, {
     callQueue,
     callRecords,

@@ -271,7 +271,7 @@ describe('more than calls', () => {
   it('announces do-not-call additions, a campaign’s pause and resume, and a waiting caller’s callback request', async ({ startService }) => {
     const service = await startService({ ...FAST, MAX_CONCURRENT_CALLS: '1', CALLBACK_THRESHOLD_SECONDS: '1' });
     const receiver = await startWebhookReceiver();
-    await subscribe(service, receiver, { eventTypes: ['dnc.added', 'campaign.started', 'campaign.paused', 'campaign.resumed', 'campaign.cancelled', 'callback.requested'] });
+    await subscribe(service, receiver, { eventTypes: ['dnc.added', 'campaign.started', 'campaign.paused', 'campaign.resumed', 'campaign.cancelled', 'callback.requested', 'call.scheduled', 'call.cancelled'] });
     await service.startEventWorker();
     await service.startWorker();
 
@@ -280,6 +280,8 @@ describe('more than calls', () => {
     const imported = await service.app.inject({ method: 'POST', url: '/api/dnc/import', payload: 'number,reason\n+14155550178,a\n+1628*,area\n', headers: { 'content-type': 'text/csv' } });
     expect(imported.statusCode).toBe(200);
     const campaignId = await createCampaign(service.app, { message: 'Hello', startAt: new Date(Date.now() + 3_600_000).toISOString() });
+    // Contacts that never become calls (the campaign is cancelled before it starts dialing) make no call events.
+    await addContacts(service.app, campaignId, [{ to: '+14155550111' }, { to: '+14155550112' }]);
     for (const action of ['start', 'pause', 'resume', 'cancel'] as const) expect((await campaignAction(service.app, campaignId, action)).statusCode).toBe(200);
 
     const holder = await service.app.inject({ method: 'POST', url: '/simulator/inbound-calls', payload: { from: '+14155550190', talkSeconds: 600 } });
@@ -305,5 +307,8 @@ describe('more than calls', () => {
       ['campaign.cancelled', campaignId, 'cancelled'],
     ]);
     expect(receiver.events.find((event) => event.type === 'callback.requested')!.data).toEqual({ callSid: waitingSid, from: '+14155550191', priority: 'normal', position: 1 });
+    const progress = (await service.app.inject({ method: 'GET', url: `/api/campaigns/${campaignId}` })).json().campaign.progress;
+    expect(progress).toMatchObject({ contacts: 2, cancelled: 2 });
+    expect(receiver.events.filter((event) => event.type.startsWith('call.') && event.data.campaignId === campaignId)).toEqual([]);
   });
 });

@@ -35,24 +35,26 @@ export function createOutboxWriter(outbox: Queue<OutboxJob>): CallLogWriter {
 export const outboxBackoff = (attemptsMade: number, maxMs: number) => Math.min(Math.min(1_000, maxMs) * 2 ** Math.max(0, attemptsMade - 1), maxMs);
 
 /**
- * The call log a process writes to: through the outbox when Supabase is configured, and to
- * `alongside` (campaign progress, which reads only campaign calls' rows) in any case.
+ * The call log a process writes to: through the outbox when Supabase is configured, to `alongside`
+ * (campaign progress, which reads only campaign calls' rows) in any case, and calls' rows to `calls`.
  */
 export function openCallLog(
   config: Readonly<Config>,
   connection: Redis,
   callRecords: CallRecordStore,
   alongside: { writer: CallLogWriter; wants: (data: CallJobData) => boolean },
+  /** Where calls' rows also go (events), not those of contacts merely listed or closed. */
+  calls?: CallLogWriter,
 ): { callLog: CallLog; close(): Promise<void> } {
   const recordingsOf =
     config.carrier === 'twilio' ? (callSid: string) => `${config.TWILIO_API_BASE_URL}/2010-04-01/Accounts/${config.TWILIO_ACCOUNT_SID}/Calls/${callSid}/Recordings.json` : undefined;
-  const recordings = recordingsOf && { recordingsOf };
+  const extras = { ...(recordingsOf && { recordingsOf }), ...(calls && { calls }) };
   if (!config.SUPABASE_URL) {
-    return { callLog: createCallLog({ writer: alongside.writer, records: callRecords, wants: alongside.wants, ...recordings }), close: async () => {} };
+    return { callLog: createCallLog({ writer: alongside.writer, records: callRecords, wants: alongside.wants, ...extras }), close: async () => {} };
   }
   const outbox = new Queue<OutboxJob>(CALL_LOG_QUEUE_NAME, { connection, prefix: config.QUEUE_PREFIX });
   return {
-    callLog: createCallLog({ writer: everyWriter([createOutboxWriter(outbox), alongside.writer]), records: callRecords, ...recordings }),
+    callLog: createCallLog({ writer: everyWriter([createOutboxWriter(outbox), alongside.writer]), records: callRecords, ...extras }),
     close: () => outbox.close(),
   };
 }

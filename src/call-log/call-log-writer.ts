@@ -153,12 +153,16 @@ export interface CallLog {
   attempt(jobId: string, data: CallJobData, attempt: number, state: Exclude<AttemptStatus, { status: 'scheduled' }>): Promise<void>;
   /** The attempt that placed the call, as its record now stands. */
   call(jobId: string, data: CallJobData): Promise<void>;
-  /** Calls closed before a job was made for them (a campaign's contacts when it is cancelled or ends): their first row, after the scheduled one. */
+  /** Campaign contacts just added, each with the row of the call it will be: listed, not yet calls (no events). */
+  listed(jobs: Array<{ jobId: string; data: CallJobData }>): Promise<void>;
+  /** Calls closed before a job was made for them (a campaign's contacts when it is cancelled or ends): their first row, after the scheduled one (no events). */
   closed(jobs: Array<{ jobId: string; data: CallJobData }>, state: { status: 'cancelled' } | { status: 'blocked'; reason: 'expired' }): Promise<void>;
 }
 
 export interface CallLogDeps {
   writer: CallLogWriter;
+  /** Where the rows of calls (not of contacts merely listed or closed before they were calls) also go: events. */
+  calls?: CallLogWriter;
   /** Versions and records come from the call records: one counter per job orders all its writes. */
   records: { nextLogVersion(jobId: string): Promise<number>; get(jobId: string): Promise<CallRecord | undefined> };
   /** Which calls are logged at all (all when absent): without Supabase, only those whose rows something else reads. */
@@ -167,16 +171,17 @@ export interface CallLogDeps {
   recordingsOf?: (callSid: string) => string;
 }
 
-export function createCallLog({ writer, records, wants = () => true, recordingsOf }: CallLogDeps): CallLog {
+export function createCallLog({ writer, calls, records, wants = () => true, recordingsOf }: CallLogDeps): CallLog {
+  const callWriter = calls ? everyWriter([writer, calls]) : writer;
+  const firstRows = (jobs: Array<{ jobId: string; data: CallJobData; deferred?: { reason: string; until: string } }>) =>
+    jobs.filter(({ data }) => wants(data)).map(({ jobId, data, deferred }) => attemptRow(jobId, data, 1, 0, deferred ? { status: 'deferred', ...deferred } : { status: 'scheduled' }));
   return {
     // Version 0: anything the worker writes later wins.
-    scheduled: (jobs) =>
-      writer.write(
-        jobs.filter(({ data }) => wants(data)).map(({ jobId, data, deferred }) => attemptRow(jobId, data, 1, 0, deferred ? { status: 'deferred', ...deferred } : { status: 'scheduled' })),
-      ),
+    scheduled: (jobs) => callWriter.write(firstRows(jobs)),
+    listed: (jobs) => writer.write(firstRows(jobs)),
     async attempt(jobId, data, attempt, state) {
       if (!wants(data)) return;
-      await writer.write([attemptRow(jobId, data, attempt, await records.nextLogVersion(jobId), state)]);
+      await callWriter.write([attemptRow(jobId, data, attempt, await records.nextLogVersion(jobId), state)]);
     },
     closed: (jobs, state) => writer.write(jobs.filter(({ data }) => wants(data)).map(({ jobId, data }) => attemptRow(jobId, data, 1, 1, state))),
     async call(jobId, data) {
@@ -185,7 +190,7 @@ export function createCallLog({ writer, records, wants = () => true, recordingsO
       // with the highest version always holds every change before it.
       const version = await records.nextLogVersion(jobId);
       const record = await records.get(jobId);
-      if (record?.callSid) await writer.write([callRow(jobId, data, version, record, recordingsOf)]);
+      if (record?.callSid) await callWriter.write([callRow(jobId, data, version, record, recordingsOf)]);
     },
   };
 }

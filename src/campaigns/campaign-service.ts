@@ -78,7 +78,7 @@ export interface CampaignServiceDeps {
   callQueue: Queue<CallJobData>;
   connect: ConnectSettings;
   /** Where appended contacts get their first call-log row, when the call log is kept (Supabase): so every contact has a row from the start. */
-  logAppended?: Pick<CallLog, 'scheduled'>;
+  logAppended?: Pick<CallLog, 'listed'>;
   /** Where its changes of state are announced (campaign.started, .paused…), when anyone listens. */
   events?: CampaignEvents;
   now?: () => number;
@@ -176,7 +176,7 @@ export function createCampaignService({ redis, prefix, store, contacts, sweeps, 
       if (logAppended && !options.dryRun && result.added > 0) {
         const campaign = await existing(id);
         const turnedAway = new Set(result.rejected.map(({ line }) => line));
-        await logAppended.scheduled(
+        await logAppended.listed(
           list.filter(({ line }) => !turnedAway.has(line)).map((contact) => ({ jobId: contactJobId(id, contact.key, 0), data: contactCall(campaign, contact, 0, 0) })),
         );
       }
