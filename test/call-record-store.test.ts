@@ -22,6 +22,21 @@ describe('call records', () => {
     expect(await records.jobIdForSid('CA1')).toBe('1');
   });
 
+  it('puts the dial\'s answer first in the timeline when the carrier\'s first callback came before it', async () => {
+    await records.markDialing('3', new Date('2026-11-21T10:00:00Z'));
+    expect(await records.applyStatus('3', { status: 'initiated', at: '2026-11-21T10:00:01.000Z', callSid: 'CA3' })).toBe('applied');
+    await records.recordPlaced('3', 'CA3', 1, { status: 'queued', at: '2026-11-21T10:00:01.200Z', callSid: 'CA3' });
+    await records.recordPlaced('3', 'CA3', 1, { status: 'queued', at: '2026-11-21T10:00:01.300Z', callSid: 'CA3' });
+    expect(await records.get('3')).toMatchObject({
+      callSid: 'CA3',
+      callStatus: 'initiated',
+      timeline: [
+        { status: 'queued', at: '2026-11-21T10:00:01.000Z' },
+        { status: 'initiated', at: '2026-11-21T10:00:01.000Z' },
+      ],
+    });
+  });
+
   it('keeps working when Redis forgets its scripts (a restart, SCRIPT FLUSH)', async () => {
     await records.markDialing('2', new Date());
     await redis.script('FLUSH');

@@ -112,7 +112,21 @@ local sid, at, ttl = ARGV[8], ARGV[5], tonumber(ARGV[7])
 redis.call('HSET', KEYS[1], 'callSid', sid, 'placedAt', at, 'placedAttempt', ARGV[2])
 redis.call('EXPIRE', KEYS[1], ttl)
 redis.call('SET', KEYS[2], ARGV[1], 'EX', ttl)
-return applyStatus(KEYS[1], ARGV, 3)
+local applied = applyStatus(KEYS[1], ARGV, 3)
+if applied == 0 and redis.call('HGET', KEYS[1], 'callSid') == sid then
+  -- The carrier's first callback came before its answer to the dial: the answer's status still
+  -- happened first, and goes first in the timeline.
+  local timeline = cjson.decode(redis.call('HGET', KEYS[1], 'timeline') or '[]')
+  local seen = false
+  for _, entry in ipairs(timeline) do if entry.status == ARGV[3] then seen = true end end
+  if not seen and #timeline > 0 then
+    local stamp = at
+    if timeline[1].at < stamp then stamp = timeline[1].at end
+    table.insert(timeline, 1, { status = ARGV[3], at = stamp })
+    redis.call('HSET', KEYS[1], 'timeline', cjson.encode(timeline))
+  end
+end
+return applied
 `;
 
 /** KEYS[1] record hash. ARGV: ttl. */
