@@ -5,18 +5,12 @@ import { until } from './helpers/callbacks.js';
 import { addContacts, campaignAction, createCampaign } from './helpers/campaigns.js';
 import { it } from './helpers/fixtures.js';
 import { aCall, type Service } from './helpers/harness.js';
-import { startWebhookReceiver, type ReceivedEvent, type WebhookReceiver } from './helpers/webhook-receiver.js';
+import { startWebhookReceiver, subscribeReceiver, type ReceivedEvent, type WebhookReceiver } from './helpers/webhook-receiver.js';
 
 const FAST = { SIMULATED_TIME_SCALE: '0.01', REDIAL_ON: 'none', EVENTS_RETRY_BASE_MS: '100', EVENTS_RETRY_MAX_MS: '1000' };
 const SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
 
-async function subscribe(service: Service, receiver: WebhookReceiver, body: Record<string, unknown> = {}) {
-  const response = await service.app.inject({ method: 'POST', url: '/api/webhooks', payload: { url: receiver.url, ...body } });
-  expect(response.statusCode, response.body).toBe(201);
-  const { webhook, secret } = response.json() as { webhook: { id: string }; secret: string };
-  receiver.trust(secret);
-  return { id: webhook.id, secret };
-}
+const subscribe = (service: Service, receiver: WebhookReceiver, body: Record<string, unknown> = {}) => subscribeReceiver(service.app, receiver, body);
 
 async function schedule(service: Service, to: string, extra: Record<string, unknown> = {}) {
   const response = await service.app.inject({ method: 'POST', url: '/api/queue/schedule-call', payload: aCall({ to, ...extra }) });

@@ -3,18 +3,12 @@ import { until } from './helpers/callbacks.js';
 import { eventSchemaCheck } from './helpers/event-schemas.js';
 import { it } from './helpers/fixtures.js';
 import { aCall, type Service } from './helpers/harness.js';
-import { startWebhookReceiver, type ReceivedEvent, type WebhookReceiver } from './helpers/webhook-receiver.js';
+import { startWebhookReceiver, subscribeReceiver, type ReceivedEvent, type WebhookReceiver } from './helpers/webhook-receiver.js';
 
 /** Calls that end within a second, each outcome once: answered, busy, no-answer, failed, invalid number. */
 const FAST = { SIMULATED_TIME_SCALE: '0.01', REDIAL_ON: 'none', EVENTS_RETRY_BASE_MS: '100', EVENTS_RETRY_MAX_MS: '1000' };
 
-async function subscribe(service: Service, receiver: WebhookReceiver, body: Record<string, unknown> = {}) {
-  const response = await service.app.inject({ method: 'POST', url: '/api/webhooks', payload: { url: receiver.url, ...body } });
-  expect(response.statusCode, response.body).toBe(201);
-  const { webhook, secret } = response.json() as { webhook: { id: string }; secret: string };
-  receiver.trust(secret);
-  return { id: webhook.id, secret };
-}
+const subscribe = (service: Service, receiver: WebhookReceiver, body: Record<string, unknown> = {}) => subscribeReceiver(service.app, receiver, body);
 
 async function scheduleBatch(service: Service, numbers: string[]) {
   const response = await service.app.inject({

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
 import { Webhook } from 'standardwebhooks';
 
 export interface ReceivedEvent {
@@ -133,3 +134,12 @@ function verify(secret: string, body: string, headers: Record<string, string>): 
 }
 
 export type WebhookReceiver = Awaited<ReturnType<typeof startWebhookReceiver>>;
+
+/** Subscribes the receiver through the API and trusts the secret it was given. */
+export async function subscribeReceiver(app: Pick<FastifyInstance, 'inject'>, receiver: WebhookReceiver, body: Record<string, unknown> = {}) {
+  const response = await app.inject({ method: 'POST', url: '/api/webhooks', payload: { url: receiver.url, ...body } });
+  if (response.statusCode !== 201) throw new Error(`subscription refused: ${response.statusCode} ${response.body}`);
+  const { webhook, secret } = response.json() as { webhook: { id: string }; secret: string };
+  receiver.trust(secret);
+  return { id: webhook.id, secret };
+}
