@@ -78,6 +78,8 @@ describe('inbound calls and the line', () => {
       const extra = caller(`+1415555011${index}`);
       await extra.arrive();
       await agents[0]!.endAgentCall(seconds);
+      // The freed slot goes to the caller waiting for it a moment later (the handoff is asynchronous).
+      await until(capacity, (view) => view.capacity.waiting === 0);
       agents[0] = extra;
     }
     const waiting = [caller('+14155550121'), caller('+14155550122'), caller('+14155550123')];
