@@ -27,6 +27,13 @@ export default tseslint.config(
     rules: { 'no-console': 'off' },
   },
   {
+    files: ['console/**'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: Object.fromEntries(['window', 'document', 'fetch', 'EventSource', 'Intl', 'Node', 'setTimeout', 'console'].map((name) => [name, 'readonly'])),
+    },
+  },
+  {
     files: ['examples/**'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
     rules: { 'no-console': 'off' },

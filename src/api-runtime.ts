@@ -4,6 +4,7 @@ import { createSimulatedAgent } from './carriers/simulated/simulated-agent.js';
 import { createContextLookup } from './connect/context-lookup.js';
 import { createDncList } from './contact/dnc-list.js';
 import { createWebhookService } from './events/webhook-service.js';
+import { createConsoleSnapshot } from './console/console-snapshot.js';
 import { createOptOut } from './contact/opt-out.js';
 import type { Clock } from './contact/contact-gate.js';
 import { connectRedis, createRedis, type RedisConnection } from './lib/redis.js';
@@ -69,6 +70,11 @@ function appDeps(config: Readonly<Config>, core: Core, redis: RedisConnection, l
       allowPrivate: config.eventsAllowPrivate,
     }),
     gate: core.gate,
+    console: {
+      snapshot: createConsoleSnapshot({ capacity: core.capacity, queueAdmin: core.queueAdmin, callQueue: core.callQueue, callRecords: core.callRecords, campaigns: core.campaigns, activity: core.activity }),
+      sessionMinutes: config.CONSOLE_SESSION_MINUTES,
+      ...(config.CONSOLE_SESSION_SECRET && { sessionSecret: config.CONSOLE_SESSION_SECRET }),
+    },
     campaigns: { service: core.campaigns, contactImport: core.contactImport, redis, prefix: config.QUEUE_PREFIX },
     clock: core.clock,
     ...(config.AGENT_WEBHOOK_SECRET && { agentWebhookSecret: config.AGENT_WEBHOOK_SECRET }),

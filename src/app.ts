@@ -36,6 +36,10 @@ import type { CampaignService } from './campaigns/campaign-service.js';
 import type { ContactImport } from './campaigns/contact-import.js';
 import { campaignRoutes } from './routes/campaigns/campaigns.routes.js';
 import { webhookRoutes } from './routes/events/webhooks.routes.js';
+import { consoleRoutes } from './routes/console/console.routes.js';
+import { consolePageRoutes } from './routes/console/console-pages.routes.js';
+import { consoleSessionPlugin } from './plugins/console-session.js';
+import type { ConsoleSnapshot } from './console/console-snapshot.js';
 import type { WebhookService } from './events/webhook-service.js';
 import { contactRoutes } from './routes/campaigns/contacts.routes.js';
 import type { RedisConnection } from './lib/redis.js';
@@ -69,6 +73,8 @@ export interface AppDeps {
   dnc: DncList;
   /** Event subscriptions, their deliveries and replays. */
   webhooks: WebhookService;
+  /** The operator console: its live state, and its login sessions (CONSOLE_SESSION_SECRET, CONSOLE_SESSION_MINUTES). */
+  console: { snapshot: ConsoleSnapshot; sessionSecret?: string; sessionMinutes: number };
   gate: Pick<ContactGate, 'explain'>;
   clock: Clock;
   /** Campaigns, their CSV imports, and where their results are read from. */
@@ -103,6 +109,7 @@ export async function buildApp(deps: AppDeps) {
       reply.elapsedTime / 1000,
     );
   });
+  await app.register(consoleSessionPlugin, { minutes: deps.console.sessionMinutes, ...(deps.console.sessionSecret && { secret: deps.console.sessionSecret }) });
   await app.register(authPlugin, deps.auth);
   if (deps.rateLimit) await app.register(rateLimitPlugin, deps.rateLimit);
   await app.register(swaggerPlugin);
@@ -111,6 +118,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(async (open) => {
     open.addHook('onRoute', routeScope('open'));
     await open.register(swaggerUiPlugin);
+    await open.register(consolePageRoutes);
     await open.register(healthRoutes, { redisTakesWrites: deps.redisTakesWrites, liveWorkers: deps.liveWorkers, carrier: deps.carrier, capacity: deps.capacity });
   });
   await app.register(async (admin) => {
@@ -134,6 +142,7 @@ export async function buildApp(deps: AppDeps) {
     await api.register(capacityRoutes, { capacity: deps.capacity, priorities: deps.priorities, prefix: '/api' });
     await api.register(dncRoutes, { dnc: deps.dnc, prefix: '/api' });
     await api.register(contactabilityRoutes, { gate: deps.gate, clock: deps.clock, prefix: '/api' });
+    await api.register(consoleRoutes, { snapshot: deps.console.snapshot, prefix: '/api' });
     await api.register(campaignRoutes, { campaigns: deps.campaigns.service, redis: deps.campaigns.redis, keyPrefix: deps.campaigns.prefix, limits: deps.limits, prefix: '/api' });
     await api.register(contactRoutes, { campaigns: deps.campaigns.service, contactImport: deps.campaigns.contactImport, limits: deps.limits, prefix: '/api' });
     await api.register(simulatorRoutes, {

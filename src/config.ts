@@ -197,6 +197,10 @@ const envSchema = z.object({
   /** Signs the simulated carrier's callbacks (it stands in for TWILIO_AUTH_TOKEN). */
   SIMULATED_AUTH_TOKEN: z.string().min(1).default('simulated-carrier-token'),
 
+  /** Signs the console's session cookies; at least 32 characters. Unset: a random one per process (sessions end with it, and each API process has its own). */
+  CONSOLE_SESSION_SECRET: z.string().min(32, 'must be at least 32 characters (openssl rand -base64 32)').optional(),
+  /** How long a console login lasts. */
+  CONSOLE_SESSION_MINUTES: positiveInt.max(7 * 24 * 60).default(12 * 60),
   /** production turns on the refusal of private webhook destinations by default. */
   NODE_ENV: z.string().optional(),
   /** One receiver of every event, beside those added through /api/webhooks (its secret: EVENTS_WEBHOOK_SECRET). */

@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import type { RedisConnection } from './lib/redis.js';
 import { openCallLog } from './call-log/call-log-outbox.js';
+import { createCallActivity } from './calls/call-activity.js';
 import { createCallLifecycle } from './calls/call-lifecycle.js';
 import { createCallRecordStore } from './calls/call-record-store.js';
 import { createQueueAdminService } from './calls/queue-admin-service.js';
@@ -93,6 +94,7 @@ export function createCore(config: Readonly<Config>, { redis, logger, dialer = c
     callbackRequested: (caller) => events.record([callbackEvent(caller)]),
   });
   const jobPolicy = callJobPolicy(config);
+  const activity = createCallActivity(redis, config.QUEUE_PREFIX);
   const connect = connectSettings(config);
   const contactStore = createContactStore(redis, config.QUEUE_PREFIX, (entries) => events.record([dncEvent(entries)]));
   const gate = createContactGate({ store: contactStore, defaults: contactRules(config), clock });
@@ -121,7 +123,8 @@ export function createCore(config: Readonly<Config>, { redis, logger, dialer = c
     dialer,
     capacity,
     priorities,
-    lifecycle: createCallLifecycle({ callRecords, callQueue, jobPolicy, redialDefaults: redialPolicy(config), callLog, capacity, logger }),
+    activity,
+    lifecycle: createCallLifecycle({ callRecords, callQueue, jobPolicy, redialDefaults: redialPolicy(config), callLog, capacity, activity, logger }),
     inbound,
     connect,
     clock,

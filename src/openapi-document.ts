@@ -3,6 +3,7 @@ import type { CampaignService } from './campaigns/campaign-service.js';
 import type { ContactImport } from './campaigns/contact-import.js';
 import type { DncList } from './contact/dnc-list.js';
 import type { WebhookService } from './events/webhook-service.js';
+import type { ConsoleSnapshot } from './console/console-snapshot.js';
 import { systemClock, type ContactGate } from './contact/contact-gate.js';
 import type { OutboundAnswer } from './connect/outbound-answer.js';
 import type { ContextLookup } from './connect/context-lookup.js';
@@ -51,6 +52,7 @@ export async function generateOpenApiDocument(): Promise<Record<string, unknown>
     callContext: notCalled as ContextLookup,
     dnc: notCalled as DncList,
     webhooks: notCalled as WebhookService,
+    console: { snapshot: notCalled as ConsoleSnapshot, sessionMinutes: defaults.CONSOLE_SESSION_MINUTES },
     gate: notCalled as ContactGate,
     clock: systemClock,
     campaigns: { service: notCalled as CampaignService, contactImport: notCalled as ContactImport, redis: notCalled as Redis, prefix: 'unused' },

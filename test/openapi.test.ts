@@ -95,6 +95,9 @@ describe('openapi.yaml', () => {
         'POST /api/webhooks/{id}/rotate-secret',
         'GET /api/webhooks/{id}/deliveries',
         'POST /api/webhooks/{id}/replay',
+        'GET /api/console/session',
+        'GET /api/console/snapshot',
+        'GET /api/console/stream',
       ].sort(),
     );
   });

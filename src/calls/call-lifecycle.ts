@@ -9,6 +9,7 @@ import { processMetrics } from '../metrics.js';
 import type { CallLog } from '../call-log/call-log-writer.js';
 import type { CapacityService } from '../capacity/capacity-service.js';
 import { callOutcome, redialOutcomeOf, type CallOutcome } from './call-outcome.js';
+import type { CallActivity } from './call-activity.js';
 
 export interface CallLifecycleDeps {
   callRecords: CallRecordStore;
@@ -17,6 +18,8 @@ export interface CallLifecycleDeps {
   redialDefaults: RedialPolicy;
   callLog: CallLog;
   capacity?: Pick<CapacityService, 'renew' | 'callEnded'>;
+  /** Calls ended a minute, for the operator console. */
+  activity?: Pick<CallActivity, 'ended'>;
   logger: Logger;
 }
 
@@ -24,7 +27,7 @@ export interface CallLifecycleDeps {
  * Where a call's progress lands, whoever reports it (a status callback, a poll): the record moves
  * forward only, and a call that ended busy, unanswered or failed is dialed again per its policy.
  */
-export function createCallLifecycle({ callRecords, callQueue, jobPolicy, redialDefaults, callLog, capacity, logger }: CallLifecycleDeps) {
+export function createCallLifecycle({ callRecords, callQueue, jobPolicy, redialDefaults, callLog, capacity, activity, logger }: CallLifecycleDeps) {
   /** The redial an outcome asks for, if any: by the call's per-outcome rules (campaigns), else by its policy. */
   const redialFor = (data: CallJobData, outcome: CallOutcome): { delayMs: number; redialCounts?: CallJobData['redialCounts'] } | undefined => {
     const asked = redialOutcomeOf(outcome);
@@ -83,6 +86,7 @@ export function createCallLifecycle({ callRecords, callQueue, jobPolicy, redialD
       }
       const outcome = callOutcome(await callRecords.get(jobId)) ?? (event.status as CallOutcome);
       processMetrics().callOutcomes.inc({ outcome });
+      await activity?.ended(jobId, outcome);
       if (job.data.campaignId) processMetrics().campaignOutcomes.inc({ campaign: job.data.campaignId, outcome });
       if (event.status === 'completed' && event.durationSeconds !== undefined) processMetrics().callDuration.observe(event.durationSeconds);
       // The call is over: its slot goes to the next caller or call (one a machine took was freed when that was known).

@@ -94,6 +94,20 @@ export function createCapacityService(deps: CapacityServiceDeps) {
       };
     },
 
+    /** The first callers in line: their place, priority, wait so far and what they are told to expect. */
+    async line(limit = 50) {
+      const [waiters, averageHandleSeconds] = await Promise.all([store.line(limit), store.averageHandleTime()]);
+      return waiters.map((waiter, index) => ({
+        callSid: waiter.callSid,
+        from: waiter.from,
+        priority: waiter.priority,
+        position: index + 1,
+        enqueuedAt: waiter.enqueuedAt,
+        callback: waiter.callback,
+        estimatedWaitSeconds: estimateWaitSeconds(index + 1, averageHandleSeconds, store.maxSlots),
+      }));
+    },
+
     /** Who holds each slot, and until when. */
     holders: () => store.holders(),
 

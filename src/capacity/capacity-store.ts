@@ -290,6 +290,12 @@ export function createCapacityStore(redis: Redis, options: CapacityStoreOptions)
       return { inUse, free: Math.max(0, options.maxSlots - inUse), waiting, callbacks };
     },
 
+    /** The first `limit` callers in line, in their order. */
+    async line(limit: number): Promise<Waiter[]> {
+      const callSids = await redis.zrange(keys.waiting, '0', String(limit - 1));
+      return (await waitersOf(callSids)).filter((waiter): waiter is Waiter => waiter !== undefined);
+    },
+
     async callbacksPending(): Promise<number> {
       const waiters = await waitersOf(await redis.zrange(keys.waiting, '0', '-1'));
       return waiters.filter((waiter) => waiter?.callback).length;

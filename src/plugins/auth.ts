@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError } from '../errors.js';
+import { DASHBOARD_PATH } from './dashboard.js';
 
 /**
  * Who may call a route: anyone (`open`), anyone whose request carries its own proof (`signed`: Twilio's
@@ -19,10 +20,18 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** A short, non-secret id of the key used (for idempotency and rate limits). */
     apiKeyId?: string;
+    /** True when the key came from a console session cookie rather than a header: changes then need a CSRF token. */
+    viaSession?: boolean;
+    /** Whether the key that made the request may run admin operations (false: read key; undefined: no keys at all). */
+    isAdmin?: boolean;
   }
   interface FastifyInstance {
     /** Every route with the access it requires, as the router matches them. */
     routeAccess(): ReadonlyArray<{ method: string; url: string; scope: AuthScope }>;
+    /** The key a console login gives, by its value: its id and whether it is an admin key. */
+    apiKeyOf(key: string): { id: string; admin: boolean } | undefined;
+    /** Whether the service asks for keys at all (without keys it serves loopback only). */
+    keysRequired: boolean;
   }
 }
 
@@ -40,6 +49,7 @@ const ownScope = (route: RouteOptions): AuthScope | undefined => (route.config a
 export const declaredScope = (route: RouteOptions): AuthScope => ownScope(route) ?? DEFAULT_SCOPE;
 
 const needsNoKey = (scope: AuthScope) => scope === 'open' || scope === 'signed';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** The scope of the route a request matched; a request that matched none needs a key to learn so. */
 export function scopeOf(request: FastifyRequest): AuthScope {
@@ -76,20 +86,34 @@ export const authPlugin = fp<AuthOptions>(
       ),
     );
 
-    if (options.apiKeys.length === 0 && options.adminApiKeys.length === 0) return;
     const keys = [
       ...options.adminApiKeys.map((key) => ({ digest: digest(key), admin: true })),
       ...options.apiKeys.map((key) => ({ digest: digest(key), admin: false })),
     ];
-
-    const identify = (request: FastifyRequest) => {
-      const header = request.headers.authorization;
-      const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-      if (!match) return undefined;
-      const given = digest(match[1]!);
+    const byValue = (value: string) => {
+      const given = digest(value);
       let found: { admin: boolean } | undefined;
       for (const key of keys) if (timingSafeEqual(key.digest, given) && !found) found = key;
-      return found && { ...found, id: given.subarray(0, 8).toString('hex') };
+      return found && { admin: found.admin, id: given.subarray(0, 8).toString('hex') };
+    };
+    const byId = (id: string) => {
+      const found = keys.find((key) => key.digest.subarray(0, 8).toString('hex') === id);
+      return found && { admin: found.admin, id };
+    };
+    app.decorate('apiKeyOf', byValue);
+    app.decorate('keysRequired', keys.length > 0);
+    if (keys.length === 0) return;
+
+    /** The Bearer key; else, for a browser, the key its console session names (while that key is still configured). */
+    const identify = (request: FastifyRequest) => {
+      const header = request.headers.authorization;
+      if (header) {
+        const match = /^Bearer\s+(\S+)$/i.exec(header);
+        return match ? byValue(match[1]!) : undefined;
+      }
+      const session = app.hasDecorator('consoleSession') ? app.consoleSession.read(request) : undefined;
+      const key = session && byId(session.keyId);
+      return key && { ...key, viaSession: true };
     };
 
     app.addHook('onRequest', async (request, reply) => {
@@ -102,7 +126,16 @@ export const authPlugin = fp<AuthOptions>(
       }
       if (scope === 'admin' && !key.admin) throw new AppError(403, 'FORBIDDEN', 'This needs an admin API key');
       request.apiKeyId = key.id;
+      request.isAdmin = key.admin;
+      if ('viaSession' in key) request.viaSession = true;
+    });
+    // A change made through a console session must carry its CSRF token (a header or a form field);
+    // Bull Board's page, which sends none, must at least come from this very origin.
+    app.addHook('onRequest', (request, reply, done) => {
+      if (!request.viaSession || SAFE_METHODS.has(request.method)) return done();
+      if (request.url.startsWith(`${DASHBOARD_PATH}/`) && request.headers.origin === `${request.protocol}://${request.host}`) return done();
+      return app.csrfProtection(request, reply, done);
     });
   },
-  { name: 'auth', dependencies: ['error-handler'] },
+  { name: 'auth', dependencies: ['error-handler', 'console-session'] },
 );

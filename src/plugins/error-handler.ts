@@ -14,6 +14,8 @@ const FASTIFY_CODES: Record<string, { status: number; code: string }> = {
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'INVALID_JSON' },
   FST_ERR_BAD_URL: { status: 400, code: 'BAD_URL' },
   FST_ERR_MAX_PARAM_LENGTH: { status: 414, code: 'URI_TOO_LONG' },
+  FST_CSRF_MISSING_SECRET: { status: 403, code: 'CSRF_TOKEN_INVALID' },
+  FST_CSRF_INVALID_TOKEN: { status: 403, code: 'CSRF_TOKEN_INVALID' },
 };
 
 /** `/calls/3/to` becomes `calls[3].to`, with 3 as the bulk item's index. */

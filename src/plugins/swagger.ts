@@ -36,6 +36,7 @@ export const swaggerPlugin = fp(
           { name: 'simulator', description: 'The simulated carrier: inbound callers, with no Twilio account' },
           { name: 'webhooks', description: 'Callbacks from Twilio, verified by signature' },
           { name: 'events', description: 'Signed events to CRM receivers (Standard Webhooks): subscriptions, deliveries, replay' },
+          { name: 'console', description: 'What the operator console reads: its session, and the live state once or as a stream' },
           { name: 'do-not-call', description: 'Numbers and prefixes never dialed' },
           { name: 'contactability', description: 'Whether, when and why a number may be called' },
           { name: 'health', description: 'Liveness' },

@@ -84,6 +84,14 @@ export function createRawClient(baseUrl: string) {
           },
           (response) => {
             const chunks: Buffer[] = [];
+            // A stream of events never ends: its first event is its answer.
+            if (String(response.headers['content-type']).startsWith('text/event-stream')) {
+              response.once('data', (chunk: Buffer) => {
+                resolve({ status: response.statusCode ?? 0, body: chunk.toString('utf8') });
+                response.destroy();
+              });
+              return;
+            }
             response.on('data', (chunk: Buffer) => chunks.push(chunk));
             response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
             response.on('error', reject);

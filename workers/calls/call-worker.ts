@@ -56,6 +56,7 @@ export async function startCallWorker(
     gate: core.gate,
     campaigns,
     clock,
+    activity: core.activity,
     metrics: processMetrics(),
     logger: log,
   };

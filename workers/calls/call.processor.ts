@@ -2,6 +2,7 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { CallRecordStore } from '../../src/calls/call-record-store.js';
 import { DialError, type Carrier, type FoundCall } from '../../src/carriers/carrier.js';
 import { TWILIO_WEBHOOK_PATHS } from '../../src/carriers/twilio/webhook-paths.js';
+import type { CallActivity } from '../../src/calls/call-activity.js';
 import type { CallJobData, CallJobResult } from '../../src/jobs/call-jobs.js';
 import { maskNumber } from '../../src/lib/mask-number.js';
 import type { Logger } from '../../src/logger.js';
@@ -43,6 +44,8 @@ export interface CallProcessorDeps {
   campaigns?: Pick<CampaignControl, 'verdict' | 'verdictNow' | 'taken' | 'parked'>;
   /** The service's clock (the gate's decisions and a deferral's wait are by it). */
   clock: Clock;
+  /** Dials a minute, for the operator console. */
+  activity?: Pick<CallActivity, 'dialed'>;
   metrics?: Pick<Metrics, 'dials' | 'carrierErrors' | 'dialLatency' | 'gateDecisions' | 'campaignDials' | 'campaignGateDecisions'>;
   logger: Logger;
 }
@@ -88,6 +91,7 @@ export async function processCall(job: Job<CallJobData>, deps: CallProcessorDeps
 
   const countDial = (outcome: string) => {
     deps.metrics?.dials.inc({ outcome });
+    if (outcome === 'placed') void deps.activity?.dialed().catch((error) => log.warn({ err: error }, 'the dial could not be counted for the console'));
     if (job.data.campaignId) deps.metrics?.campaignDials.inc({ campaign: job.data.campaignId, outcome });
   };
 

@@ -97,7 +97,7 @@ export function toDefinition(body: Partial<CreateBody>): Partial<CampaignDefinit
   return { ...definition, call } as Partial<CampaignDefinition>;
 }
 
-const progressSchema = z
+export const progressSchema = z
   .object({
     contacts: z.number().int(),
     pending: z.number().int().describe('Waiting to be dialed (retries and redials due later included)'),
