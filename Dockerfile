@@ -21,6 +21,7 @@ WORKDIR /app
 COPY --from=production-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json openapi.yaml ./
+COPY console ./console
 USER node
 EXPOSE 3000 9464
 # One probe for every command: the API's /health on PORT, or a worker's on WORKER_METRICS_PORT.

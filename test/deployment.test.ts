@@ -83,7 +83,7 @@ async function buildImageLayout(): Promise<string> {
   const app = mkdtempSync(join(tmpdir(), 'switchboard-image-'));
   await run('npm', ['run', 'build', '--', '--outDir', join(app, 'dist')], { timeout: 170_000 });
   for (const { args } of one(final, 'COPY').filter(({ args }) => !args.startsWith('--from'))) {
-    for (const source of args.split(/\s+/).slice(0, -1)) cpSync(source, join(app, source));
+    for (const source of args.split(/\s+/).slice(0, -1)) cpSync(source, join(app, source), { recursive: true });
   }
   symlinkSync(resolve('node_modules'), join(app, 'node_modules'), 'dir');
   return app;
@@ -154,6 +154,8 @@ describe("the image's commands, run from dist as the Dockerfile and docker-compo
 
     const health = await fetch(`http://127.0.0.1:${apiPort}/health`);
     expect(health.status).toBe(200);
+    // The console's page and files ship in the image.
+    for (const path of ['/console/login', '/console/assets/console.js', '/console/assets/uPlot.iife.min.js']) expect((await fetch(`http://127.0.0.1:${apiPort}${path}`)).status, path).toBe(200);
     expect(await health.json()).toMatchObject({ status: 'ok', redis: 'up' });
     expect(await (await fetch(`http://127.0.0.1:${workerPort}/health`)).json()).toMatchObject({ status: 'ok', redis: 'up', worker: 'running' });
 

@@ -1,10 +1,20 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import formBody from '@fastify/formbody';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 
-const CONSOLE_DIR = fileURLToPath(new URL('../../../console/', import.meta.url));
-const UPLOT_DIR = fileURLToPath(new URL('../../../node_modules/uplot/dist/', import.meta.url));
+/** The page's files: `console/` at the project's root, found from here whether running from src/ or from dist/. */
+function consoleDir(): string {
+  for (let up = 3; up <= 5; up += 1) {
+    const dir = fileURLToPath(new URL(`${'../'.repeat(up)}console/`, import.meta.url));
+    if (existsSync(`${dir}index.html`)) return dir;
+  }
+  throw new Error('the console\'s files (console/index.html) are missing beside the service');
+}
+const CONSOLE_DIR = consoleDir();
+const UPLOT_DIR = dirname(createRequire(import.meta.url).resolve('uplot/dist/uPlot.iife.min.js')) + '/';
 
 /** The files the page is made of, read once: the page works on a closed network, with nothing from a CDN. */
 const ASSETS: Record<string, { file: string; type: string }> = {
