@@ -128,6 +128,29 @@ describe('the operator console in Chromium', () => {
     await context.close();
   });
 
+  it('fills the gauge and the chart with a burst of calls, then drains', async () => {
+    // Calls with the agent of about four seconds each, two at a time: the gauge is full for several snapshots.
+    const burst = await startService({ API_KEYS: READ_KEY, ADMIN_API_KEYS: ADMIN_KEY, SIMULATED_TIME_SCALE: '0.5', REDIAL_ON: 'none', MAX_CONCURRENT_CALLS: '2', CALL_CONNECT_MODE: 'agent' });
+    onTestFinished(() => burst.stop());
+    await burst.startWorker();
+    const context = await browser.newContext({ viewport: { width: 1920, height: 1080 } });
+    const page = await context.newPage();
+    await signIn(page, burst.baseUrl, READ_KEY);
+    const gauge = page.getByRole('meter', { name: 'Live calls against the cap' });
+    expect(await gauge.getAttribute('aria-valuenow')).toBe('0');
+    const numbers = Array.from({ length: 6 }, (_, index) => `+1415555${4100 + index}`);
+    const scheduled = await burst.app.inject({ method: 'POST', url: '/api/queue/schedule-bulk-calls', headers: { authorization: `Bearer ${ADMIN_KEY}` }, payload: { calls: numbers.map((to) => aCall({ to })) } });
+    expect(scheduled.statusCode).toBe(201);
+    await page.locator('[role="meter"][aria-valuenow="2"]').waitFor({ timeout: 20_000 });
+    expect(await page.locator('#live').textContent()).toBe('2');
+    await page.locator('#recent tr').nth(numbers.length - 1).waitFor({ timeout: 45_000 });
+    await page.locator('[role="meter"][aria-valuenow="0"]').waitFor({ timeout: 20_000 });
+    // The chart holds this minute's dials and outcomes: uPlot drew them, and its legend names the outcome.
+    expect(await page.locator('#chart canvas').count()).toBe(1);
+    expect(await page.locator('#chart .u-legend').textContent()).toContain('ended completed');
+    await context.close();
+  });
+
   it('pauses and resumes the queue for an admin, and the workers follow', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
@@ -155,18 +178,38 @@ describe('the operator console in Chromium', () => {
     expect(await page.getByRole('button', { name: 'Pause the queue' }).isVisible()).toBe(false);
     expect(await page.locator('#dnc-section').isVisible()).toBe(false);
 
-    const forged = await page.evaluate(async () => {
+    // Every action the console offers, forged by the read key's page with its own valid CSRF token.
+    const actions: Array<[string, string, object?]> = [
+      ['POST', '/api/queue/pause'],
+      ['POST', '/api/queue/resume'],
+      ['POST', '/api/capacity/reconcile'],
+      ['DELETE', '/api/queue/job/some-job'],
+      ['POST', '/api/queue/job/some-job/retry'],
+      ['POST', '/api/campaigns/some-campaign/pause'],
+      ['POST', '/api/campaigns/some-campaign/resume'],
+      ['PUT', '/api/dnc/%2B14155550177', { reason: 'forged' }],
+    ];
+    const forged = await page.evaluate(async (list) => {
       const { csrfToken } = (await (await fetch('/api/console/session')).json()) as { csrfToken: string };
-      const response = await fetch('/api/queue/pause', { method: 'POST', headers: { 'x-csrf-token': csrfToken } });
-      return response.status;
-    });
-    expect(forged).toBe(403);
+      const statuses: number[] = [];
+      for (const [method, path, body] of list) {
+        const response = await fetch(path, { method, headers: { 'x-csrf-token': csrfToken, 'content-type': 'application/json' }, ...(body && { body: JSON.stringify(body) }) });
+        statuses.push(response.status);
+      }
+      return statuses;
+    }, actions);
+    expect(forged).toEqual(actions.map(() => 403));
     expect(await service.queue.isPaused()).toBe(false);
+    expect((await service.app.inject({ method: 'GET', url: '/api/dnc/%2B14155550177', headers: { authorization: `Bearer ${ADMIN_KEY}` } })).statusCode).toBe(404);
 
     const admin = await (await browser.newContext()).newPage();
     await signIn(admin, service.baseUrl, ADMIN_KEY);
-    const withoutToken = await admin.evaluate(async () => (await fetch('/api/queue/pause', { method: 'POST' })).status);
-    expect(withoutToken).toBe(403);
+    const withoutToken = await admin.evaluate(async (list) => {
+      const statuses: number[] = [];
+      for (const [method, path, body] of list) statuses.push((await fetch(path, { method, headers: { 'content-type': 'application/json' }, ...(body && { body: JSON.stringify(body) }) })).status);
+      return statuses;
+    }, actions);
+    expect(withoutToken).toEqual(actions.map(() => 403));
     expect(await service.queue.isPaused()).toBe(false);
     await admin.context().close();
     await context.close();

@@ -11,6 +11,12 @@ const tags = ['console'];
 
 /** What the operator console reads: who is logged in, and the live state, once or as a stream. */
 export const consoleRoutes: FastifyPluginAsyncZod<{ snapshot: ConsoleSnapshot }> = async (app, { snapshot }) => {
+  // Streams never end by themselves: the API closing ends them, so a console left open never holds up a shutdown.
+  const streams = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const end of streams) end();
+  });
+
   app.get('/console/session', {
     schema: { operationId: 'getConsoleSession', summary: 'Who this session (or key) is, and a CSRF token for its changes', tags, response: { 200: consoleSessionSchema, ...commonErrors } },
     handler: async (request, reply) => {
@@ -55,7 +61,13 @@ export const consoleRoutes: FastifyPluginAsyncZod<{ snapshot: ConsoleSnapshot }>
         }
       };
       const timer = setInterval(() => void send(), STREAM_EVERY_MS);
-      request.raw.on('close', () => clearInterval(timer));
+      const end = () => {
+        clearInterval(timer);
+        streams.delete(end);
+        raw.end();
+      };
+      streams.add(end);
+      request.raw.on('close', end);
       await send();
     },
   });
