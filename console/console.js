@@ -98,7 +98,10 @@ function renderLists(snapshot) {
     const wrap = document.createElement('span');
     wrap.append(bar, label);
     cell(tr, wrap);
-    cell(tr, Object.entries(progress.done.byOutcome).map(([outcome, n]) => `${outcome} ${count(n)}`).join(', ') || '–');
+    const states = [['pending', progress.pending], ['deferred', progress.deferred.total], ['dialing', progress.dialing], ['live', progress.live], ['blocked', progress.blocked.total], ['expired', progress.expired], ['cancelled', progress.cancelled]];
+    const outcomes = Object.entries(progress.done.byOutcome).map(([outcome, n]) => `${outcome} ${count(n)}`).join(', ');
+    const waiting = states.filter(([, n]) => n > 0).map(([state, n]) => `${state} ${count(n)}`).join(', ');
+    cell(tr, [outcomes, waiting].filter(Boolean).join(' · ') || '–');
     cell(tr, `${numbers.format(progress.pace.dialsPerMinute)}/min`);
     const actions = cell(tr, '');
     if (campaign.state === 'running') actions.append(button('Pause', 'pause-campaign', campaign.id));

@@ -52,6 +52,21 @@ describe('console sessions', () => {
   });
 });
 
+describe('the queue internals (Bull Board) through a console session', () => {
+  it('open for an admin; their changes are taken from this very origin only', async ({ startService }) => {
+    const service = await startService(keys);
+    const { cookie } = await signIn(service, ADMIN_KEY);
+    expect((await service.app.inject({ method: 'GET', url: '/admin/queues', headers: { cookie } })).statusCode).toBe(200);
+    const pause = (origin: string) => service.app.inject({ method: 'PUT', url: '/admin/queues/api/queues/calls/pause', headers: { cookie, origin, host: new URL(service.baseUrl).host } });
+    expect((await pause('https://elsewhere.example.com')).statusCode).toBe(403);
+    expect(await service.queue.isPaused()).toBe(false);
+    expect((await pause(service.baseUrl)).statusCode).toBe(200);
+    expect(await service.queue.isPaused()).toBe(true);
+    const reader = await signIn(service, READ_KEY);
+    expect((await service.app.inject({ method: 'GET', url: '/admin/queues', headers: { cookie: reader.cookie } })).statusCode).toBe(403);
+  });
+});
+
 describe('the console stream', () => {
   it('sends a snapshot at once, and ends when the API closes, so an open console never holds up a shutdown', async ({ startService }) => {
     const service = await startService(keys);
