@@ -42,6 +42,14 @@ describe('console sessions', () => {
     expect((await service.app.inject({ method: 'GET', url: '/api/console/session', headers: { cookie: forged } })).statusCode).toBe(401);
   });
 
+  it('allow an address ten sign-in attempts a minute, then answer 429', async ({ startService }) => {
+    const service = await startService(keys);
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < 12; attempt += 1) statuses.push((await signIn(service, `guess-${attempt}`)).answer.statusCode);
+    expect(statuses).toEqual([...Array(10).fill(401), 429, 429]);
+    expect((await signIn(service, ADMIN_KEY)).answer.statusCode).toBe(429);
+  });
+
   it('outlive a restart with CONSOLE_SESSION_SECRET, and end when their key is no longer configured', async ({ startService }) => {
     const first = await startService(keys);
     const { cookie } = await signIn(first, READ_KEY);

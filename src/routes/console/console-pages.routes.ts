@@ -24,6 +24,9 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   'uPlot.min.css': { file: `${UPLOT_DIR}uPlot.min.css`, type: 'text/css; charset=utf-8' },
 };
 
+/** Sign-in attempts one address may make a minute. */
+export const SIGN_IN_ATTEMPTS_PER_MINUTE = 10;
+
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 
 /**
@@ -52,7 +55,9 @@ export const consolePageRoutes: FastifyPluginAsync = async (app) => {
 
   app.get('/console/login', { schema: hidden }, async (request, reply) => (app.keysRequired ? loginPage(reply) : reply.redirect('/console', 303)));
 
-  app.post('/console/login', { schema: hidden, preHandler: app.csrfProtection }, async (request, reply) => {
+  // Sign-in attempts are counted per address, whatever the rate limit of keyed routes: keys are not guessed here.
+  const signInLimit = { rateLimit: { max: SIGN_IN_ATTEMPTS_PER_MINUTE, timeWindow: 60_000, allowList: () => false, keyGenerator: (request: FastifyRequest) => `sign-in:${request.ip}` } };
+  app.post('/console/login', { schema: hidden, config: signInLimit, preHandler: app.csrfProtection }, async (request, reply) => {
     const given = (request.body as { apiKey?: unknown } | undefined)?.apiKey;
     const key = typeof given === 'string' && given.length <= 512 ? app.apiKeyOf(given.trim()) : undefined;
     if (!key) return loginPage(reply, 'That is not one of this service’s API keys.', 401);
