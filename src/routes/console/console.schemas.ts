@@ -1,25 +1,18 @@
 import { z } from 'zod';
 import { isoTimeSchema } from '../shared/common.schemas.js';
 import { progressSchema } from '../campaigns/campaigns.schemas.js';
+import { capacitySnapshotSchema } from '../capacity/capacity.routes.js';
+import { queueStatsSchema } from '../queue/queue.schemas.js';
 
 const nullableText = z.string().nullable();
 
-const capacitySchema = z.object({
-  max: z.number().int(),
-  inUse: z.number().int(),
-  free: z.number().int(),
-  waiting: z.number().int(),
-  callbacks: z.number().int(),
-  averageHandleSeconds: z.number().nullable(),
-  estimatedWaitSeconds: z.number(),
-});
 
 const queuedCall = z.object({ jobId: z.string(), to: z.string(), leadId: nullableText, priority: z.string(), dueAt: isoTimeSchema, failedReason: nullableText });
 
 export const consoleSnapshotSchema = z
   .object({
     at: isoTimeSchema,
-    capacity: capacitySchema.describe('Live calls against the cap, callers waiting, callbacks pending, the wait a caller arriving now is told'),
+    capacity: capacitySnapshotSchema.describe('Live calls against the cap, callers waiting, callbacks pending, the wait a caller arriving now is told'),
     line: z.array(
       z.object({
         callSid: z.string(),
@@ -31,7 +24,7 @@ export const consoleSnapshotSchema = z
         estimatedWaitSeconds: z.number(),
       }),
     ),
-    queue: z.object({ waiting: z.number().int(), active: z.number().int(), completed: z.number().int(), failed: z.number().int(), delayed: z.number().int(), total: z.number().int(), paused: z.boolean() }),
+    queue: queueStatsSchema.extend({ paused: z.boolean() }),
     campaigns: z.array(z.object({ id: z.string(), name: z.string(), state: z.string(), priority: z.string(), progress: progressSchema })),
     recentCalls: z.array(z.object({ jobId: z.string(), to: z.string(), leadId: nullableText, campaignId: nullableText, outcome: nullableText, durationSeconds: z.number().nullable(), endedAt: isoTimeSchema.nullable() })),
     waitingCalls: z.array(queuedCall).describe('The first calls waiting or delayed'),

@@ -110,17 +110,16 @@ export const bulkScheduledResponse = ok({
 export const jobResponse = ok(jobViewSchema.shape);
 export const jobActionResponse = ok({ message: z.string(), jobId: z.string() });
 
-export const statsResponse = ok({
-  stats: z.object({
-    waiting: z.number().int(),
-    active: z.number().int(),
-    completed: z.number().int(),
-    failed: z.number().int(),
-    delayed: z.number().int(),
-    total: z.number().int(),
-  }),
-  paused: z.boolean(),
+export const queueStatsSchema = z.object({
+  waiting: z.number().int(),
+  active: z.number().int(),
+  completed: z.number().int(),
+  failed: z.number().int(),
+  delayed: z.number().int(),
+  total: z.number().int(),
 });
+
+export const statsResponse = ok({ stats: queueStatsSchema, paused: z.boolean() });
 
 export const MAX_PAGE = 1000;
 export const listQuery = z
