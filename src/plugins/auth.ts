@@ -133,7 +133,7 @@ export const authPlugin = fp<AuthOptions>(
     // Bull Board's page, which sends none, must at least come from this very origin.
     app.addHook('onRequest', (request, reply, done) => {
       if (!request.viaSession || SAFE_METHODS.has(request.method)) return done();
-      if (request.url.startsWith(`${DASHBOARD_PATH}/`) && request.headers.origin === `${request.protocol}://${request.host}`) return done();
+      if (request.routeOptions.url?.startsWith(`${DASHBOARD_PATH}/`) && request.headers.origin === `${request.protocol}://${request.host}`) return done();
       return app.csrfProtection(request, reply, done);
     });
   },
