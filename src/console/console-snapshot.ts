@@ -10,6 +10,8 @@ import type { CallJobData } from '../jobs/call-jobs.js';
 /** Hours of dials and outcomes the console charts. */
 export const CHART_MINUTES = 180;
 const LISTED = 20;
+/** How long one read serves every console that asks. */
+const SHARED_FOR_MS = 1_000;
 
 export interface ConsoleSnapshotDeps {
   capacity: Pick<CapacityService, 'snapshot' | 'line'>;
@@ -53,32 +55,45 @@ export function createConsoleSnapshot({ capacity, queueAdmin, callQueue, callRec
       failedReason: job.failedReason ?? null,
     }));
 
+  const readNow = async () => {
+    const [capacityNow, line, queue, { campaigns: page }, recent, waiting, failed, series] = await Promise.all([
+      capacity.snapshot(),
+      capacity.line(50),
+      queueAdmin.stats(),
+      campaigns.list(0, LISTED),
+      recentCalls(),
+      queuedCalls(['waiting', 'prioritized', 'delayed']),
+      queuedCalls(['failed']),
+      activity.series(CHART_MINUTES),
+    ]);
+    const campaignViews = await Promise.all(
+      page.map(async (campaign) => ({ id: campaign.id, name: campaign.name, state: campaign.state, priority: campaign.priority, progress: await campaigns.progress(campaign) })),
+    );
+    return {
+      at: new Date().toISOString(),
+      capacity: capacityNow,
+      line,
+      queue: { ...queue.stats, paused: queue.paused },
+      campaigns: campaignViews,
+      recentCalls: recent,
+      waitingCalls: waiting,
+      failedCalls: failed,
+      activity: series,
+    };
+  };
+
+  // Every open console shares one read a second, however many watch.
+  let last: { at: number; reading: ReturnType<typeof readNow> } | undefined;
   return {
-    async read() {
-      const [capacityNow, line, queue, { campaigns: page }, recent, waiting, failed, series] = await Promise.all([
-        capacity.snapshot(),
-        capacity.line(50),
-        queueAdmin.stats(),
-        campaigns.list(0, LISTED),
-        recentCalls(),
-        queuedCalls(['waiting', 'prioritized', 'delayed']),
-        queuedCalls(['failed']),
-        activity.series(CHART_MINUTES),
-      ]);
-      const campaignViews = await Promise.all(
-        page.map(async (campaign) => ({ id: campaign.id, name: campaign.name, state: campaign.state, priority: campaign.priority, progress: await campaigns.progress(campaign) })),
-      );
-      return {
-        at: new Date().toISOString(),
-        capacity: capacityNow,
-        line,
-        queue: { ...queue.stats, paused: queue.paused },
-        campaigns: campaignViews,
-        recentCalls: recent,
-        waitingCalls: waiting,
-        failedCalls: failed,
-        activity: series,
-      };
+    read() {
+      if (!last || Date.now() - last.at >= SHARED_FOR_MS) {
+        const reading = readNow();
+        last = { at: Date.now(), reading };
+        reading.catch(() => {
+          if (last?.reading === reading) last = undefined;
+        });
+      }
+      return last.reading;
     },
   };
 }
