@@ -78,9 +78,11 @@ describe('inbound calls and the line', () => {
       const extra = caller(`+1415555011${index}`);
       await extra.arrive();
       await agents[0]!.endAgentCall(seconds);
-      // The freed slot goes to the caller waiting for it a moment later (the handoff is asynchronous).
-      await until(capacity, (view) => view.capacity.waiting === 0);
       agents[0] = extra;
+      // The freed slot goes to the caller waiting for it a moment later (the handoff is asynchronous):
+      // the next callers arrive once the two slots are held by the two callers talking to the agent.
+      const talking = agents.map((agent) => agent.callSid).sort();
+      await until(capacity, (view) => view.capacity.waiting === 0 && view.holders.map((holder: { callSid: string }) => holder.callSid).sort().join() === talking.join());
     }
     const waiting = [caller('+14155550121'), caller('+14155550122'), caller('+14155550123')];
     for (const entry of waiting) await entry.arrive();
