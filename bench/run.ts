@@ -21,8 +21,9 @@ import { footprint } from './scenarios/footprint.js';
 import { ingest } from './scenarios/ingest.js';
 import { webhooks } from './scenarios/webhooks.js';
 import { peers } from './scenarios/peers.js';
+import { scale } from './scenarios/scale.js';
 
-const scenarios = { ingest, peers, bulk, footprint, dialing, capacity, connect, gate, campaigns, webhooks, delayed };
+const scenarios = { ingest, peers, bulk, footprint, dialing, capacity, connect, gate, campaigns, webhooks, delayed, scale };
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, write: { type: 'boolean', default: false } } });
 const only = values.only?.split(',');
