@@ -69,6 +69,8 @@ const MAX_KNOWN_OPENINGS = 1_000;
  */
 export function createContactGate({ store, defaults, clock }: ContactGateDeps) {
   const knownOpenings = new Map<string, number>();
+  /** Windows known open, by the minute they were open in: rules change only on whole minutes, so the answer holds for that minute. */
+  const openInMinute = new Map<string, number>();
 
   /** The call's rules and zones, and whether its window is open at `now`: what every decision starts from. */
   const windowAt = (subject: GateSubject, now: number) => {
@@ -141,10 +143,16 @@ export function createContactGate({ store, defaults, clock }: ContactGateDeps) {
       // The calls of a bulk request share a few zones and windows: an opening found for one holds
       // for the others until it comes (the window is closed all the way to it).
       const key = `${zones.join(',')}|${subject.callingWindow ?? ''}|${subject.blackoutDates?.join(',') ?? ''}`;
+      const minute = Math.floor(now / 60_000);
+      if (openInMinute.get(key) === minute) return undefined;
       let opening = knownOpenings.get(key);
       if (opening === undefined || opening <= now) {
         const window = windowAt(subject, now);
-        if (window.open) return undefined;
+        if (window.open) {
+          if (openInMinute.size >= MAX_KNOWN_OPENINGS) openInMinute.clear();
+          openInMinute.set(key, minute);
+          return undefined;
+        }
         opening = nextOpening(window.rules.window, zones, window.instant)?.toMillis();
         if (opening === undefined) return undefined;
         if (knownOpenings.size >= MAX_KNOWN_OPENINGS) knownOpenings.clear();
