@@ -40,6 +40,7 @@ import { callbackEvent, campaignEvent, dncEvent } from './events/announcements.j
 import { createDeliveryQueues } from './events/delivery-queue.js';
 import { createCallEventWriter, createEventRecorder } from './events/event-recorder.js';
 import { createSubscriptionCache } from './events/subscription-cache.js';
+import { CAMPAIGN_EVENT_TYPES } from './events/event-types.js';
 import { createSubscriptionStore } from './events/subscription-store.js';
 import type { CampaignEvents } from './campaigns/campaign-definition.js';
 
@@ -72,6 +73,7 @@ export function createCore(config: Readonly<Config>, { redis, logger, dialer = c
   const deliveryQueues = createDeliveryQueues(redis, config.QUEUE_PREFIX, config.EVENTS_RETENTION_MS);
   const events = createEventRecorder({ redis, prefix: config.QUEUE_PREFIX, subscriptions, queues: deliveryQueues, retentionMs: config.EVENTS_RETENTION_MS });
   const campaignEvents: CampaignEvents = {
+    wanted: () => subscriptions.wantsAny(CAMPAIGN_EVENT_TYPES),
     async changed(campaign, from, to) {
       const event = campaignEvent(campaign, from, to);
       if (event) await events.record([event]);

@@ -60,6 +60,8 @@ export interface Campaign extends CampaignDefinition {
 
 /** Told of every change of a campaign's state. */
 export interface CampaignEvents {
+  /** Whether anyone listens: without a listener, nothing is read to tell them. */
+  wanted(): boolean;
   changed(campaign: Pick<Campaign, 'id' | 'name' | 'metadata'>, from: CampaignState | '*', to: CampaignState): Promise<void>;
 }
 

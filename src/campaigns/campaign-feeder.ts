@@ -194,7 +194,7 @@ export function createCampaignFeeder(deps: FeederDeps, options: FeederOptions) {
       await addJobs(entries);
       for (const id of completed) {
         logger.info({ campaignId: id }, 'campaign completed');
-        await deps.events?.changed((await campaigns.get(id)) ?? { id, name: id }, 'running', 'completed');
+        if (deps.events?.wanted()) await deps.events.changed((await campaigns.get(id)) ?? { id, name: id }, 'running', 'completed');
       }
       for (const id of ended) await deps.expireRest(id);
       return entries.length;

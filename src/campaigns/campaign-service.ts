@@ -88,7 +88,9 @@ export interface CampaignServiceDeps {
 /** The campaign as an operator works with it: its definition, its states, its contacts and its progress. */
 export function createCampaignService({ redis, prefix, store, contacts, sweeps, callQueue, connect, logAppended, events, now = Date.now, logger }: CampaignServiceDeps) {
   const keys = campaignKeys(prefix);
-  const announce = async (id: string, from: CampaignState, to: CampaignState) => events?.changed((await store.get(id)) ?? { id, name: id }, from, to);
+  const announce = async (id: string, from: CampaignState, to: CampaignState) => {
+    if (events?.wanted()) await events.changed((await store.get(id)) ?? { id, name: id }, from, to);
+  };
   const transition = async (id: string, from: CampaignState[], to: CampaignState, action: string) => {
     const left = await store.transition(id, from, to, action);
     await announce(id, left, to);
@@ -96,7 +98,7 @@ export function createCampaignService({ redis, prefix, store, contacts, sweeps, 
   };
   /** Appending to or retrying a completed campaign runs it again. */
   const reopening = async <T>(id: string, change: () => Promise<T>): Promise<T> => {
-    const before = events && ((await redis.hget(keys.campaign(id), 'state')) as CampaignState | null);
+    const before = events?.wanted() && ((await redis.hget(keys.campaign(id), 'state')) as CampaignState | null);
     const result = await change();
     if (before === 'completed' && (await redis.hget(keys.campaign(id), 'state')) === 'running') await announce(id, 'completed', 'running');
     return result;

@@ -73,7 +73,7 @@ export function callEventsOf(row: CallLogRow, now: string): RecordedEvent[] {
       });
       break;
     default:
-      callProgress(row, add, attemptId, now);
+      callProgress(row, add, attemptId);
   }
   return events.map((event) => ({ event, lane, ...(row.campaign_id && { campaignId: row.campaign_id }) }));
 }
@@ -83,7 +83,6 @@ function callProgress(
   row: CallLogRow,
   add: <Type extends CallEventType>(type: Type, id: string, timestamp: string, data: CallData<Type>) => void,
   attemptId: (kind: string) => string,
-  now: string,
 ) {
   if (row.dialed_at) add('call.dialing', attemptId('dialing'), row.dialed_at, { dialedAt: row.dialed_at });
   for (const { status, at } of row.timeline) {
@@ -102,5 +101,4 @@ function callProgress(
       });
     }
   }
-  void now;
 }

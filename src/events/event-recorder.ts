@@ -58,6 +58,7 @@ export function createEventRecorder({ redis, prefix, subscriptions, queues, rete
 
   const fanOut = async (recorded: Array<{ recorded: RecordedEvent; sequence: number }>, wanted: Subscription[]) => {
     const lanes = redis.multi();
+    let laned = false;
     const bySubscription = new Map<string, Array<{ jobId: string; data: DeliveryJobData }>>();
     for (const { recorded: each, sequence } of recorded) {
       for (const subscription of wanted) {
@@ -65,6 +66,7 @@ export function createEventRecorder({ redis, prefix, subscriptions, queues, rete
         if (each.lane) {
           const lane = keys.lane(subscription.id, each.lane);
           lanes.zadd(lane, sequence, each.event.id).expire(lane, laneTtlSeconds(retentionMs));
+          laned = true;
         }
         const list = bySubscription.get(subscription.id) ?? [];
         list.push({ jobId: each.event.id, data: { event: each.event, ...(each.lane && { lane: each.lane }) } });
@@ -73,7 +75,7 @@ export function createEventRecorder({ redis, prefix, subscriptions, queues, rete
     }
     if (bySubscription.size === 0) return;
     // The lanes first: a delivery never runs before its place in line is known.
-    await lanes.exec();
+    if (laned) await lanes.exec();
     await Promise.all([...bySubscription].map(([id, deliveries]) => queues.add(id, deliveries)));
   };
 

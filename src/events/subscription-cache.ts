@@ -45,6 +45,8 @@ export function createSubscriptionCache(store: SubscriptionStore, connectSubscri
     },
     /** Whether any enabled subscription wants call events: without one, calls are not turned into events. */
     wantsCalls: () => wantsCalls,
+    /** Whether any enabled subscription wants one of these types (from memory). */
+    wantsAny: (types: readonly string[]) => subscriptions.some((each) => each.enabled && (each.eventTypes === null || each.eventTypes.some((type) => types.includes(type)))),
     /** Reads the list now (a change this process made). */
     refresh: () => load(),
     /** Told of every reload: a worker starts and stops deliveries by it. */

@@ -51,10 +51,11 @@ export function createWebhookService({ redis, prefix, store, subscriptions, even
       throw error;
     }
   };
-  const view = async (subscription: Subscription) => {
-    const failing = (await store.failing()).get(subscription.id);
-    return { ...publicSubscription(subscription), failingSince: failing ? new Date(failing.since).toISOString() : null, lastError: failing?.error ?? null };
+  const withFailing = (subscription: Subscription, failing: Map<string, { since: number; error: string }>) => {
+    const failed = failing.get(subscription.id);
+    return { ...publicSubscription(subscription), failingSince: failed ? new Date(failed.since).toISOString() : null, lastError: failed?.error ?? null };
   };
+  const view = async (subscription: Subscription) => withFailing(subscription, await store.failing());
   // This process's copy follows at once; the others' on the announcement.
   const changed = async <T>(result: T) => {
     await subscriptions.refresh();
@@ -69,10 +70,7 @@ export function createWebhookService({ redis, prefix, store, subscriptions, even
     },
     async list() {
       const [all, failing] = await Promise.all([store.list(), store.failing()]);
-      return all.map((each) => {
-        const failed = failing.get(each.id);
-        return { ...publicSubscription(each), failingSince: failed ? new Date(failed.since).toISOString() : null, lastError: failed?.error ?? null };
-      });
+      return all.map((each) => withFailing(each, failing));
     },
     get: async (id: string) => view(await existing(id)),
     async update(id: string, patch: SubscriptionPatch) {

@@ -89,15 +89,15 @@ export const authPlugin = fp<AuthOptions>(
     const keys = [
       ...options.adminApiKeys.map((key) => ({ digest: digest(key), admin: true })),
       ...options.apiKeys.map((key) => ({ digest: digest(key), admin: false })),
-    ];
+    ].map((key) => ({ ...key, id: key.digest.subarray(0, 8).toString('hex') }));
     const byValue = (value: string) => {
       const given = digest(value);
-      let found: { admin: boolean } | undefined;
+      let found: { admin: boolean; id: string } | undefined;
       for (const key of keys) if (timingSafeEqual(key.digest, given) && !found) found = key;
-      return found && { admin: found.admin, id: given.subarray(0, 8).toString('hex') };
+      return found && { admin: found.admin, id: found.id };
     };
     const byId = (id: string) => {
-      const found = keys.find((key) => key.digest.subarray(0, 8).toString('hex') === id);
+      const found = keys.find((key) => key.id === id);
       return found && { admin: found.admin, id };
     };
     app.decorate('apiKeyOf', byValue);
