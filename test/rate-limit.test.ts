@@ -21,4 +21,18 @@ describe('the request rate limit', () => {
     expect((await statsWith('crm-two')).statusCode).toBe(200);
     expect((await service.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
   });
+
+  it('is one allowance for a key across API processes', async () => {
+    const other = await startService({ ...service.env, PORT: '0' });
+    try {
+      const fromOther = (key: string) => other.app.inject({ method: 'GET', url: '/api/queue/stats', headers: { authorization: `Bearer ${key}` } });
+      // crm-two used one request above: three here and one there leave none.
+      for (let i = 0; i < 3; i++) expect((await fromOther('crm-two')).statusCode).toBe(200);
+      expect((await statsWith('crm-two')).statusCode).toBe(200);
+      expect((await fromOther('crm-two')).statusCode).toBe(429);
+      expect((await statsWith('crm-two')).statusCode).toBe(429);
+    } finally {
+      await other.app.close();
+    }
+  });
 });

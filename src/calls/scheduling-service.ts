@@ -1,5 +1,4 @@
 import type { Queue } from 'bullmq';
-import { batchedAdd } from '../jobs/batched-add.js';
 import { AppError, serviceUnavailable, validationError, type ErrorDetail } from '../errors.js';
 import { callJob, recurringCallTemplate, type CallJobData, type CallJobPolicy } from '../jobs/call-jobs.js';
 import type { CallLog } from '../call-log/call-log-writer.js';
@@ -79,7 +78,6 @@ const notReplicated = ({ wanted, acknowledged, timeoutMs }: ReplicaShortfall) =>
   );
 
 export function createSchedulingService({ callQueue, policy, limits, callLog, connect, window, replicas, clock = () => new Date() }: SchedulingDeps) {
-  const addJob = batchedAdd(callQueue);
   const replicated = async () => {
     const shortfall = await replicas?.confirm();
     if (shortfall) throw notReplicated(shortfall);
@@ -112,7 +110,7 @@ export function createSchedulingService({ callQueue, policy, limits, callLog, co
     const wait = requestedDelayMs === 0 ? windowWait(data) : undefined;
     const delayMs = wait?.delayMs ?? requestedDelayMs;
     const { name, opts } = callJob(policy, data, { delay: delayMs, jobId });
-    const job = await addJob(name, data, opts);
+    const job = await callQueue.add(name, data, opts);
     if (wait) await noteDeferrals([{ jobId: job.id!, verdict: wait.verdict }]);
     await callLog.scheduled([{ jobId: job.id!, data, ...deferredLog(wait) }]);
     await replicated();
