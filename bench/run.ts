@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { openBench } from './support/context.js';
-import { markdown, markdownTable, type BenchResult } from './support/report.js';
+import { markdown, markdownTable, sectionTable, type BenchResult } from './support/report.js';
 import { bulk } from './scenarios/bulk.js';
 import { capacity } from './scenarios/capacity.js';
 import { connect } from './scenarios/connect.js';
@@ -52,22 +52,35 @@ try {
 }
 
 const bullmq = JSON.parse(readFileSync('node_modules/bullmq/package.json', 'utf8')) as { version: string };
+const full = !values.quick && !only;
+const mode = full ? 'latest' : values.quick ? 'quick' : 'partial';
+// Charts go beside BENCHMARKS.md's images when it is written, else beside this run's results.
+const chartDir = full || values.write ? 'docs' : 'bench/results';
+const written: string[] = [];
+mkdirSync('bench/results', { recursive: true });
+const sections = bench.report.sections.map(({ chart, ...section }) => {
+  if (!chart) return section;
+  const file = `${chartDir}/${chartDir === 'docs' ? chart.file : `${mode}-${chart.file}`}`;
+  writeFileSync(file, chart.svg);
+  written.push(file);
+  return { ...section, chart: chartDir === 'docs' ? file : `../${file}` };
+});
 const result: BenchResult = {
   date: new Date().toISOString(),
   quick: values.quick,
   machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, bullmq: bullmq.version, redis: redisVersion },
   rows: bench.report.rows,
+  sections,
 };
-const full = !values.quick && !only;
-const resultFile = `bench/results/${full ? 'latest' : values.quick ? 'quick' : 'partial'}.json`;
-const written = [resultFile];
-mkdirSync('bench/results', { recursive: true });
+const resultFile = `bench/results/${mode}.json`;
+written.unshift(resultFile);
 writeFileSync(resultFile, `${JSON.stringify(result, null, 2)}\n`);
 if (full || values.write) {
   writeFileSync('BENCHMARKS.md', markdown(result, readFileSync('bench/findings.md', 'utf8')));
   written.push('BENCHMARKS.md');
 }
 console.log(`\n${markdownTable(result.rows)}\n`);
+for (const section of bench.report.sections) console.log(`${section.title}\n${sectionTable(section)}\n`);
 console.log(`wrote ${written.join(' and ')}; the whole run took ${Math.round((Date.now() - started) / 1000)} s`);
 // Everything started is stopped; a reconnecting client must not keep the process alive.
 process.exit(0);

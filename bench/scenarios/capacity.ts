@@ -25,7 +25,7 @@ function refills(freedAt: readonly number[], dialedAt: readonly number[], slots:
  */
 export async function capacity(ctx: BenchContext) {
   const slots = 5;
-  const count = ctx.quick ? 60 : 400;
+  const count = ctx.quick ? 40 : 400;
   const scenario = `${count} calls through ${slots} live-call slots`;
   // Calls bridged to the agent: only calls that reach it hold one of its slots.
   const calls = Array.from({ length: count }, (_, index) => ({ ...aCall, lead_id: String(index), connect: 'agent' as const }));

@@ -15,13 +15,13 @@ const serviceLateness = (jobs: readonly Job<{ scheduleAt?: string }>[]) => jobs.
 
 /** Delayed calls spread over a few seconds, and all due at one instant, with no rate limit: how late each starts. */
 export async function delayed(ctx: BenchContext) {
-  const count = ctx.quick ? 1_000 : 2_000;
-  const spreadMs = ctx.quick ? 4_000 : 10_000;
+  const count = ctx.quick ? 500 : 2_000;
+  const spreadMs = ctx.quick ? 2_000 : 10_000;
   // The first call is due once every call is queued and the worker is up, so that nothing else the
   // bench does while scheduling competes with the worker.
   // On a busy machine scheduling can take longer: each call is then asked for by how long from now
   // it is due (delayMs, never in the past), and the rows say how many were scheduled after their time.
-  const lead = ctx.quick ? 3_000 : 4_000;
+  const lead = ctx.quick ? 2_000 : 4_000;
   const shapes = [
     { label: `spread over ${spreadMs / 1000} s`, offsetOf: (index: number) => lead + Math.round((index * spreadMs) / count), target: 'target p99 < 20 ms' },
     { label: 'due at one instant', offsetOf: () => lead, target: 'target: no later than raw' },

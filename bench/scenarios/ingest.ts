@@ -16,7 +16,7 @@ const schedule = (baseUrl: string, options: Partial<autocannon.Options>) =>
 
 /** `POST /api/queue/schedule-call` against raw `queue.add`, at the same concurrency and at a fixed rate. */
 export async function ingest(ctx: BenchContext) {
-  const seconds = ctx.quick ? 2 : 10;
+  const seconds = ctx.quick ? 1 : 10;
   const rawAdd = () => ctx.rawQueue.add('call', aCall, { priority: PRIORITIES.normal });
   // Both sides warm up first: the first second of a fresh process measures its compiler, not its work.
   await schedule(ctx.api.url, { connections: 10, duration: 1 });

@@ -6,6 +6,7 @@ import { freePort } from '../../test/helpers/free-port.js';
 import { aCall, SERVICE_PREFIX, type BenchContext } from '../support/context.js';
 import { concurrently, until } from '../support/load.js';
 import { startApiProcess, startNodeProcess } from '../support/processes.js';
+import { lineChart } from '../support/charts.js';
 import { percentile } from '../support/report.js';
 
 const CHUNK = 10_000;
@@ -27,7 +28,16 @@ function timed(url: string, method = 'GET', body?: unknown): Promise<{ ms: numbe
   });
 }
 
+/** An admin request whose answer must be a success. */
+async function must(url: string, method: string, body?: unknown) {
+  const answer = await timed(url, method, body);
+  if (answer.status >= 300) throw new Error(`scale: ${method} ${url} answered ${answer.status}: ${JSON.stringify(answer.json)}`);
+  return answer.json;
+}
+
 async function p99Of(times: number, operation: () => Promise<{ ms: number; status: number }>) {
+  // The first requests to a route compile its code and its schemas: not what holding more calls costs.
+  for (let run = 0; run < 5; run += 1) await operation();
   const latencies: number[] = [];
   for (let run = 0; run < times; run += 1) {
     const { ms, status } = await operation();
@@ -53,10 +63,11 @@ export async function scale(ctx: BenchContext) {
   const api = await startApiProcess({ ...ctx.env, PORT: String(port), BULK_MAX_CALLS: String(CHUNK) });
   const base = `http://127.0.0.1:${port}`;
   const first: Record<string, number> = {};
+  const curve: Array<Record<string, number>> = [];
   try {
     for (const size of sizes) {
       await ctx.flush();
-      await timed(`${base}/api/queue/pause`, 'POST');
+      await must(`${base}/api/queue/pause`, 'POST');
       const before = await usedMemory(ctx);
       const held: string[] = [];
       // One in ten through the API's bulk endpoint (waiting: the queue is paused); the rest as the
@@ -79,11 +90,12 @@ export async function scale(ctx: BenchContext) {
       const bytesPerCall = ((await usedMemory(ctx)) - before) / size;
       const delayed = Math.round(size * 0.9);
       const ops = {
-        stats: await p99Of(50, () => timed(`${base}/api/queue/stats`)),
-        firstPage: await p99Of(50, () => timed(`${base}/api/queue/delayed?start=0&end=49`)),
-        deepPage: await p99Of(20, () => timed(`${base}/api/queue/delayed?start=${delayed - 1_000}&end=${delayed - 951}`)),
-        job: await p99Of(50, () => timed(`${base}/api/queue/job/${held[Math.floor(Math.random() * held.length)]}`)),
-        clean: await p99Of(10, () => timed(`${base}/api/queue/clean`, 'POST', { grace: 3_600_000, limit: 1_000, status: 'completed' })),
+        stats: await p99Of(100, () => timed(`${base}/api/queue/stats`)),
+        firstPage: await p99Of(100, () => timed(`${base}/api/queue/delayed?start=0&end=49`)),
+        deepPage: await p99Of(50, () => timed(`${base}/api/queue/delayed?start=${delayed - 1_000}&end=${delayed - 951}`)),
+        job: await p99Of(100, () => timed(`${base}/api/queue/job/${held[Math.floor(Math.random() * held.length)]}`)),
+        // Looks at the 1,000 delayed calls due first and removes none (all are younger than an hour).
+        clean: await p99Of(20, () => timed(`${base}/api/queue/clean`, 'POST', { grace: 3_600_000, limit: 1_000, status: 'delayed' })),
       };
       const scenario = `holding ${size.toLocaleString('en')} calls`;
       const grows = (name: string, value: number) => {
@@ -96,16 +108,23 @@ export async function scale(ctx: BenchContext) {
       }
       ctx.report.record({ scenario, metric: "API's resident memory", raw: 0, service: residentMiB(api.child.pid), unit: 'MiB', note: 'after the operations; no ratio' }, { lowerIsBetter: true, against: residentMiB(api.child.pid) });
 
+      const point: Record<string, number> = { size, bytesPerCall, ...ops, apiMiB: residentMiB(api.child.pid) };
+      curve.push(point);
+
       // Delayed calls coming due while all those are held (the waiting ones removed, so the worker has nothing else to do).
-      await timed(`${base}/api/queue/clean`, 'POST', { grace: 0, limit: size, status: 'waiting' });
-      await timed(`${base}/api/queue/resume`, 'POST');
+      for (;;) {
+        const { total } = (await must(`${base}/api/queue/clean`, 'POST', { grace: 0, limit: 100_000, status: 'waiting' })) as { total: number };
+        if (total < 100_000) break;
+      }
+      if ((await ctx.serviceQueue.getWaitingCount()) !== 0) throw new Error('scale: waiting calls were left after cleaning');
+      await must(`${base}/api/queue/resume`, 'POST');
       const worker = startNodeProcess('workers/calls/main.ts', { ...ctx.env, CALL_RATE_MAX: '100000', CALL_RATE_WINDOW_MS: '1000', SIMULATED_DIAL_LATENCY_MS: '0', CALL_WORKER_CONCURRENCY: '50', SIMULATED_CALLBACK_URL: base });
       worker.child.stdout!.resume();
       try {
         // Measured from a running worker: its start is not the lateness of a held queue.
         await until(async () => (await ctx.redis.zcard(workerHeartbeatKey(SERVICE_PREFIX))) >= 1, 'the worker process');
         const dueIds: string[] = [];
-        const dueFrom = Date.now() + 3_000;
+        const dueFrom = Date.now() + (ctx.quick ? 1_500 : 3_000);
         await concurrently(200, 8, async (index) => {
           const answer = await timed(`${base}/api/queue/schedule-delayed-call`, 'POST', { ...aCall, to: `+1628${String(5_000_000 + index)}`, scheduleAt: new Date(dueFrom + index * 10).toISOString() });
           if (answer.status !== 201) throw new Error(`scale: a delayed call answered ${answer.status}`);
@@ -115,8 +134,10 @@ export async function scale(ctx: BenchContext) {
         const dueJobs = await Promise.all(dueIds.map((id) => ctx.serviceQueue.getJob(id)));
         // BullMQ clears `delay` once a job is promoted: its due time is its creation plus the delay it was added with.
         const lateness = dueJobs.map((job) => job!.processedOn! - (job!.timestamp + (job!.opts.delay ?? 0)));
-        ctx.report.record({ scenario, metric: 'delayed calls late, p99', raw: 0, service: percentile(lateness, 99), unit: 'ms', note: `200 calls due over 2 s while the rest are held; ${grows('lateness', percentile(lateness, 99))}; no ratio` }, { lowerIsBetter: true, against: percentile(lateness, 99) });
-        ctx.report.record({ scenario, metric: "worker's resident memory", raw: 0, service: residentMiB(worker.child.pid), unit: 'MiB', note: 'no ratio' }, { lowerIsBetter: true, against: residentMiB(worker.child.pid) });
+        point.lateness = percentile(lateness, 99);
+        point.workerMiB = residentMiB(worker.child.pid);
+        ctx.report.record({ scenario, metric: 'delayed calls late, p99', raw: 0, service: point.lateness, unit: 'ms', note: `200 calls due over 2 s while the rest are held; ${grows('lateness', point.lateness)}; no ratio` }, { lowerIsBetter: true, against: point.lateness });
+        ctx.report.record({ scenario, metric: "worker's resident memory", raw: 0, service: point.workerMiB, unit: 'MiB', note: 'no ratio' }, { lowerIsBetter: true, against: point.workerMiB });
       } finally {
         await worker.stop();
       }
@@ -124,4 +145,42 @@ export async function scale(ctx: BenchContext) {
   } finally {
     await api.stop();
   }
+  reportCurve(ctx, curve);
+}
+
+const ms = (value: number | undefined) => (value === undefined ? '' : `${value.toFixed(1)} ms`);
+
+function reportCurve(ctx: BenchContext, curve: ReadonlyArray<Record<string, number>>) {
+  const operations = [
+    ['stats', '`GET /api/queue/stats`', 'stats'],
+    ['firstPage', 'first page of `/delayed`', 'first page'],
+    ['deepPage', 'a page 1,000 from the end of `/delayed`', 'deep page'],
+    ['job', '`GET /api/queue/job/:id`', 'one job'],
+    ['clean', '`POST /api/queue/clean` (1,000 examined)', 'clean'],
+    ['lateness', 'delayed calls late', 'due calls late'],
+  ] as const;
+  ctx.report.section({
+    title: 'Scale curve',
+    intro:
+      'The service holding 10,000, 100,000 and 1,000,000 calls (nine in ten delayed a day ahead, one in ten waiting with the queue paused) on one Redis: ' +
+      'Redis bytes a call, p99 of each operation (100 requests each, after 5 to warm up), and p99 of how late 200 calls due over two seconds are dialed by one worker process while the rest are held.',
+    header: ['Calls held', 'Redis B a call', ...operations.map(([, label]) => `${label} p99`), 'API RSS', 'worker RSS'],
+    rows: curve.map((point) => [
+      point.size!.toLocaleString('en'),
+      Math.round(point.bytesPerCall!).toLocaleString('en'),
+      ...operations.map(([name]) => ms(point[name])),
+      `${Math.round(point.apiMiB!)} MiB`,
+      point.workerMiB === undefined ? '' : `${Math.round(point.workerMiB)} MiB`,
+    ]),
+    chart: {
+      file: 'bench-scale.svg',
+      svg: lineChart({
+        title: 'p99 as the calls held grow',
+        xLabel: 'calls held (log scale)',
+        yLabel: 'p99, ms',
+        xs: curve.map((point) => point.size!),
+        series: operations.map(([name, , legend]) => ({ name: legend, values: curve.map((point) => point[name] ?? 0) })),
+      }),
+    },
+  });
 }

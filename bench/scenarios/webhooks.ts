@@ -77,7 +77,7 @@ const eventFor = (index: number): RecordedEvent => {
  */
 export async function webhooks(ctx: BenchContext) {
   await ctx.flush();
-  const seconds = ctx.quick ? 10 : 30;
+  const seconds = ctx.quick ? 3 : 30;
   const total = RATE * seconds;
   const receiver = await startSlowReceiver();
   const scenario = `${RATE} events/s to a receiver answering in ${RECEIVER_MS} ms`;
@@ -98,7 +98,7 @@ export async function webhooks(ctx: BenchContext) {
     const rawRate = total / ((receiver.lastArrival() - (Date.now() - (performance.now() - started))) / 1000);
     const rawP99 = percentile(receiver.lags, 99);
     receiver.reset();
-    const backlog = ctx.quick ? 2_000 : 6_000;
+    const backlog = ctx.quick ? 1_000 : 6_000;
     await rawWorker.pause();
     await rawQueue.addBulk(Array.from({ length: backlog }, (_, each) => ({ name: 'event', data: eventFor(each).event })));
     started = performance.now();

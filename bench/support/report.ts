@@ -10,11 +10,22 @@ export interface Row {
   note?: string;
 }
 
+/** A table of its own (the peers side by side, the scale curve), with the chart it is drawn as. */
+export interface Section {
+  title: string;
+  intro: string;
+  header: string[];
+  rows: string[][];
+  /** The chart's file name (under docs/ when BENCHMARKS.md is written) and its SVG. */
+  chart?: { file: string; svg: string };
+}
+
 export interface BenchResult {
   date: string;
   quick: boolean;
   machine: Record<string, string | number>;
   rows: Row[];
+  sections?: Array<Omit<Section, 'chart'> & { chart?: string }>;
 }
 
 export const fmt = (value: number) => (Math.abs(value) >= 100 ? value.toFixed(0) : value.toFixed(2));
@@ -24,10 +35,20 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
+export const sectionTable = ({ header, rows }: Pick<Section, 'header' | 'rows'>) =>
+  [`| ${header.join(' | ')} |`, `| ${header.map((_, index) => (index === 0 ? '---' : '---:')).join(' | ')} |`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
+
 export function createReport() {
   const rows: Row[] = [];
+  const sections: Section[] = [];
   return {
     rows,
+    sections,
+    /** Adds a table of its own and prints it at once. */
+    section(section: Section) {
+      sections.push(section);
+      console.log(`\n${section.title}\n${sectionTable(section)}\n`);
+    },
     /** Adds a row and prints it at once, so a long run shows its progress. */
     /** `against`: compare the service with this figure (a limit) rather than with raw BullMQ's. */
     record(row: Omit<Row, 'ratio'>, { lowerIsBetter = false, against }: { lowerIsBetter?: boolean; against?: number } = {}) {
@@ -53,6 +74,15 @@ export function markdownTable(rows: readonly Row[]): string {
 
 export function markdown(result: BenchResult, explanations: string): string {
   const { machine } = result;
+  const sections = (result.sections ?? []).flatMap((section) => [
+    `## ${section.title}`,
+    '',
+    section.intro,
+    '',
+    sectionTable(section),
+    '',
+    ...(section.chart ? [`![${section.title}](${section.chart})`, ''] : []),
+  ]);
   return [
     '# Benchmarks',
     '',
@@ -64,6 +94,7 @@ export function markdown(result: BenchResult, explanations: string): string {
     '',
     markdownTable(result.rows),
     '',
+    ...sections,
     explanations.trim(),
     '',
   ].join('\n');

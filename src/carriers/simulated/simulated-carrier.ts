@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../logger.js';
 import type { RedisConnection } from '../../lib/redis.js';
@@ -65,6 +66,8 @@ type DocumentEnd = { done: true } | { hangup: true } | { twiml: string };
  */
 export function createSimulatedCarrier(options: SimulatedCarrierOptions): Carrier {
   const closing = new AbortController();
+  // Every call in play waits on it (a listener each, removed when its wait ends): no limit to warn at.
+  setMaxListeners(0, closing.signal);
   const plays = new Set<Promise<void>>();
   const sending = new Set<Promise<unknown>>();
   const outagesSeen = new Set<string>();
