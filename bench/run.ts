@@ -3,7 +3,7 @@
  * Redis. `-- --quick` for a short run, `-- --only <scenario>` for one scenario. A full run of every
  * scenario writes bench/results/latest.json and BENCHMARKS.md (the table, then bench/findings.md);
  * a quick or partial run writes bench/results/quick.json or partial.json and leaves BENCHMARKS.md
- * alone unless `-- --write`.
+ * alone unless `-- --write`. `-- --render` rewrites BENCHMARKS.md from the last full run and the findings.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -25,7 +25,16 @@ import { scale } from './scenarios/scale.js';
 
 const scenarios = { ingest, peers, bulk, footprint, dialing, capacity, connect, gate, campaigns, webhooks, delayed, scale };
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, write: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, write: { type: 'boolean', default: false }, render: { type: 'boolean', default: false } },
+});
+// Rewrites BENCHMARKS.md from the last full run's figures and bench/findings.md, measuring nothing.
+if (values.render) {
+  const latest = JSON.parse(readFileSync('bench/results/latest.json', 'utf8')) as BenchResult;
+  writeFileSync('BENCHMARKS.md', markdown(latest, readFileSync('bench/findings.md', 'utf8')));
+  console.log(`wrote BENCHMARKS.md from the run of ${latest.date}`);
+  process.exit(0);
+}
 const only = values.only?.split(',');
 const unknown = only?.filter((name) => !(name in scenarios));
 if (unknown?.length) {

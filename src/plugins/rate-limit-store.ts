@@ -86,13 +86,14 @@ export function leasedCountStore({ redis, prefix, now = Date.now }: LeasedCountO
 
   /** Gives the waiting requests their numbers while the window has some; true when none are left waiting. */
   const give = (window: Window, max: number, at: number) => {
-    while (window.waiting.length > 0 && at < window.endsAt) {
+    let given = 0;
+    while (given < window.waiting.length && at < window.endsAt) {
       // A used-up window needs no more numbers from Redis: every request past it is over the limit.
       const spent = window.next > window.last && window.last > max;
-      if (!spent && window.next > window.last) return false;
-      const { done } = window.waiting.shift()!;
-      done(null, { current: spent ? window.last + 1 : window.next++, ttl: window.endsAt - at });
+      if (!spent && window.next > window.last) break;
+      window.waiting[given++]!.done(null, { current: spent ? window.last + 1 : window.next++, ttl: window.endsAt - at });
     }
+    window.waiting.splice(0, given);
     return window.waiting.length === 0;
   };
 
