@@ -1,18 +1,32 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyRateLimitStore } from '@fastify/rate-limit';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRedisServer, type RedisServerHandle } from '../src/lib/redis-server.js';
 import { leasedCountStore } from '../src/plugins/rate-limit-store.js';
+import { freePort } from './helpers/free-port.js';
 
+// A private server: MONITOR counts round trips here, with no other test's commands in its stream.
+const dir = mkdtempSync(join(tmpdir(), 'switchboard-rate-limit-'));
+let server: RedisServerHandle;
 const connections: Redis[] = [];
 const connect = () => {
-  const redis = new Redis(inject('redisUrl'), { maxRetriesPerRequest: null });
+  const redis = new Redis(server.url, { maxRetriesPerRequest: null });
   connections.push(redis);
   return redis;
 };
-afterAll(() => connections.forEach((redis) => redis.disconnect()));
+beforeAll(async () => {
+  server = await startRedisServer({ port: await freePort(), dir, persist: false });
+});
+afterAll(async () => {
+  connections.forEach((redis) => redis.disconnect());
+  await server?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 const WINDOW_MS = 60_000;
 const count = (store: FastifyRateLimitStore, key: string, max: number) =>
@@ -21,6 +35,7 @@ const count = (store: FastifyRateLimitStore, key: string, max: number) =>
 /** Runs `work` and answers how many lease scripts Redis ran for counters under `prefix`. */
 async function leasesDuring(prefix: string, work: () => Promise<void>): Promise<number> {
   const monitor = await connect().monitor();
+  connections.push(monitor);
   let leases = 0;
   monitor.on('monitor', (_time: string, args: string[]) => {
     if (args[0]?.toLowerCase() === 'evalsha' && args[3]?.startsWith(prefix)) leases += 1;
