@@ -72,7 +72,7 @@ const sections = bench.report.sections.map(({ chart, ...section }) => {
   const file = `${chartDir}/${chartDir === 'docs' ? chart.file : `${mode}-${chart.file}`}`;
   writeFileSync(file, chart.svg);
   written.push(file);
-  return { ...section, chart: chartDir === 'docs' ? file : `../${file}` };
+  return { ...section, chart: file };
 });
 const result: BenchResult = {
   date: new Date().toISOString(),

@@ -12,6 +12,8 @@ const body = JSON.stringify({ ...aCall, lead_id: 'lead-1', metadata: { crm: 'ben
 const load = (url: string, connections: number, seconds: number, headers: Record<string, string> = {}) =>
   autocannon({ url: `${url}/api/queue/schedule-call`, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, connections, duration: seconds });
 
+const latency = (result: autocannon.Result) => `${result.latency.p50}/${result.latency.p99} ms`;
+
 async function startPeer(script: string, env: Record<string, string>): Promise<NodeProcess & { url: string }> {
   const port = await freePort();
   const peer = startNodeProcess(script, { ...env, PORT: String(port) });
@@ -64,7 +66,6 @@ export async function peers(ctx: BenchContext) {
       measured.push({ connections, results: { service: ours, ...theirs } });
       const scenario = `schedule-call, ${connections} in flight`;
       const rate = ours.requests.average;
-      const latency = (result: autocannon.Result) => `${result.latency.p50}/${result.latency.p99} ms`;
       ctx.report.record({ scenario, metric: 'vs Express + BullMQ (seed 002)', raw: theirs.express.requests.average, service: rate, unit: '/s', note: `target >= 1.5; p50/p99 service ${latency(ours)}, Express ${latency(theirs.express)}` });
       ctx.report.record({ scenario, metric: 'vs Fastify + BullMQ + schema', raw: theirs.fastify.requests.average, service: rate, unit: '/s', note: `target >= 1.0; Fastify peer p50/p99 ${latency(theirs.fastify)}` });
       ctx.report.record({ scenario, metric: 'vs an empty Fastify route', raw: theirs.empty.requests.average, service: rate, unit: '/s', note: `target >= 0.4; empty route p50/p99 ${latency(theirs.empty)}` });
@@ -73,7 +74,7 @@ export async function peers(ctx: BenchContext) {
     await Promise.all([service.stop(), express.stop(), fastify.stop(), empty.stop()]);
   }
   const labels: Record<Name, string> = { service: 'the service', express: 'Express + BullMQ', fastify: 'Fastify + BullMQ + schema', empty: 'empty Fastify route' };
-  const cell = (result: autocannon.Result) => `${Math.round(result.requests.average).toLocaleString('en')}/s (${result.latency.p50}/${result.latency.p99} ms)`;
+  const cell = (result: autocannon.Result) => `${Math.round(result.requests.average).toLocaleString('en')}/s (${latency(result)})`;
   const ratio = (ours: autocannon.Result, theirs: autocannon.Result) => `${(ours.requests.average / theirs.requests.average).toFixed(2)} ×`;
   ctx.report.section({
     title: 'Against a hand-written service',
