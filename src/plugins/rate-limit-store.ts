@@ -34,8 +34,8 @@ interface Window {
   /** Requests counted here in the current stretch of LEASE_HORIZON_MS, and in the one before it. */
   recent: { since: number; count: number; before: number };
   waiting: Array<{ done: Done }>;
-  /** The lease on its way, if any. */
-  leasing?: { size: number };
+  /** The lease on its way, if any (its identity tells a late answer from the current one's). */
+  leasing?: object;
 }
 
 export interface LeasedCountOptions {
@@ -104,7 +104,7 @@ export function leasedCountStore({ redis, prefix, now = Date.now }: LeasedCountO
 
   const takeBlock = (key: string, window: Window, windowMs: number, max: number) => {
     const size = blockSize(window, max);
-    const leasing = { size };
+    const leasing = {};
     window.leasing = leasing;
     // A lease caught in a failover may wait for the reconnection: the requests waiting on it go on
     // uncounted after LEASE_WAIT_MS, and a block it brings back late is left unused (stricter, never looser).
