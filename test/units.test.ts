@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { maskNumber } from '../src/lib/mask-number.js';
+import { redisUnavailableReason } from '../src/lib/redis.js';
 import { toE164 } from '../src/lib/phone-number.js';
 import { fitsInlineTwiml, MAX_INLINE_TWIML_LENGTH, sayTwiml } from '../src/carriers/twilio/twiml.js';
 
@@ -42,3 +43,18 @@ describe('maskNumber', () => {
   it('keeps the country code and the last two digits', () => expect(maskNumber('+14155550123')).toBe('+141******23'));
 });
 
+
+describe('redisUnavailableReason', () => {
+  const systemError = (code: string, syscall: string) => Object.assign(new Error(`${syscall} ${code}`), { code, syscall });
+
+  it('takes a connection refused, reset or written to as Redis went away for Redis being unreachable', () => {
+    for (const [code, syscall] of [['ECONNREFUSED', 'connect'], ['ECONNRESET', 'read'], ['EPIPE', 'write']] as const) {
+      expect(redisUnavailableReason(systemError(code, syscall)), code).toBe('unreachable');
+    }
+  });
+
+  it("leaves a command's own error to the command", () => {
+    expect(redisUnavailableReason(new Error('ERR wrong number of arguments for \'hget\' command'))).toBeUndefined();
+    expect(redisUnavailableReason(new Error('READONLY You can\'t write against a read only replica.'))).toBe('switching');
+  });
+});

@@ -87,7 +87,8 @@ function once(redis: RedisConnection, event: string): Promise<void> {
 const UNREACHABLE_PATTERNS = [
   /Stream isn't writeable/,
   /Connection is closed/,
-  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH/,
+  // EPIPE: a command written as Redis went away.
+  /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH/,
   /Reached the max retries per request limit/,
   /Redis did not answer/,
   // The cluster and Sentinel clients' own words while they look for the servers.
