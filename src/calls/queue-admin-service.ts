@@ -74,7 +74,9 @@ export function createQueueAdminService({ callQueue, callRecords, redis, callLog
     async getJob(jobId: string): Promise<JobView> {
       const job = await findJob(jobId);
       const [state, record] = await Promise.all([job.getState(), callRecords.get(jobId)]);
-      return toJobView(job, state, record);
+      // A call that finished between reading the job and its state is read again, so its view says how it ended.
+      const finishedSince = (state === 'completed' || state === 'failed') && job.finishedOn === undefined;
+      return toJobView(finishedSince ? await findJob(jobId) : job, state, record);
     },
 
     /**
