@@ -80,14 +80,14 @@ export function createDeliveryProcessor(subscriptionId: string, deps: DeliveryDe
     if (job.data.lane) await wake(await lanes.leave(subscriptionId, job.data.lane, job.id!));
   };
 
-  const note = async (job: Job<DeliveryJobData>, result: DeliveryResult, outcome: DeliveryAttempt['result'], nextAttemptAt: number | null) => {
+  const note = async (job: Job<DeliveryJobData>, result: DeliveryResult, outcome: DeliveryAttempt['result'], nextAttemptAt: number | null, at = Date.now()) => {
     metrics.webhookDeliveries.inc({ result: outcome });
     if (result.statusCode !== null) metrics.webhookLatency.observe(result.latencyMs / 1000);
     await deliveries.add(subscriptionId, {
       eventId: job.data.event.id,
       type: job.data.event.type,
       attempt: job.attemptsMade + 1,
-      at: new Date().toISOString(),
+      at: new Date(at).toISOString(),
       statusCode: result.statusCode,
       latencyMs: result.latencyMs,
       error: result.error,
@@ -140,9 +140,11 @@ export function createDeliveryProcessor(subscriptionId: string, deps: DeliveryDe
     }
     await failed(subscription, result);
     const delayMs = Math.max(result.retryAfterMs ?? 0, retryDelay(job.attemptsMade + 1, retry.baseMs, retry.maxMs));
-    const nextAt = Date.now() + delayMs;
+    // The attempt and the next one are noted from one instant: the wait between them is the delay itself.
+    const at = Date.now();
+    const nextAt = at + delayMs;
     if (mayPass(result) && nextAt - job.timestamp <= retry.forMs) {
-      await note(job, result, 'retrying', nextAt);
+      await note(job, result, 'retrying', nextAt, at);
       throw new RetryLater(result.error ?? 'failed', delayMs);
     }
     await note(job, result, 'failed', null);
